@@ -1,0 +1,101 @@
+// Package adapters defines the blob-store contract every storage backend of
+// vaultdb implements, and the typed errors callers use to tell failures apart.
+//
+// A blob store can only read a whole blob and overwrite a whole blob. The
+// contract is compare-and-swap: every read returns an opaque revision, and a
+// write names the revision it expects to replace. That is enough for the
+// engine to stay safe with several uncoordinated clients on one store.
+//
+// Cross-cutting behaviour (tracing, retries, latency and fault injection) is
+// added by wrapping an Adapter; see the subpackages trace, retry, latency and
+// faulty, and Stack for the order in which they are composed.
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Rev is an opaque revision of a blob: a content hash, a Dropbox rev, an
+// HTTP ETag. Callers only compare revisions for equality and hand them back.
+type Rev string
+
+// NoRev is the revision of a blob that does not exist. Writing with NoRev
+// means "create; the blob must not exist yet".
+const NoRev Rev = ""
+
+// Adapter is one blob store.
+//
+// Implementations must be safe for concurrent use by multiple goroutines and,
+// for stores shared between processes or machines, by multiple clients.
+type Adapter interface {
+	// Read returns the whole content of blob id and its current revision.
+	// A blob that does not exist yields an error matching ErrNotFound; that is
+	// a normal result, not a failure.
+	Read(ctx context.Context, id string) ([]byte, Rev, error)
+
+	// Write replaces the whole content of blob id, atomically and durably,
+	// if and only if the blob's current revision is rev (NoRev: the blob must
+	// not exist). It returns the new revision. When the current revision is
+	// anything else, nothing is written and the error matches ErrConflict.
+	// A write that fails with any other error may or may not have happened;
+	// callers must re-read before trusting their revision again.
+	Write(ctx context.Context, id string, data []byte, rev Rev) (Rev, error)
+}
+
+// The kinds of failure. Errors returned by adapters match exactly one of them
+// with errors.Is, or none for an unexpected, permanent failure.
+var (
+	// ErrNotFound: the blob does not exist.
+	ErrNotFound = errors.New("blob not found")
+	// ErrConflict: the blob's revision is not the one the write expected.
+	ErrConflict = errors.New("revision conflict")
+	// ErrTransient: a failure that may succeed if tried again later (network
+	// error, timeout, rate limit, server error), after the adapter's own
+	// retries were used up.
+	ErrTransient = errors.New("temporary failure")
+	// ErrUnauthorized: credentials are missing, expired or lack permission.
+	// Fatal for the task; the user has to act.
+	ErrUnauthorized = errors.New("not authorized")
+)
+
+// Error is the error type adapters return. Kind is one of the sentinel errors
+// above (or nil for a permanent failure of no particular kind); Err is the
+// underlying cause.
+type Error struct {
+	Op   string // "read" or "write"
+	ID   string // blob id
+	Kind error
+	Err  error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("failed to %s blob %q", e.Op, e.ID)
+	if e.Kind != nil {
+		msg += ": " + e.Kind.Error()
+	}
+	if e.Err != nil && e.Err != e.Kind {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil && e.Err != e.Kind {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// NewError builds an *Error of the given kind.
+func NewError(op, id string, kind, err error) error {
+	return &Error{Op: op, ID: id, Kind: kind, Err: err}
+}
+
+// IsRetryable reports whether err is worth retrying at the adapter level.
+func IsRetryable(err error) bool { return errors.Is(err, ErrTransient) }
