@@ -1,0 +1,530 @@
+// Package sched turns item-level changes into write groups (spec §6).
+//
+// A change is one edit of one item, bound for one shard, that may only be
+// written after the changes it depends on are durably written. A group is
+// one write request to one shard carrying one or more changes. The plan is
+// built incrementally: changes arrive while earlier groups are being
+// written, and failed groups hand their changes back to be planned again.
+//
+// The rules that keep the store safe:
+//
+//  1. A change may join the group of a change it depends on directly, on
+//     the same shard: both land in one write, or neither does.
+//  2. A change that depends on another change through a change on another
+//     shard goes into a strictly later group: joining would need a cycle.
+//  3. Otherwise a change may join any open group of its shard, as long as
+//     group dependencies keep every change after everything it depends on.
+//
+// And the execution rules: a group that has started is closed; at most one
+// group per shard is in flight; a group starts only when every group it
+// depends on is done.
+//
+// The package knows nothing of shards' contents, adapters or paths; the
+// engine attaches its own data to each change.
+package sched
+
+import (
+	"fmt"
+	"slices"
+)
+
+// State is the life cycle of a group.
+type State int
+
+const (
+	Open    State = iota // accepting changes
+	Running              // write in flight; closed
+	Done                 // durably written (or skipped as a no-op)
+	Failed               // the write failed; its changes were handed back
+)
+
+func (s State) String() string {
+	switch s {
+	case Open:
+		return "open"
+	case Running:
+		return "running"
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Change is one item-level change. The engine sets Shard, Deps and Data
+// before calling Plan.Add; the scheduler owns the rest.
+type Change struct {
+	Shard int
+	Deps  []*Change
+	Data  any
+
+	group *Group
+	done  bool
+}
+
+// Group returns the group the change was assigned to, or nil.
+func (c *Change) Group() *Group { return c.group }
+
+// IsDone reports whether the change has been durably written.
+func (c *Change) IsDone() bool { return c.done }
+
+// Group is one write to one shard.
+type Group struct {
+	ID      int
+	Shard   int
+	Changes []*Change
+	State   State
+
+	// deps and dependents count, per neighbouring group, how many change
+	// dependencies tie the two together; a group edge exists while the
+	// count is positive, so cancelling changes removes stale edges.
+	deps       map[*Group]int
+	dependents map[*Group]int
+	depth      int // 1 + the deepest group it depends on, done ones included
+}
+
+// Depth is the group's position on the longest chain of groups leading to
+// it (1 for a group that depends on nothing).
+func (g *Group) Depth() int { return g.depth }
+
+// DependsOn reports whether g has a direct edge from h.
+func (g *Group) DependsOn(h *Group) bool { return g.deps[h] > 0 }
+
+// Plan is the evolving write plan of one task. It is not safe for
+// concurrent use; the engine serialises access.
+type Plan struct {
+	groups []*Group // every group ever created, in creation order
+	nextID int
+}
+
+// New returns an empty plan.
+func New() *Plan { return &Plan{} }
+
+// Add assigns c to a group: the earliest open group of its shard that it
+// may legally join without lengthening any chain, else a new group.
+// Every dependency of c must already have been added.
+func (p *Plan) Add(c *Change) {
+	if c.group != nil {
+		panic("sched: change added twice")
+	}
+	need := 1 // the depth a fresh group for c would have
+	for _, d := range c.Deps {
+		if d.done {
+			continue
+		}
+		if d.group == nil {
+			panic("sched: dependency not planned")
+		}
+		if d.group.depth+1 > need {
+			need = d.group.depth + 1
+		}
+	}
+	var best *Group
+	bestDepth := 0
+	for _, g := range p.groups {
+		if g.State != Open || g.Shard != c.Shard {
+			continue
+		}
+		depth, ok := p.joinDepth(g, c)
+		if !ok {
+			continue
+		}
+		if best == nil || depth < bestDepth {
+			best, bestDepth = g, depth
+		}
+	}
+	// Joining a group deeper than a fresh one would delay c and whatever
+	// depends on it; a new group costs one more write but keeps D down.
+	// Planning-time merging (Optimize) wins the write back when it can.
+	if best == nil || bestDepth > need {
+		best = p.newGroup(c.Shard)
+	}
+	p.attach(best, c)
+}
+
+// joinDepth reports whether c may join g, and g's depth if it did.
+func (p *Plan) joinDepth(g *Group, c *Change) (int, bool) {
+	depth := g.depth
+	for _, d := range c.Deps {
+		if d.done {
+			continue
+		}
+		dg := d.group
+		if dg == g {
+			// Rule 1: a direct dependency on the same shard may share the
+			// write. (Indirect ones through another shard are caught by the
+			// cycle check on the other dependency.)
+			continue
+		}
+		// The edge dg -> g must not close a cycle: g must not already
+		// reach dg.
+		if p.reaches(g, dg) {
+			return 0, false
+		}
+		if dg.depth+1 > depth {
+			depth = dg.depth + 1
+		}
+	}
+	// Raising the depth of a group that others wait on lengthens their
+	// chains; only a group nothing depends on may grow.
+	if depth > g.depth && len(g.dependents) > 0 {
+		return 0, false
+	}
+	return depth, true
+}
+
+// reaches reports whether to is reachable from from along dependents.
+func (p *Plan) reaches(from, to *Group) bool {
+	if from == to {
+		return true
+	}
+	seen := map[*Group]bool{from: true}
+	stack := []*Group{from}
+	for len(stack) > 0 {
+		g := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for h := range g.dependents {
+			if h == to {
+				return true
+			}
+			if !seen[h] {
+				seen[h] = true
+				stack = append(stack, h)
+			}
+		}
+	}
+	return false
+}
+
+func (p *Plan) newGroup(shard int) *Group {
+	p.nextID++
+	g := &Group{ID: p.nextID, Shard: shard, State: Open, depth: 1,
+		deps: map[*Group]int{}, dependents: map[*Group]int{}}
+	p.groups = append(p.groups, g)
+	return g
+}
+
+func (p *Plan) attach(g *Group, c *Change) {
+	c.group = g
+	g.Changes = append(g.Changes, c)
+	for _, d := range c.Deps {
+		if d.done || d.group == g {
+			continue
+		}
+		g.deps[d.group]++
+		d.group.dependents[g]++
+	}
+	p.recomputeDepth(g)
+}
+
+// recomputeDepth refreshes g's depth from its dependencies and pushes any
+// change on to its dependents. Groups in flight or written keep the depth
+// they ran at: it is history, and D reports what really happened.
+func (p *Plan) recomputeDepth(start *Group) {
+	queue := []*Group{start}
+	for len(queue) > 0 {
+		g := queue[0]
+		queue = queue[1:]
+		depth := 1
+		for d := range g.deps {
+			if d.depth+1 > depth {
+				depth = d.depth + 1
+			}
+		}
+		if (g.State == Done || g.State == Running) && depth < g.depth {
+			depth = g.depth
+		}
+		if depth == g.depth && g != start {
+			continue
+		}
+		g.depth = depth
+		for h := range g.dependents {
+			queue = append(queue, h)
+		}
+	}
+}
+
+// Cancel removes a change that has not started writing from the plan.
+// It reports false if the change's group is already running or done.
+func (p *Plan) Cancel(c *Change) bool {
+	g := c.group
+	if g == nil {
+		return true
+	}
+	if g.State != Open {
+		return false
+	}
+	i := slices.Index(g.Changes, c)
+	g.Changes = slices.Delete(g.Changes, i, i+1)
+	c.group = nil
+	for _, d := range c.Deps {
+		if d.done || d.group == nil || d.group == g {
+			continue
+		}
+		p.unlinkEdge(d.group, g)
+	}
+	// Changes of other groups may depend on c only if they belong to the
+	// same caller, which cancels them too; edges from g to dependents stay
+	// counted by those changes until they are cancelled.
+	if len(g.Changes) == 0 {
+		p.dropGroup(g)
+	} else {
+		p.recomputeDepth(g)
+	}
+	return true
+}
+
+func (p *Plan) unlinkEdge(from, to *Group) {
+	from.dependents[to]--
+	if from.dependents[to] <= 0 {
+		delete(from.dependents, to)
+	}
+	to.deps[from]--
+	if to.deps[from] <= 0 {
+		delete(to.deps, from)
+	}
+}
+
+func (p *Plan) dropGroup(g *Group) {
+	for d := range g.deps {
+		delete(d.dependents, g)
+	}
+	for h := range g.dependents {
+		delete(h.deps, g)
+		p.recomputeDepth(h)
+	}
+	i := slices.Index(p.groups, g)
+	p.groups = slices.Delete(p.groups, i, i+1)
+}
+
+// Ready returns the groups that may start now: open, non-empty, every
+// dependency done, and no group of the same shard in flight. At most one
+// group per shard is returned; ready groups of one shard are independent of
+// each other, so they are merged into one write first.
+func (p *Plan) Ready() []*Group {
+	running := map[int]bool{}
+	for _, g := range p.groups {
+		if g.State == Running {
+			running[g.Shard] = true
+		}
+	}
+	byShard := map[int]*Group{}
+	var order []int
+	for _, g := range slices.Clone(p.groups) {
+		if g.State != Open || len(g.Changes) == 0 || running[g.Shard] || !p.depsDone(g) {
+			continue
+		}
+		if first, ok := byShard[g.Shard]; ok {
+			p.merge(first, g)
+			continue
+		}
+		byShard[g.Shard] = g
+		order = append(order, g.Shard)
+	}
+	out := make([]*Group, 0, len(order))
+	for _, s := range order {
+		out = append(out, byShard[s])
+	}
+	return out
+}
+
+func (p *Plan) depsDone(g *Group) bool {
+	for d := range g.deps {
+		if d.State != Done {
+			return false
+		}
+	}
+	// A change whose dependency was handed back by Fail has no group edge
+	// left; it must wait until its owner re-plans or cancels it.
+	for _, c := range g.Changes {
+		for _, d := range c.Deps {
+			if !d.done && d.group != g {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// merge moves every change of src into dst and drops src. The caller
+// guarantees that neither group reaches the other.
+func (p *Plan) merge(dst, src *Group) {
+	for _, c := range src.Changes {
+		c.group = dst
+	}
+	dst.Changes = append(dst.Changes, src.Changes...)
+	src.Changes = nil
+	for d, n := range src.deps {
+		dst.deps[d] += n
+		d.dependents[dst] += n
+		delete(d.dependents, src)
+	}
+	for h, n := range src.dependents {
+		dst.dependents[h] += n
+		h.deps[dst] += n
+		delete(h.deps, src)
+	}
+	src.deps, src.dependents = map[*Group]int{}, map[*Group]int{}
+	i := slices.Index(p.groups, src)
+	p.groups = slices.Delete(p.groups, i, i+1)
+	p.recomputeDepth(dst)
+}
+
+// Optimize merges independent open groups of the same shard wherever that
+// does not increase D. It is the "after planning" pass of spec §6; the
+// engine calls it before starting writes.
+func (p *Plan) Optimize() {
+	for {
+		merged := false
+		open := p.openGroups()
+		for i := 0; i < len(open) && !merged; i++ {
+			for j := i + 1; j < len(open) && !merged; j++ {
+				a, b := open[i], open[j]
+				if a.Shard != b.Shard || p.reaches(a, b) || p.reaches(b, a) {
+					continue
+				}
+				if p.depthAfterMerge(a, b) > p.D() {
+					continue
+				}
+				p.merge(a, b)
+				merged = true
+			}
+		}
+		if !merged {
+			return
+		}
+	}
+}
+
+func (p *Plan) openGroups() []*Group {
+	var out []*Group
+	for _, g := range p.groups {
+		if g.State == Open && len(g.Changes) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// depthAfterMerge computes D as it would be if a and b were one group.
+func (p *Plan) depthAfterMerge(a, b *Group) int {
+	alias := func(g *Group) *Group {
+		if g == b {
+			return a
+		}
+		return g
+	}
+	memo := map[*Group]int{}
+	var depth func(g *Group) int
+	depth = func(g *Group) int {
+		if v, ok := memo[g]; ok {
+			return v
+		}
+		memo[g] = 0 // cycles cannot occur; guard anyway
+		d := 1
+		preds := []*Group{g}
+		if g == a {
+			preds = append(preds, b)
+		}
+		for _, x := range preds {
+			for dep := range x.deps {
+				if v := depth(alias(dep)) + 1; v > d {
+					d = v
+				}
+			}
+		}
+		if (g.State == Done || g.State == Running) && g.depth > d {
+			d = g.depth
+		}
+		memo[g] = d
+		return d
+	}
+	max := 0
+	for _, g := range p.groups {
+		if g == b {
+			continue
+		}
+		if v := depth(g); v > max {
+			max = v
+		}
+	}
+	return max
+}
+
+// Start closes g: nothing joins it any more.
+func (p *Plan) Start(g *Group) {
+	if g.State != Open {
+		panic("sched: starting a group that is not open")
+	}
+	g.State = Running
+}
+
+// Done marks g durably written; its changes are satisfied dependencies
+// from now on.
+func (p *Plan) Done(g *Group) {
+	g.State = Done
+	for _, c := range g.Changes {
+		c.done = true
+	}
+}
+
+// Fail marks g failed and detaches its changes, which the caller plans
+// again (or gives up on). Groups that depended on g keep their remaining
+// edges only through changes the caller has yet to cancel.
+func (p *Plan) Fail(g *Group) []*Change {
+	g.State = Failed
+	changes := g.Changes
+	for _, c := range changes {
+		c.group = nil
+	}
+	g.Changes = nil
+	for h := range g.dependents {
+		delete(h.deps, g)
+		p.recomputeDepth(h)
+	}
+	for d := range g.deps {
+		delete(d.dependents, g)
+	}
+	g.deps, g.dependents = map[*Group]int{}, map[*Group]int{}
+	i := slices.Index(p.groups, g)
+	p.groups = slices.Delete(p.groups, i, i+1)
+	return changes
+}
+
+// Groups returns the groups of the plan that hold changes (open, running or
+// done), in creation order.
+func (p *Plan) Groups() []*Group {
+	var out []*Group
+	for _, g := range p.groups {
+		if len(g.Changes) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// N is the number of write groups in the plan (failed ones excluded).
+func (p *Plan) N() int { return len(p.Groups()) }
+
+// D is the plan's depth: the longest chain of groups that must run one
+// after another.
+func (p *Plan) D() int {
+	max := 0
+	for _, g := range p.groups {
+		if len(g.Changes) > 0 && g.depth > max {
+			max = g.depth
+		}
+	}
+	return max
+}
+
+// Pending reports whether any group is open or running.
+func (p *Plan) Pending() bool {
+	for _, g := range p.groups {
+		if (g.State == Open && len(g.Changes) > 0) || g.State == Running {
+			return true
+		}
+	}
+	return false
+}
