@@ -8,13 +8,14 @@
 //
 // Cross-cutting behaviour (tracing, retries, latency and fault injection) is
 // added by wrapping an Adapter; see the subpackages trace, retry, latency and
-// faulty, and Stack for the order in which they are composed.
+// faulty, and package stack for the one order in which they are composed.
 package adapters
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Rev is an opaque revision of a blob: a content hash, a Dropbox rev, an
@@ -95,6 +96,24 @@ func (e *Error) Unwrap() []error {
 // NewError builds an *Error of the given kind.
 func NewError(op, id string, kind, err error) error {
 	return &Error{Op: op, ID: id, Kind: kind, Err: err}
+}
+
+// RetryAfterError is implemented by errors that carry the store's own hint of
+// how long to wait before trying again, such as an HTTP Retry-After header on
+// a 429 or 503 response. The retry wrapper finds it with errors.As and waits
+// at least that long.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// RetryAfter returns the retry-after hint carried anywhere in err's chain.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra RetryAfterError
+	if !errors.As(err, &ra) {
+		return 0, false
+	}
+	return ra.RetryAfter(), true
 }
 
 // IsRetryable reports whether err is worth retrying at the adapter level.
