@@ -1,0 +1,430 @@
+package format
+
+import (
+	"bytes"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Keys are the secrets a passphrase unlocks. They never change for the life
+// of a store; a passphrase change only re-wraps them.
+type Keys struct {
+	Cipher []byte // 32 bytes: AES-256-GCM key that encrypts item keys
+	Router []byte // 64 bytes: HMAC-SHA256 key that routes paths to shards
+}
+
+// String and GoString keep keys out of logs and error messages printed
+// with %v or %#v.
+func (k Keys) String() string   { return "format.Keys{redacted}" }
+func (k Keys) GoString() string { return k.String() }
+
+func (k *Keys) check() error {
+	if k == nil || len(k.Cipher) != keySize || len(k.Router) != routerSize {
+		return errors.New("keys must be a 32-byte cipher key and a 64-byte router key")
+	}
+	return nil
+}
+
+// Config is the parsed config blob. Fields this version does not know, at
+// the top level and inside "password", "cipher" and "shards", are kept so
+// that a rewrite by this program does not drop what a newer one added.
+type Config struct {
+	version    int
+	salt       string // base64, kept as read so that Marshal round-trips
+	saltBytes  []byte
+	iterations int
+	cipherKey  string // wrapped, base64, as read
+	routerKey  string // wrapped, base64, as read
+	shards     int
+
+	extra, extraPassword, extraCipher, extraShards []field
+}
+
+// field is one member of a JSON object; objects are kept as ordered slices
+// so that unknown members keep their order.
+type field struct {
+	key   string
+	value json.RawMessage
+}
+
+// Shards returns the number of shards of the store.
+func (c *Config) Shards() int { return c.shards }
+
+// Iterations returns the PBKDF2 round count of the passphrase.
+func (c *Config) Iterations() int { return c.iterations }
+
+// Version returns the config format version, always 1.
+func (c *Config) Version() int { return c.version }
+
+const saltSize = 32
+
+func badConfig(format string, args ...any) error {
+	return &ConfigError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// ParseConfig parses and validates a config blob. It does not need the
+// passphrase, so a damaged or newer config is reported before asking for it.
+func ParseConfig(data []byte) (*Config, error) {
+	top, err := parseObject(data, true)
+	if err != nil {
+		return nil, err
+	}
+	// The version decides how to read everything else, so check it first.
+	v, ok := lookup(top, "version")
+	if !ok {
+		return nil, badConfig("config field version missing")
+	}
+	version, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return nil, badConfig("config field version is not an integer")
+	}
+	if version != 1 {
+		return nil, &VersionError{Blob: "config", Version: version}
+	}
+	c := &Config{version: 1}
+
+	var password, cipherObj, shards []field
+	for _, sub := range []struct {
+		name string
+		dst  *[]field
+	}{{"password", &password}, {"cipher", &cipherObj}, {"shards", &shards}} {
+		raw, ok := lookup(top, sub.name)
+		if !ok {
+			return nil, badConfig("config field %s missing", sub.name)
+		}
+		if *sub.dst, err = parseObject(raw, false); err != nil {
+			return nil, badConfig("config field %s is not an object", sub.name)
+		}
+	}
+
+	if c.salt, err = stringField(password, "password", "salt"); err != nil {
+		return nil, err
+	}
+	if c.saltBytes, err = base64.StdEncoding.DecodeString(c.salt); err != nil {
+		return nil, badConfig("config field password.salt is not valid base64")
+	}
+	if len(c.saltBytes) == 0 {
+		return nil, badConfig("config field password.salt is empty")
+	}
+	if c.iterations, err = intField(password, "password", "iterations"); err != nil {
+		return nil, err
+	}
+	if c.iterations < 1 {
+		return nil, badConfig("config field password.iterations must be at least 1")
+	}
+	if c.cipherKey, err = wrappedField(cipherObj, "cipher", "key", keySize); err != nil {
+		return nil, err
+	}
+	if c.routerKey, err = wrappedField(shards, "shards", "key", routerSize); err != nil {
+		return nil, err
+	}
+	if c.shards, err = intField(shards, "shards", "n"); err != nil {
+		return nil, err
+	}
+	if c.shards < 1 || c.shards > MaxShards {
+		return nil, badConfig("config field shards.n must be between 1 and %d", MaxShards)
+	}
+
+	c.extra = without(top, "version", "password", "cipher", "shards")
+	c.extraPassword = without(password, "salt", "iterations")
+	c.extraCipher = without(cipherObj, "key")
+	c.extraShards = without(shards, "key", "n")
+	return c, nil
+}
+
+// parseObject reads a JSON object into its members in order. Like
+// JSON.parse, a repeated key keeps its first position and its last value.
+func parseObject(data []byte, top bool) ([]field, error) {
+	notJSON := func(err error) error {
+		if !top {
+			return err
+		}
+		return &ConfigError{Reason: "config is not JSON", Err: err}
+	}
+	if !json.Valid(data) {
+		return nil, notJSON(errors.New("syntax error"))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if top {
+			return nil, badConfig("config is not a JSON object")
+		}
+		return nil, errors.New("not an object")
+	}
+	var fs []field
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notJSON(err)
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notJSON(err)
+		}
+		if i := fieldIndex(fs, key); i >= 0 {
+			fs[i].value = raw
+		} else {
+			fs = append(fs, field{key, raw})
+		}
+	}
+	return fs, nil
+}
+
+func fieldIndex(fs []field, key string) int {
+	for i, f := range fs {
+		if f.key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func lookup(fs []field, key string) (json.RawMessage, bool) {
+	if i := fieldIndex(fs, key); i >= 0 {
+		return fs[i].value, true
+	}
+	return nil, false
+}
+
+func without(fs []field, known ...string) []field {
+	var out []field
+outer:
+	for _, f := range fs {
+		for _, k := range known {
+			if f.key == k {
+				continue outer
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func stringField(fs []field, obj, key string) (string, error) {
+	raw, ok := lookup(fs, key)
+	if !ok {
+		return "", badConfig("config field %s.%s missing", obj, key)
+	}
+	var s string
+	// Unmarshal accepts null into a string; the type check must not.
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", badConfig("config field %s.%s is not a string", obj, key)
+	}
+	return s, nil
+}
+
+func intField(fs []field, obj, key string) (int, error) {
+	raw, ok := lookup(fs, key)
+	if !ok {
+		return 0, badConfig("config field %s.%s missing", obj, key)
+	}
+	n, err := strconv.ParseInt(string(raw), 10, strconv.IntSize)
+	if err != nil {
+		return 0, badConfig("config field %s.%s is not an integer", obj, key)
+	}
+	return int(n), nil
+}
+
+func wrappedField(fs []field, obj, key string, size int) (string, error) {
+	s, err := stringField(fs, obj, key)
+	if err != nil {
+		return "", err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", badConfig("config field %s.%s is not valid base64", obj, key)
+	}
+	if len(b) != ivSize+size+tagSize {
+		return "", badConfig("config field %s.%s is not a wrapped %d-byte key", obj, key, size)
+	}
+	return s, nil
+}
+
+// NewConfig returns the config of a new store together with its fresh keys.
+// rnd is the source of randomness, crypto/rand if nil.
+func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
+	if shards < 1 || shards > MaxShards {
+		return nil, nil, fmt.Errorf("shard count must be between 1 and %d, got %d", MaxShards, shards)
+	}
+	r, err := randomBytes(rnd, keySize+routerSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create keys: %w", err)
+	}
+	keys := &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}
+	c := &Config{version: 1, shards: shards}
+	if err := c.wrap(rnd, keys, passphrase, iterations); err != nil {
+		return nil, nil, err
+	}
+	return c, keys, nil
+}
+
+// Rewrap returns a copy of c with keys wrapped under newPassphrase and a new
+// salt; iterations 0 keeps the current count. No shard needs rewriting.
+func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
+	if iterations == 0 {
+		iterations = c.iterations
+	}
+	n := &Config{
+		version:       c.version,
+		shards:        c.shards,
+		extra:         cloneFields(c.extra),
+		extraPassword: cloneFields(c.extraPassword),
+		extraCipher:   cloneFields(c.extraCipher),
+		extraShards:   cloneFields(c.extraShards),
+	}
+	if err := n.wrap(rnd, keys, newPassphrase, iterations); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func cloneFields(fs []field) []field {
+	out := make([]field, len(fs))
+	for i, f := range fs {
+		out[i] = field{f.key, append(json.RawMessage(nil), f.value...)}
+	}
+	return out
+}
+
+// wrap sets a fresh salt and the wrapped keys.
+func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
+	if iterations < 1 {
+		return fmt.Errorf("iterations must be at least 1, got %d", iterations)
+	}
+	if err := keys.check(); err != nil {
+		return err
+	}
+	salt, err := randomBytes(rnd, saltSize)
+	if err != nil {
+		return fmt.Errorf("failed to create salt: %w", err)
+	}
+	pk, err := deriveKey(passphrase, salt, iterations)
+	if err != nil {
+		return err
+	}
+	defer clear(pk)
+	wrappedCipher, err := wrapKey(rnd, pk, keys.Cipher)
+	if err != nil {
+		return fmt.Errorf("failed to wrap cipher key: %w", err)
+	}
+	wrappedRouter, err := wrapKey(rnd, pk, keys.Router)
+	if err != nil {
+		return fmt.Errorf("failed to wrap router key: %w", err)
+	}
+	c.salt = base64.StdEncoding.EncodeToString(salt)
+	c.saltBytes = salt
+	c.iterations = iterations
+	c.cipherKey = wrappedCipher
+	c.routerKey = wrappedRouter
+	return nil
+}
+
+// Unlock derives the password key from passphrase and unwraps the store's
+// keys. A passphrase that does not unwrap them yields ErrWrongPassphrase.
+func (c *Config) Unlock(passphrase []byte) (*Keys, error) {
+	pk, err := deriveKey(passphrase, c.saltBytes, c.iterations)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pk)
+	ck, err := unwrapKey(pk, c.cipherKey)
+	if err != nil {
+		return nil, ErrWrongPassphrase
+	}
+	rk, err := unwrapKey(pk, c.routerKey)
+	if err != nil {
+		// The passphrase is right, since the cipher key unwrapped.
+		return nil, badConfig("config field shards.key failed to authenticate: the config is damaged")
+	}
+	if len(ck) != keySize || len(rk) != routerSize {
+		return nil, badConfig("config holds keys of the wrong size")
+	}
+	return &Keys{Cipher: ck, Router: rk}, nil
+}
+
+// DeriveKey returns the password key: PBKDF2-HMAC-SHA256 of the NFKD
+// normalised passphrase, 32 bytes. NFKD makes a passphrase typed on another
+// system (composed or decomposed accents) unlock the same store. It returns
+// nil only if the platform's FIPS 140-only mode refuses the parameters.
+func DeriveKey(passphrase, salt []byte, iterations int) []byte {
+	k, err := deriveKey(passphrase, salt, iterations)
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
+func deriveKey(passphrase, salt []byte, iterations int) ([]byte, error) {
+	if iterations < 1 {
+		return nil, fmt.Errorf("iterations must be at least 1, got %d", iterations)
+	}
+	k, err := pbkdf2.Key(sha256.New, string(norm.NFKD.Bytes(passphrase)), salt, iterations, keySize)
+	if err != nil {
+		return nil, fmt.Errorf("failed to derive key from passphrase: %w", err)
+	}
+	return k, nil
+}
+
+// wrapKey is iv || AES-256-GCM(passwordKey, key) || tag, base64 with padding.
+func wrapKey(rnd io.Reader, passwordKey, key []byte) (string, error) {
+	aead, err := newGCM(passwordKey)
+	if err != nil {
+		return "", err
+	}
+	iv, err := randomBytes(rnd, ivSize)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(aead.Seal(iv, iv, key, nil)), nil
+}
+
+func unwrapKey(passwordKey []byte, wrapped string) ([]byte, error) {
+	aead, err := newGCM(passwordKey)
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(wrapped)
+	if err != nil || len(b) < ivSize+tagSize {
+		return nil, errors.New("malformed wrapped key")
+	}
+	return aead.Open(nil, b[:ivSize], b[ivSize:], nil)
+}
+
+// Marshal encodes the config as the reference writes it, JSON.stringify with
+// two-space indentation: known fields in fixed order, then unknown ones.
+func (c *Config) Marshal() ([]byte, error) {
+	obj := func(known []field, extra []field) json.RawMessage {
+		b := []byte{'{'}
+		for i, f := range append(known, extra...) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, f.key)
+			b = append(b, ':')
+			b = append(b, f.value...)
+		}
+		return append(b, '}')
+	}
+	str := func(s string) json.RawMessage { return appendJSONString(nil, s) }
+	num := func(n int) json.RawMessage { return strconv.AppendInt(nil, int64(n), 10) }
+	compact := obj([]field{
+		{"version", num(c.version)},
+		{"password", obj([]field{{"salt", str(c.salt)}, {"iterations", num(c.iterations)}}, c.extraPassword)},
+		{"cipher", obj([]field{{"key", str(c.cipherKey)}}, c.extraCipher)},
+		{"shards", obj([]field{{"key", str(c.routerKey)}, {"n", num(c.shards)}}, c.extraShards)},
+	}, c.extra)
+	var out bytes.Buffer
+	if err := json.Indent(&out, compact, "", "  "); err != nil {
+		return nil, fmt.Errorf("failed to encode config: %w", err)
+	}
+	return out.Bytes(), nil
+}

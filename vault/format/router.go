@@ -1,0 +1,69 @@
+package format
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"sort"
+)
+
+// Router maps paths to shards. Routing by a keyed HMAC keeps an observer of
+// the blob store from telling which shard holds which path. A Router is safe
+// for concurrent use.
+type Router struct {
+	key []byte
+	// bounds[i] is the first id of shard i; bounds[n] is 65536.
+	bounds []int
+}
+
+// NewRouter returns the router for a store with n shards and the given
+// router key (Keys.Router). n must be in 1..65536, as ParseConfig
+// guarantees; other values are clamped so that routing never panics.
+func NewRouter(routerKey []byte, n int) *Router {
+	n = max(1, min(n, MaxShards))
+	r := &Router{key: append([]byte(nil), routerKey...), bounds: make([]int, n+1)}
+	for i := range r.bounds {
+		r.bounds[i] = boundary(i, n)
+	}
+	return r
+}
+
+// boundary is round(65536*i/n), rounding halves up, in exact integer
+// arithmetic. JavaScript's Math.round on the float quotient agrees: a
+// quotient with denominator n <= 65536 is either exactly k+0.5 (which a
+// float holds exactly) or at least 1/(2n) away from it, far more than the
+// float error.
+func boundary(i, n int) int {
+	return (2*65536*i + n) / (2 * n)
+}
+
+// N returns the number of shards.
+func (r *Router) N() int { return len(r.bounds) - 1 }
+
+// ShardOf returns the index of the shard that holds path.
+func (r *Router) ShardOf(path string) int {
+	m := hmac.New(sha256.New, r.key)
+	m.Write([]byte(path))
+	h := m.Sum(nil)
+	id := int(h[0])<<8 | int(h[1])
+	// The first shard whose end lies beyond id.
+	return sort.Search(r.N(), func(i int) bool { return r.bounds[i+1] > id })
+}
+
+// BlobID returns the blob id of shard i, "shard-SSSS-EEEE" with the first and
+// last id it covers, or "" if there is no shard i.
+func (r *Router) BlobID(i int) string {
+	if i < 0 || i >= r.N() {
+		return ""
+	}
+	return fmt.Sprintf("shard-%04x-%04x", r.bounds[i], r.bounds[i+1]-1)
+}
+
+// BlobIDs returns the blob ids of all shards, in shard order.
+func (r *Router) BlobIDs() []string {
+	ids := make([]string, r.N())
+	for i := range ids {
+		ids[i] = r.BlobID(i)
+	}
+	return ids
+}

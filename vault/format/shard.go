@@ -1,0 +1,355 @@
+package format
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// headerTagSize is the size of the random header tag, which makes every
+// write of a shard differ so that a content hash used as revision always
+// changes.
+const headerTagSize = 8
+
+// Shard is the content of one shard blob: a sorted set of paths and their
+// JSON values.
+//
+// A parsed Shard decrypts its index only; values are decrypted on first Get
+// and cached. Get, Paths, Len, Has, Clone, SameContent and Encode are safe
+// for concurrent use; Set and Delete are not, and are meant for a Clone
+// owned by one goroutine, leaving the shard it was cloned from untouched.
+type Shard struct {
+	blob string
+	// key and aead are the cipher key the stored lines are under; nil for
+	// a shard that was never read from a blob.
+	key   []byte
+	aead  cipher.AEAD
+	paths []string
+	items []*item
+	// index is the encrypted index line as read, "" once the set of paths
+	// changed.
+	index string
+}
+
+// item is one value. Items are shared between clones and never modified
+// after creation, except for the decryption cache.
+type item struct {
+	stored bool // read from a blob: line is its ciphertext, kept on Encode
+	line   string
+
+	once  sync.Once
+	value []byte // plaintext: decrypted (once done) or set
+	err   error
+}
+
+// EmptyShard returns a shard with no items, the content of a blob that does
+// not exist.
+func EmptyShard() *Shard { return &Shard{} }
+
+// ParseShard parses a shard blob and decrypts its index. Empty data is an
+// empty shard, so that a missing blob can be treated the same way. Errors
+// for damaged data are *CorruptError naming blobID; a header of another
+// version is a *VersionError.
+func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
+	aead, err := newGCM(cipherKey)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read shard %s: cipher %w", blobID, err)
+	}
+	s := &Shard{blob: blobID, key: bytes.Clone(cipherKey), aead: aead}
+	if len(data) == 0 {
+		return s, nil
+	}
+	damaged := func(err error) error { return &CorruptError{Blob: blobID, Err: err} }
+
+	lines := strings.Split(string(data), "\n")
+	if err := checkHeader(blobID, lines[0]); err != nil {
+		return nil, err
+	}
+	if len(lines) < 2 {
+		return nil, damaged(corruptDetail("index line missing"))
+	}
+	s.index = lines[1]
+	pt, err := decryptItem(aead, s.index)
+	if err != nil {
+		return nil, damaged(fmt.Errorf("failed to decrypt index: %w", err))
+	}
+	if s.paths, err = unmarshalStrings(pt); err != nil {
+		return nil, damaged(corruptDetail("index is not a JSON array of strings"))
+	}
+	for i, p := range s.paths {
+		if CheckPath(p) != nil {
+			// Quoting an invalid path is harmless: paths are not secrets
+			// and the engine reports valid ones the same way.
+			return nil, damaged(corruptDetail(fmt.Sprintf("index holds invalid path %q", p)))
+		}
+		if i > 0 && Compare(s.paths[i-1], p) >= 0 {
+			return nil, damaged(corruptDetail("index is not sorted or has duplicates"))
+		}
+	}
+	if got := len(lines) - 2; got != len(s.paths) {
+		return nil, damaged(corruptDetail(fmt.Sprintf("index lists %d items but shard has %d item lines", len(s.paths), got)))
+	}
+	s.items = make([]*item, len(s.paths))
+	for i, line := range lines[2:] {
+		s.items[i] = &item{stored: true, line: line}
+	}
+	return s, nil
+}
+
+func checkHeader(blobID, line string) error {
+	damaged := func(msg string) error { return &CorruptError{Blob: blobID, Err: corruptDetail(msg)} }
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(line), &h); err != nil || h == nil {
+		return damaged("header is not a JSON object")
+	}
+	v, ok := h["version"]
+	if !ok {
+		return damaged("header has no version")
+	}
+	version, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return damaged("header version is not an integer")
+	}
+	if version != 1 {
+		return &VersionError{Blob: blobID, Version: version}
+	}
+	return nil
+}
+
+// Blob returns the blob id the shard was parsed from, used in errors.
+func (s *Shard) Blob() string { return s.blob }
+
+// Paths returns the paths in the shard, in JavaScript order.
+func (s *Shard) Paths() []string { return slices.Clone(s.paths) }
+
+// Len returns the number of items.
+func (s *Shard) Len() int { return len(s.paths) }
+
+// Has reports whether the shard holds path.
+func (s *Shard) Has(path string) bool {
+	_, ok := s.find(path)
+	return ok
+}
+
+func (s *Shard) find(path string) (int, bool) {
+	return slices.BinarySearchFunc(s.paths, path, Compare)
+}
+
+// Get returns the value of path, decrypting only that item. A damaged item
+// yields a *CorruptError naming the shard and path; other items stay
+// readable.
+func (s *Shard) Get(path string) (json.RawMessage, bool, error) {
+	i, ok := s.find(path)
+	if !ok {
+		return nil, false, nil
+	}
+	v, err := s.plaintext(i)
+	if err != nil {
+		return nil, true, err
+	}
+	return bytes.Clone(v), true, nil
+}
+
+// plaintext returns the cached value of item i; callers must not modify it.
+func (s *Shard) plaintext(i int) ([]byte, error) {
+	it := s.items[i]
+	if !it.stored {
+		return it.value, it.err
+	}
+	path := s.paths[i]
+	it.once.Do(func() {
+		v, err := decryptItem(s.aead, it.line)
+		if err == nil {
+			err = checkValue(path, v)
+		}
+		if err != nil {
+			it.err = &CorruptError{Blob: s.blob, Item: path, Err: err}
+			return
+		}
+		it.value = v
+	})
+	return it.value, it.err
+}
+
+// checkValue rejects what may not be stored: text that is not JSON, null
+// (which means absent), and a directory that is not a list of names.
+func checkValue(path string, v []byte) error {
+	if !json.Valid(v) {
+		return corruptDetail("value is not valid JSON")
+	}
+	if isNull(v) {
+		return corruptDetail("value is null")
+	}
+	if IsDir(path) {
+		if _, err := unmarshalStrings(v); err != nil {
+			return corruptDetail("directory value is not a JSON array of strings")
+		}
+	}
+	return nil
+}
+
+// Clone returns a copy that Set and Delete may change without affecting s.
+// Values are shared, including their decryption cache.
+func (s *Shard) Clone() *Shard {
+	c := *s
+	c.paths = slices.Clone(s.paths)
+	c.items = slices.Clone(s.items)
+	return &c
+}
+
+// Set stores value at path. Setting the value an item already has keeps its
+// ciphertext, so that Encode rewrites nothing for it. An invalid path or a
+// value that is not storable JSON is reported by Encode.
+func (s *Shard) Set(path string, value json.RawMessage) {
+	v := value
+	var err error
+	var buf bytes.Buffer
+	if cerr := json.Compact(&buf, value); cerr != nil {
+		v = bytes.Clone(value)
+		err = fmt.Errorf("value set for %q is not valid JSON", path)
+	} else {
+		v = buf.Bytes()
+		if isNull(v) {
+			err = fmt.Errorf("value set for %q is null; delete the item instead", path)
+		} else if IsDir(path) {
+			if _, lerr := unmarshalStrings(v); lerr != nil {
+				err = fmt.Errorf("value set for directory %q is not a JSON array of strings", path)
+			}
+		}
+	}
+	if perr := CheckPath(path); perr != nil {
+		err = perr
+	}
+	i, ok := s.find(path)
+	if ok {
+		if old, oerr := s.plaintext(i); err == nil && oerr == nil && bytes.Equal(old, v) {
+			return
+		}
+		s.items[i] = &item{value: v, err: err}
+		return
+	}
+	s.paths = slices.Insert(s.paths, i, path)
+	s.items = slices.Insert(s.items, i, &item{value: v, err: err})
+	s.index = ""
+}
+
+// Delete removes path from the shard, if present.
+func (s *Shard) Delete(path string) {
+	i, ok := s.find(path)
+	if !ok {
+		return
+	}
+	s.paths = slices.Delete(s.paths, i, i+1)
+	s.items = slices.Delete(s.items, i, i+1)
+	s.index = ""
+}
+
+// SameContent reports whether s and o hold the same paths with the same
+// values, so that writing one over the other would change nothing but the
+// tag. Values compare by ciphertext when both are stored lines, otherwise
+// by their JSON text.
+func (s *Shard) SameContent(o *Shard) bool {
+	if o == nil {
+		o = EmptyShard()
+	}
+	if !slices.Equal(s.paths, o.paths) {
+		return false
+	}
+	for i, a := range s.items {
+		b := o.items[i]
+		if a == b || (a.stored && b.stored && a.line == b.line) {
+			continue
+		}
+		va, err := s.plaintext(i)
+		if err != nil {
+			return false
+		}
+		vb, err := o.plaintext(i)
+		if err != nil || !bytes.Equal(va, vb) {
+			return false
+		}
+	}
+	return true
+}
+
+// Encode returns the blob for the shard. It writes a new random tag, keeps
+// the ciphertext line of every unchanged item, encrypts the changed ones
+// and keeps the index line if the set of paths did not change. cipherKey
+// must be the key the shard was parsed with.
+//
+// The returned blob parses (ParseShard) into the shard's new baseline.
+func (s *Shard) Encode(rnd io.Reader, cipherKey []byte) ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		if s.blob == "" {
+			return nil, fmt.Errorf("failed to encode shard: %w", err)
+		}
+		return nil, fmt.Errorf("failed to encode shard %s: %w", s.blob, err)
+	}
+	aead := s.aead
+	if s.key == nil || subtle.ConstantTimeCompare(s.key, cipherKey) != 1 {
+		// Unchanged lines are under s.key and cannot move to another key.
+		if s.key != nil && s.hasStoredLines() {
+			return fail(errors.New("cipher key differs from the one the shard was read with"))
+		}
+		var err error
+		if aead, err = newGCM(cipherKey); err != nil {
+			return fail(fmt.Errorf("cipher %w", err))
+		}
+	}
+	tag, err := randomBytes(rnd, headerTagSize)
+	if err != nil {
+		return fail(err)
+	}
+	n := 0
+	for _, it := range s.items {
+		n += len(it.line) + 1
+	}
+	out := make([]byte, 0, n+128)
+	out = append(out, `{"version":1,"tag":"`...)
+	out = base64.StdEncoding.AppendEncode(out, tag)
+	out = append(out, `"}`...)
+
+	index := s.index
+	if index == "" {
+		if index, err = encryptItem(rnd, aead, marshalStrings(s.paths)); err != nil {
+			return fail(fmt.Errorf("index: %w", err))
+		}
+	}
+	out = append(out, '\n')
+	out = append(out, index...)
+	for i, it := range s.items {
+		line := it.line
+		if !it.stored {
+			if it.err != nil {
+				return fail(it.err)
+			}
+			if line, err = encryptItem(rnd, aead, it.value); err != nil {
+				return fail(fmt.Errorf("item %q: %w", s.paths[i], err))
+			}
+		}
+		out = append(out, '\n')
+		out = append(out, line...)
+	}
+	return out, nil
+}
+
+func (s *Shard) hasStoredLines() bool {
+	if s.index != "" {
+		return true
+	}
+	for _, it := range s.items {
+		if it.stored {
+			return true
+		}
+	}
+	return false
+}
