@@ -1,0 +1,181 @@
+// Package vault is the VaultDB engine: an encrypted document store on a
+// compare-and-swap blob store (see docs/architecture.md and the design in
+// spec/vaultdb-design.md).
+//
+// A Store is opened with a passphrase; all reads and writes go through a
+// Task, a short-lived unit that caches shard reads and plans the writes of
+// all its concurrent calls together. The package knows nothing of
+// terminals, flags or particular blob services: it talks to an
+// adapters.Adapter.
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// ConfigBlob is the blob id of the store's config.
+const ConfigBlob = "config"
+
+// DefaultIterations is the PBKDF2 iteration count of new stores.
+const DefaultIterations = format.DefaultIterations
+
+// DefaultShards is the shard count of new stores.
+const DefaultShards = 4
+
+// Options tune how a store is used; the zero value is the default.
+type Options struct {
+	// Rand is the source of randomness for keys, IVs and tags.
+	Rand io.Reader
+	// MaxConflicts is how many times one operation is re-planned after
+	// conflicts before it fails with ErrTooManyConflicts. Default 12.
+	MaxConflicts int
+	// Backoff is the base of the jittered exponential back-off between
+	// re-plans after a conflict. Default 10ms.
+	Backoff time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.MaxConflicts <= 0 {
+		o.MaxConflicts = 12
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 10 * time.Millisecond
+	}
+	return o
+}
+
+// CreateOptions are the parameters of a new store.
+type CreateOptions struct {
+	Options
+	// Shards is the number of shard files. Default DefaultShards.
+	Shards int
+	// Iterations is the PBKDF2 iteration count. Default DefaultIterations;
+	// lower only in tests.
+	Iterations int
+}
+
+// Store is an opened store: its keys and its adapter. It is safe for
+// concurrent use; each Task is independent.
+type Store struct {
+	a      adapters.Adapter
+	opts   Options
+	cfg    *format.Config
+	cfgRev adapters.Rev
+	keys   *format.Keys
+	router *format.Router
+}
+
+// Create makes a new store on a, which must not hold one already: the
+// config is written with "must not exist" semantics, so a concurrent
+// create cannot overwrite another.
+func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co CreateOptions) (*Store, error) {
+	opts := co.Options.withDefaults()
+	if len(passphrase) == 0 {
+		return nil, errors.New("the passphrase must not be empty")
+	}
+	if co.Shards == 0 {
+		co.Shards = DefaultShards
+	}
+	if co.Shards < 1 || co.Shards > 65536 {
+		return nil, fmt.Errorf("shard count %d out of range 1..65536", co.Shards)
+	}
+	if co.Iterations == 0 {
+		co.Iterations = DefaultIterations
+	}
+	if co.Iterations < 1 {
+		return nil, fmt.Errorf("iteration count %d must be positive", co.Iterations)
+	}
+	cfg, keys, err := format.NewConfig(opts.Rand, passphrase, co.Iterations, co.Shards)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create keys: %w", err)
+	}
+	data, err := cfg.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	rev, err := a.Write(ctx, ConfigBlob, data, adapters.NoRev)
+	if errors.Is(err, adapters.ErrConflict) {
+		return nil, ErrStoreExists
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to write config: %w", err)
+	}
+	return &Store{a: a, opts: opts, cfg: cfg, cfgRev: rev, keys: keys,
+		router: format.NewRouter(keys.Router, cfg.Shards())}, nil
+}
+
+// Open reads the store's config and unlocks its keys with passphrase.
+// A wrong passphrase yields an error matching ErrWrongPassphrase; a
+// location without a store, ErrNoStore.
+func Open(ctx context.Context, a adapters.Adapter, passphrase []byte, opts Options) (*Store, error) {
+	data, rev, err := a.Read(ctx, ConfigBlob)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return nil, ErrNoStore
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read config: %w", err)
+	}
+	cfg, err := format.ParseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cfg.Unlock(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{a: a, opts: opts.withDefaults(), cfg: cfg, cfgRev: rev, keys: keys,
+		router: format.NewRouter(keys.Router, cfg.Shards())}, nil
+}
+
+// ChangePassphrase re-wraps the store's keys under a new passphrase (and a
+// new salt). No shard is rewritten. iterations 0 keeps the current count.
+// If another client changed the config since it was opened, it fails and
+// nothing is written.
+func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iterations int) error {
+	if len(newPassphrase) == 0 {
+		return errors.New("the passphrase must not be empty")
+	}
+	cfg, err := s.cfg.Rewrap(s.opts.Rand, s.keys, newPassphrase, iterations)
+	if err != nil {
+		return fmt.Errorf("failed to re-wrap keys: %w", err)
+	}
+	data, err := cfg.Marshal()
+	if err != nil {
+		return err
+	}
+	rev, err := s.a.Write(ctx, ConfigBlob, data, s.cfgRev)
+	if errors.Is(err, adapters.ErrConflict) {
+		return errors.New("the store's config was changed by another client since it was opened; nothing was written, try again")
+	}
+	if err != nil {
+		return fmt.Errorf("failed to write config: %w", err)
+	}
+	s.cfg, s.cfgRev = cfg, rev
+	return nil
+}
+
+// Shards returns the number of shards.
+func (s *Store) Shards() int { return s.router.N() }
+
+// Iterations returns the PBKDF2 iteration count of the config.
+func (s *Store) Iterations() int { return s.cfg.Iterations() }
+
+// BlobIDs returns the blob ids of all shards, in shard order.
+func (s *Store) BlobIDs() []string { return s.router.BlobIDs() }
+
+// ShardOf returns the blob id of the shard that holds path.
+func (s *Store) ShardOf(path string) string { return s.router.BlobID(s.router.ShardOf(path)) }
+
+// Adapter returns the blob store the store was opened on.
+func (s *Store) Adapter() adapters.Adapter { return s.a }
