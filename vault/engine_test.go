@@ -433,3 +433,47 @@ func TestDamagedShard(t *testing.T) {
 		t.Fatal("damaged shard was overwritten")
 	}
 }
+
+// A write that changes nothing is skipped; a write re-encrypts only the
+// changed item (every other line of the shard keeps its ciphertext).
+func TestWritesOnlyWhatChanged(t *testing.T) {
+	m := memory.New()
+	s := newStore(t, m, 1)
+	task := s.NewTask(ctx)
+	for _, p := range []string{"/a", "/b", "/c/d"} {
+		if err := task.Set(ctx, p, str("v"+p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blob := s.router.BlobID(0)
+	before := strings.Split(string(m.Blobs()[blob]), "\n")
+
+	s2, r := traced(t, m, s)
+	if err := s2.NewTask(ctx).Set(ctx, "/b", str("v/b")); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count("write"); n != 0 {
+		t.Fatalf("%d writes for an unchanged value", n)
+	}
+	if err := s2.NewTask(ctx).Set(ctx, "/b", str("changed")); err != nil {
+		t.Fatal(err)
+	}
+	after := strings.Split(string(m.Blobs()[blob]), "\n")
+	if len(after) != len(before) {
+		t.Fatalf("%d lines, want %d", len(after), len(before))
+	}
+	// Lines: header, index, "/", "/a", "/b", "/c/", "/c/d".
+	for i := range before {
+		same := before[i] == after[i]
+		switch i {
+		case 0, 4: // header (new tag) and /b
+			if same {
+				t.Errorf("line %d unchanged", i)
+			}
+		default:
+			if !same {
+				t.Errorf("line %d re-encrypted", i)
+			}
+		}
+	}
+}
