@@ -315,7 +315,12 @@ func (t *Task) prepare(ctx context.Context, o *op) error {
 func normalise(v json.RawMessage) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, v); err != nil {
-		return nil, fmt.Errorf("%w: not JSON: %v", ErrInvalidValue, err)
+		// The decoder's message may quote the value; say only where.
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%w: not valid JSON (at byte %d)", ErrInvalidValue, se.Offset)
+		}
+		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
 	}
 	if bytes.Equal(buf.Bytes(), []byte("null")) {
 		return nil, fmt.Errorf("%w: null cannot be stored", ErrInvalidValue)
