@@ -3,7 +3,14 @@ module github.com/vaultdb/vaultdb
 go 1.26.8
 
 require (
+	github.com/atotto/clipboard v0.1.4
+	github.com/spf13/cobra v1.10.2
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0
+)
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
 )

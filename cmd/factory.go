@@ -1,0 +1,233 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/localdir"
+	"github.com/vaultdb/vaultdb/adapters/retry"
+	"github.com/vaultdb/vaultdb/adapters/stack"
+	"github.com/vaultdb/vaultdb/adapters/trace"
+	"github.com/vaultdb/vaultdb/vault"
+)
+
+// Environment variables.
+const (
+	envStore      = "VAULTDB_STORE"
+	envPassphrase = "VAULTDB_PASSPHRASE"
+)
+
+// Factory is what every command shares: streams, clock, environment,
+// clipboard and the global flags, and the code that opens the store.
+// Tests replace any part of it.
+type Factory struct {
+	IO *IOStreams
+	// Now is the clock.
+	Now func() time.Time
+	// LookupEnv reads the environment.
+	LookupEnv func(string) (string, bool)
+	// Rand is the randomness of generated passwords.
+	Rand io.Reader
+	// Clipboard is the system clipboard.
+	Clipboard Clipboard
+	// ScheduleClipClear arranges for the clipboard to be cleared after d,
+	// but only if it still holds content whose SHA-256 is sum.
+	ScheduleClipClear func(sum [32]byte, d time.Duration) error
+	// VaultOptions are passed to vault.Open and vault.Create.
+	VaultOptions vault.Options
+
+	// Global flags.
+	StoreFlag      string
+	PassphraseFile string
+	Trace          bool
+
+	traceMu  sync.Mutex
+	recorder *trace.Recorder
+}
+
+func (f *Factory) getenv(k string) string {
+	v, _ := f.LookupEnv(k)
+	return v
+}
+
+// storeLocation returns where the store lives: --store, else
+// $VAULTDB_STORE, else $XDG_DATA_HOME/vaultdb, else
+// ~/.local/share/vaultdb.
+func (f *Factory) storeLocation() (string, error) {
+	loc := f.StoreFlag
+	if loc == "" {
+		loc = f.getenv(envStore)
+	}
+	if loc == "" {
+		if d := f.getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+			loc = filepath.Join(d, "vaultdb")
+		} else if home := f.getenv("HOME"); home != "" {
+			loc = filepath.Join(home, ".local", "share", "vaultdb")
+		} else {
+			return "", usageErrorf("cannot tell where the store is: neither HOME nor XDG_DATA_HOME is set; use --store DIR or set %s", envStore)
+		}
+	}
+	switch {
+	case strings.HasPrefix(loc, "dropbox:"):
+		return "", fmt.Errorf("store %q: Dropbox stores are not supported yet; use a local directory", loc)
+	case strings.Contains(loc, "://"):
+		return "", fmt.Errorf("store %q: this kind of store is not supported; use a local directory", loc)
+	}
+	return loc, nil
+}
+
+// adapter returns the blob store at loc with retries and, with --trace,
+// tracing.
+func (f *Factory) adapter(loc string) adapters.Adapter {
+	opts := stack.Options{Retry: &retry.Options{}}
+	if f.Trace {
+		f.traceMu.Lock()
+		if f.recorder == nil {
+			f.recorder = &trace.Recorder{}
+		}
+		f.traceMu.Unlock()
+		opts.Trace = func(e trace.Event) {
+			f.traceMu.Lock()
+			defer f.traceMu.Unlock()
+			f.recorder.Record(e)
+			fmt.Fprintln(f.IO.ErrOut, "trace: "+trace.FormatEvent(e))
+		}
+	}
+	return stack.Build(localdir.New(loc, localdir.Options{}), opts)
+}
+
+// traceSummary prints the --trace summary, if any request was traced.
+func (f *Factory) traceSummary() {
+	f.traceMu.Lock()
+	defer f.traceMu.Unlock()
+	if f.recorder == nil {
+		return
+	}
+	fmt.Fprintln(f.IO.ErrOut, "trace: summary: "+f.recorder.Summary().String())
+}
+
+// passphrase returns the passphrase: from --passphrase-file, else from
+// $VAULTDB_PASSPHRASE, else asked on the terminal (twice if confirm).
+// source describes where it came from, for error messages.
+func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (pass []byte, source string, err error) {
+	if f.PassphraseFile != "" {
+		p, err := readSecretFile(f.PassphraseFile)
+		return p, fmt.Sprintf(" (from --passphrase-file %s)", f.PassphraseFile), err
+	}
+	if v, ok := f.LookupEnv(envPassphrase); ok {
+		if v == "" {
+			return nil, "", usageErrorf("%s is set but empty", envPassphrase)
+		}
+		return []byte(v), " (from " + envPassphrase + ")", nil
+	}
+	pass, err = askSecret(ctx, f.IO.Prompter, prompt, confirm, "passphrase")
+	if errors.Is(err, errNoTerminal) {
+		return nil, "", usageErrorf("a passphrase is needed but there is no terminal to ask on: use --passphrase-file FILE or set %s", envPassphrase)
+	}
+	return pass, "", err
+}
+
+// askSecret prompts for a secret (twice if confirm); what names it in
+// messages.
+func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, what string) ([]byte, error) {
+	s, err := p.Secret(ctx, prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) == 0 {
+		return nil, fmt.Errorf("the %s is empty; nothing was changed", what)
+	}
+	if confirm {
+		again, err := p.Secret(ctx, "Retype "+what+": ")
+		if err != nil {
+			wipe(s)
+			return nil, err
+		}
+		defer wipe(again)
+		if !bytes.Equal(s, again) {
+			wipe(s)
+			return nil, fmt.Errorf("the two %ss do not match; nothing was changed", what)
+		}
+	}
+	return s, nil
+}
+
+// readSecretFile returns the first line of a file, without its line end.
+func readSecretFile(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the passphrase file: %w", err)
+	}
+	defer wipe(data)
+	line := data
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) == 0 {
+		return nil, fmt.Errorf("the passphrase file %s has an empty first line", name)
+	}
+	return bytes.Clone(line), nil
+}
+
+// openStore opens the store: it checks that there is one before asking
+// for the passphrase, then unlocks it.
+func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
+	loc, err := f.storeLocation()
+	if err != nil {
+		return nil, err
+	}
+	a := f.adapter(loc)
+	data, rev, err := a.Read(ctx, vault.ConfigBlob)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the store at %s: %w", loc, err)
+	}
+	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc+": ", false)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(pass)
+	s, err := vault.Open(ctx, &prereadAdapter{Adapter: a, id: vault.ConfigBlob, data: data, rev: rev}, pass, f.VaultOptions)
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+	}
+	return s, nil
+}
+
+// prereadAdapter answers the first read of blob id with content already
+// read, so that checking for a store before the passphrase prompt costs
+// no extra request.
+type prereadAdapter struct {
+	adapters.Adapter
+	mu   sync.Mutex
+	id   string
+	data []byte
+	rev  adapters.Rev
+	used bool
+}
+
+func (p *prereadAdapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
+	p.mu.Lock()
+	if id == p.id && !p.used {
+		p.used = true
+		p.mu.Unlock()
+		return p.data, p.rev, nil
+	}
+	p.mu.Unlock()
+	return p.Adapter.Read(ctx, id)
+}

@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
+)
+
+// GetOptions are the options of "vaultdb get".
+type GetOptions struct {
+	*Factory
+	Path      string
+	Field     string
+	JSON      bool
+	NoNewline bool
+	clipOptions
+}
+
+func newGetCmd(f *Factory) *cobra.Command {
+	o := &GetOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "get PATH",
+		Short: "Print an entry, or copy it to the clipboard",
+		Long: `Print the entry at PATH. A string prints as it is, with one newline (so
+$(vaultdb get PATH) is the secret); other values print as indented JSON.`,
+		Example: `  vaultdb get github/password
+  vaultdb get -c github/password          # copy; cleared after 45s
+  vaultdb get servers/db --field host
+  curl -u "me:$(vaultdb get api/token)" https://example.com`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			o.Path = a[0]
+			if err := o.clipOptions.check(c); err != nil {
+				return err
+			}
+			return runGet(c.Context(), o)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.Field, "field", "", "print only field `NAME` of an object entry")
+	fl.BoolVar(&o.JSON, "json", false, "print the value as JSON, strings included")
+	fl.BoolVarP(&o.NoNewline, "no-newline", "n", false, "do not print a newline after the value")
+	addClipFlags(c, &o.clipOptions)
+	return c
+}
+
+func runGet(ctx context.Context, o *GetOptions) error {
+	p, err := docPath(o.Path)
+	if err != nil {
+		return err
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	t := s.NewTask(ctx)
+	v, err := t.Get(ctx, p)
+	if errors.Is(err, vault.ErrNotFound) {
+		return notFoundHint(ctx, t, p)
+	}
+	if err != nil {
+		return err
+	}
+	what := p
+	if o.Field != "" {
+		fv, ok, err := getField(v, o.Field)
+		if err != nil {
+			return fmt.Errorf("%s is %s, not an object, so it has no fields; drop --field", p, kindOf(v))
+		}
+		if !ok {
+			return notFoundf("%s has no field %q", p, o.Field)
+		}
+		v, what = fv, fmt.Sprintf("field %q of %s", o.Field, p)
+	}
+	var out []byte
+	if o.JSON {
+		out, err = indentJSON(v)
+	} else {
+		out, err = secretText(v)
+	}
+	if err != nil {
+		return fmt.Errorf("the value of %s is damaged: %w", p, vault.ErrCorrupt)
+	}
+	defer wipe(out)
+	if o.Clip {
+		return copySecret(o.Factory, o.clipOptions, out, what)
+	}
+	if !o.NoNewline {
+		out = append(out, '\n')
+	}
+	_, err = o.IO.Out.Write(out)
+	return err
+}
+
+// notFoundHint is the error for a missing entry p: it says whether p/ is
+// a directory, and how to list what there is.
+func notFoundHint(ctx context.Context, t *vault.Task, p string) error {
+	if names, err := t.List(ctx, p+"/"); err == nil && len(names) > 0 {
+		return hintf(&vault.NotFoundError{Path: p}, "%s: no such entry, but %s/ is a directory: list it with \"vaultdb ls %s/\"", p, p, p[1:])
+	}
+	return hintf(&vault.NotFoundError{Path: p}, "%s: no such entry (see \"vaultdb ls -r\" for what there is)", p)
+}

@@ -1,0 +1,76 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/vault"
+)
+
+// InitOptions are the options of "vaultdb init".
+type InitOptions struct {
+	*Factory
+	Shards     int
+	Iterations int
+}
+
+func newInitCmd(f *Factory) *cobra.Command {
+	o := &InitOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Create a new, empty store",
+		Long: `Create a new store at the store location. The passphrase is asked twice.
+An existing store is never touched.`,
+		Example: `  vaultdb init
+  vaultdb --store ~/Dropbox/vault init --shards 8`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.Shards < 1 || o.Shards > 65536 {
+				return usageErrorf("--shards must be from 1 to 65536")
+			}
+			if o.Iterations < 1 {
+				return usageErrorf("--iterations must be positive")
+			}
+			return runInit(c.Context(), o)
+		},
+	}
+	c.Flags().IntVar(&o.Shards, "shards", vault.DefaultShards, "number of shard files")
+	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, "PBKDF2 iterations of the passphrase (lower only for tests)")
+	return c
+}
+
+func runInit(ctx context.Context, o *InitOptions) error {
+	loc, err := o.storeLocation()
+	if err != nil {
+		return err
+	}
+	exists := hintf(vault.ErrStoreExists, "a store already exists at %s; nothing was changed (use \"vaultdb passwd\" to change its passphrase)", loc)
+	a := o.adapter(loc)
+	// Check first, so that nobody types a new passphrase twice for nothing.
+	switch _, _, err := a.Read(ctx, vault.ConfigBlob); {
+	case err == nil:
+		return exists
+	case !errors.Is(err, adapters.ErrNotFound):
+		return fmt.Errorf("cannot read %s: %w", loc, err)
+	}
+	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc+": ", true)
+	if err != nil {
+		return err
+	}
+	defer wipe(pass)
+	if o.Iterations < vault.DefaultIterations {
+		fmt.Fprintf(o.IO.ErrOut, "warning: %d iterations is below the default of %d and makes the passphrase easier to guess; use it only for tests\n", o.Iterations, vault.DefaultIterations)
+	}
+	_, err = vault.Create(ctx, a, pass, vault.CreateOptions{Options: o.VaultOptions, Shards: o.Shards, Iterations: o.Iterations})
+	if errors.Is(err, vault.ErrStoreExists) {
+		return exists
+	}
+	if err != nil {
+		return fmt.Errorf("cannot create a store at %s: %w", loc, err)
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Created a store at %s (%d shards).\n", loc, o.Shards)
+	return nil
+}

@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// PasswdOptions are the options of "vaultdb passwd".
+type PasswdOptions struct {
+	*Factory
+	NewPassphraseFile string
+	Iterations        int
+}
+
+func newPasswdCmd(f *Factory) *cobra.Command {
+	o := &PasswdOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "passwd",
+		Short: "Change the store's passphrase",
+		Long: `Change the passphrase: the store's keys are wrapped again under the new
+passphrase; no entry is rewritten. The new passphrase is asked twice on the
+terminal, or read from --new-passphrase-file.`,
+		Example: `  vaultdb passwd
+  vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.Iterations < 0 {
+				return usageErrorf("--iterations must be positive")
+			}
+			return runPasswd(c.Context(), o)
+		},
+	}
+	c.Flags().StringVar(&o.NewPassphraseFile, "new-passphrase-file", "", "read the new passphrase from the first line of `FILE`")
+	c.Flags().IntVar(&o.Iterations, "iterations", 0, "new PBKDF2 iteration count (default: keep the current one)")
+	return c
+}
+
+func runPasswd(ctx context.Context, o *PasswdOptions) error {
+	loc, err := o.storeLocation()
+	if err != nil {
+		return err
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	var pass []byte
+	if o.NewPassphraseFile != "" {
+		pass, err = readSecretFile(o.NewPassphraseFile)
+	} else {
+		pass, err = askSecret(ctx, o.IO.Prompter, "New passphrase for "+loc+": ", true, "passphrase")
+		if errors.Is(err, errNoTerminal) {
+			err = usageErrorf("the new passphrase is needed but there is no terminal to ask on: use --new-passphrase-file FILE")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer wipe(pass)
+	if err := s.ChangePassphrase(ctx, pass, o.Iterations); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Changed the passphrase of the store at %s.\n", loc)
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package cmd is the vaultdb command line: one file per command, each an
+// options struct and a run function over the engine in package vault.
+// Everything a command touches outside the store (streams, terminal,
+// clock, environment, clipboard) comes from a Factory, so tests can play a
+// terminal or a pipe.
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X ...cmd.version=...".
+var version = "dev"
+
+// Main runs vaultdb with the process's arguments and streams and returns
+// the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := &Factory{
+		IO:                SystemIO(),
+		Now:               time.Now,
+		LookupEnv:         os.LookupEnv,
+		Rand:              rand.Reader,
+		Clipboard:         systemClipboard{},
+		ScheduleClipClear: startClipClearHelper,
+	}
+	return Execute(ctx, f, os.Args[1:])
+}
+
+// Execute runs the command line args with f and returns the exit code. It
+// prints the error, if any, as one line on f.IO.ErrOut.
+func Execute(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
+	c, err := root.ExecuteContextC(ctx)
+	f.traceSummary()
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		err = context.Canceled
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(f.IO.ErrOut, "vaultdb: interrupted")
+		return ExitInterrupted
+	}
+	if !started {
+		// Cobra refused the command line before any command ran.
+		err = &usageError{cobraMessage(err)}
+	}
+	msg := err.Error()
+	if errors.Is(err, errUsage) && c != nil {
+		msg += fmt.Sprintf(" (see \"%s --help\")", c.CommandPath())
+	}
+	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+msg)
+	return exitCode(err)
+}
+
+// cobraMessage makes one line of a cobra error.
+func cobraMessage(err error) string {
+	first, rest, _ := strings.Cut(err.Error(), "\n")
+	if _, sugg, ok := strings.Cut(rest, "Did you mean this?"); ok {
+		first += "; did you mean " + strings.Join(strings.Fields(sugg), " or ") + "?"
+	}
+	return first
+}
+
+// NewRootCmd returns the vaultdb command with all its subcommands.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vaultdb",
+		Short: "An encrypted password store on plain files",
+		Long: `vaultdb keeps passwords, tokens and small JSON documents encrypted in a
+store of a few files (a local directory for now).
+
+Paths look like github/password; a leading "/" is optional and a trailing
+"/" names a directory.
+
+The store is --store DIR, else $VAULTDB_STORE, else $XDG_DATA_HOME/vaultdb
+(~/.local/share/vaultdb). The passphrase is asked on the terminal; scripts
+can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err.Error()}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.StoreFlag, "store", "", "store location (default $VAULTDB_STORE or $XDG_DATA_HOME/vaultdb)")
+	pf.StringVar(&f.PassphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
+	pf.BoolVar(&f.Trace, "trace", false, "print every store request, and a summary, on stderr")
+
+	root.AddCommand(
+		newInitCmd(f),
+		newGetCmd(f),
+		newSetCmd(f),
+		newRmCmd(f),
+		newLsCmd(f),
+		newMvCmd(f),
+		newPasswdCmd(f),
+		newGenerateCmd(f),
+		newClipClearCmd(f),
+	)
+	return root
+}
+
+// args wraps a cobra argument check so that its failure is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, a []string) error {
+		if err := check(c, a); err != nil {
+			return &usageError{err.Error()}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,194 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
+)
+
+// SetOptions are the options of "vaultdb set".
+type SetOptions struct {
+	*Factory
+	Path     string
+	JSON     bool
+	Generate int // length of a generated password; 0: read the value
+	Field    string
+	Force    bool
+	clipOptions
+}
+
+func newSetCmd(f *Factory) *cobra.Command {
+	o := &SetOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "set PATH",
+		Short: "Store an entry",
+		Long: `Store a value at PATH. On a terminal the value is asked twice without echo
+(and replacing an existing entry is confirmed); otherwise it is all of stdin,
+less one trailing newline, so multi-line values work.`,
+		Example: `  vaultdb set github/password              # asks for the value
+  printf '%s' "$TOKEN" | vaultdb set api/token
+  vaultdb set --generate github/password   # stores and prints a new password
+  vaultdb set --generate=40 -c bank/pin
+  echo '{"user":"me","host":"db.example"}' | vaultdb set --json servers/db
+  echo db2.example | vaultdb set servers/db --field host`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			o.Path = a[0]
+			if err := o.clipOptions.check(c); err != nil {
+				return err
+			}
+			if c.Flags().Changed("generate") {
+				if o.Generate < 1 || o.Generate > maxLength {
+					return usageErrorf("--generate=N needs N between 1 and %d", maxLength)
+				}
+				if o.JSON {
+					return usageErrorf("--generate and --json cannot be used together")
+				}
+			} else {
+				o.Generate = 0
+				if o.Clip {
+					return usageErrorf("--clip needs --generate")
+				}
+			}
+			return runSet(c.Context(), o)
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVar(&o.JSON, "json", false, "the value is JSON (an object, array, number, ...), not text")
+	fl.IntVar(&o.Generate, "generate", defaultLength, "store a new random password of `N` characters and print it")
+	fl.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultLength)
+	fl.StringVar(&o.Field, "field", "", "set only field `NAME` of an object entry, keeping the others")
+	fl.BoolVarP(&o.Force, "force", "f", false, "replace an existing entry without asking")
+	addClipFlags(c, &o.clipOptions)
+	c.Flags().Lookup("clip").Usage = "with --generate: copy the password instead of printing it"
+	return c
+}
+
+// fieldError is a --field on a value that is not an object.
+type fieldError struct{ path, kind string }
+
+func (e *fieldError) Error() string {
+	return fmt.Sprintf("%s is %s, not an object, so --field cannot set a field in it; nothing was changed", e.path, e.kind)
+}
+
+func runSet(ctx context.Context, o *SetOptions) error {
+	p, err := docPath(o.Path)
+	if err != nil {
+		return err
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	t := s.NewTask(ctx)
+
+	// On a terminal, replacing something is confirmed first.
+	if o.IO.InTTY && !o.Force {
+		old, err := t.Get(ctx, p)
+		switch {
+		case errors.Is(err, vault.ErrNotFound):
+		case err != nil:
+			return err
+		case o.Field == "":
+			if err := confirm(ctx, o.IO, fmt.Sprintf("%s exists. Replace it?", p)); err != nil {
+				return err
+			}
+		default:
+			if _, ok, err := getField(old, o.Field); err != nil {
+				return &fieldError{p, kindOf(old)}
+			} else if ok {
+				if err := confirm(ctx, o.IO, fmt.Sprintf("Field %q of %s exists. Replace it?", o.Field, p)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+
+	var text []byte
+	switch {
+	case o.Generate > 0:
+		text, err = generateChars(o.Rand, o.Generate, true)
+	case o.IO.InTTY:
+		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
+	default:
+		text, err = readValue(o.IO.In)
+	}
+	if err != nil {
+		return err
+	}
+	defer wipe(text)
+
+	var val json.RawMessage
+	if o.JSON {
+		val, err = parseValue(text)
+	} else {
+		val, err = marshalText(text)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; nothing was changed", err)
+	}
+	defer wipe(val)
+	err = t.Update(ctx, p, func(old json.RawMessage) (json.RawMessage, error) {
+		if o.Field == "" {
+			return val, nil
+		}
+		nv, err := setField(old, o.Field, val)
+		if err != nil {
+			return nil, &fieldError{p, kindOf(old)}
+		}
+		return nv, nil
+	})
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	if err != nil {
+		return err
+	}
+	if o.Generate > 0 {
+		if o.Clip {
+			return copySecret(o.Factory, o.clipOptions, text, "the new password of "+p)
+		}
+		_, err = o.IO.Out.Write(append(text, '\n'))
+		return err
+	}
+	return nil
+}
+
+// readValue reads all of r and drops one trailing newline.
+func readValue(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the value from stdin: %w", err)
+	}
+	if bytes.HasSuffix(data, []byte("\r\n")) {
+		data = data[:len(data)-2]
+	} else if bytes.HasSuffix(data, []byte("\n")) {
+		data = data[:len(data)-1]
+	}
+	return data, nil
+}
+
+// errNotConfirmed: the user answered no.
+var errNotConfirmed = errors.New("not confirmed; nothing was changed")
+
+// confirm asks a yes/no question on the terminal; no is errNotConfirmed.
+func confirm(ctx context.Context, io *IOStreams, question string) error {
+	ok, err := io.Prompter.Confirm(ctx, question)
+	if errors.Is(err, errNoTerminal) {
+		return usageErrorf("cannot ask for confirmation without a terminal: use --force")
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNotConfirmed
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startX starts Xvfb on a free display and returns DISPLAY. Without Xvfb
+// and xclip the test is skipped, except under CI (CI set), where it fails
+// so that it cannot be skipped silently.
+func startX(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"Xvfb", "xclip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed; .ci/run installs it (apt-get install -y xvfb xclip)", tool)
+			}
+			t.Skipf("%s is not installed (apt-get install -y xvfb xclip)", tool)
+		}
+	}
+	for n := 90; n < 190; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		x := exec.Command("Xvfb", display, "-nolisten", "tcp", "-screen", "0", "320x240x8")
+		if err := x.Start(); err != nil {
+			t.Fatalf("starting Xvfb: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() { x.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			x.Process.Kill()
+			<-exited
+		})
+		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			select {
+			case <-exited:
+				t.Fatalf("Xvfb %s exited at once", display)
+			default:
+			}
+			if _, err := os.Stat(socket); err == nil {
+				return display
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display")
+	return ""
+}
+
+func xclipOut(t *testing.T, display string) string {
+	t.Helper()
+	c := exec.Command("xclip", "-o", "-selection", "clipboard")
+	c.Env = []string{"DISPLAY=" + display, "PATH=" + os.Getenv("PATH")}
+	out, _ := c.Output() // an empty selection may be an error
+	return string(out)
+}
+
+func xclipIn(t *testing.T, display, text string) {
+	t.Helper()
+	c := exec.Command("xclip", "-i", "-selection", "clipboard")
+	c.Env = []string{"DISPLAY=" + display, "PATH=" + os.Getenv("PATH")}
+	c.Stdin = strings.NewReader(text)
+	if err := c.Run(); err != nil {
+		t.Fatalf("xclip -i: %v", err)
+	}
+}
+
+func TestClipboard(t *testing.T) {
+	display := startX(t)
+	s := newStore(t)
+	s.env = append(s.env, "DISPLAY="+display)
+	s.must("", "init", "--iterations", "1000")
+	s.must("s3cret value", "set", "github/password")
+
+	// Copied, said so on stderr, not printed; cleared after the timeout.
+	start := time.Now()
+	r := s.run("", nil, "get", "--clip", "--clip-timeout", "2s", "github/password")
+	check(t, r, 0, "", "Copied /github/password to the clipboard")
+	if time.Since(start) > 1500*time.Millisecond {
+		t.Errorf("get --clip took %s: it must not wait for the clearing", time.Since(start))
+	}
+	if strings.Contains(r.errOut, "s3cret") {
+		t.Errorf("secret on stderr: %q", r.errOut)
+	}
+	if got := xclipOut(t, display); got != "s3cret value" {
+		t.Fatalf("clipboard holds %q, want the secret", got)
+	}
+	waitFor(t, 6*time.Second, func() bool { return xclipOut(t, display) == "" })
+
+	// Not cleared if the user copied something else meanwhile.
+	s.must("", "get", "-c", "--clip-timeout", "2s", "github/password")
+	if got := xclipOut(t, display); got != "s3cret value" {
+		t.Fatalf("clipboard holds %q, want the secret", got)
+	}
+	xclipIn(t, display, "something else")
+	time.Sleep(3500 * time.Millisecond)
+	if got := xclipOut(t, display); got != "something else" {
+		t.Errorf("clipboard holds %q: the user's own copy was cleared", got)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Errorf("condition not met within %s", d)
+}

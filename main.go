@@ -1,0 +1,11 @@
+// Command vaultdb is a command-line password manager over an encrypted
+// document store. See README.md.
+package main
+
+import (
+	"os"
+
+	"github.com/vaultdb/vaultdb/cmd"
+)
+
+func main() { os.Exit(cmd.Main()) }
