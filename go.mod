@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/atotto/clipboard v0.1.4
 	github.com/spf13/cobra v1.10.2
+	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0

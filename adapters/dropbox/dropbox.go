@@ -1,0 +1,466 @@
+// Package dropbox implements a blob store in a Dropbox folder, on the
+// Dropbox HTTP API v2.
+//
+// # Layout
+//
+// Blob id is stored as the file <Root>/<id>, where Root is a folder of the
+// user's Dropbox (or of the app folder, for an app-folder app), for example
+// "/vaultdb". Ids may contain only a-z, 0-9 and '-' (as in localdir), so an id
+// never names another folder; any other id is rejected before any request.
+// Dropbox paths are case-insensitive: "/VaultDB/config" and "/vaultdb/config"
+// are the same file. Dropbox creates missing parent folders on upload.
+//
+// # Compare-and-swap
+//
+// A read is one files/download request on the content host, with the path in
+// the Dropbox-API-Arg header. The file's "rev", from the Dropbox-API-Result
+// response header, is the blob's revision. A 409 path/not_found is
+// adapters.ErrNotFound.
+//
+// A write is one files/upload request with autorename false, mute true and
+// strict_conflict true, and mode "update" with the expected rev, or mode
+// "add" when the blob must not exist. strict_conflict matters: without it an
+// upload whose bytes equal the current file succeeds although the rev is
+// stale, and an update of a deleted file re-creates it. A 409 path/conflict
+// is adapters.ErrConflict. The new rev comes from the response. A rev that is
+// not in Dropbox's format (hex, at least 9 digits) can never be current, so a
+// write naming one fails with ErrConflict without a request.
+//
+// The upload names the content_hash of the bytes sent, so Dropbox rejects a
+// body damaged on the way; a download is checked against the size Dropbox
+// reports, so a cut-off response is never taken for the whole blob.
+//
+// # Failures
+//
+//   - 401 expired_access_token: the access token is refreshed once with the
+//     refresh token (one refresh is shared by all concurrent requests) and the
+//     request is sent again; if that fails too, or the refresh is refused
+//     (400 invalid_grant), the error matches adapters.ErrUnauthorized and says
+//     to run `vaultdb login dropbox`.
+//   - Other 401s, 403, no_write_permission and access_restricted match
+//     ErrUnauthorized; insufficient_space, malformed_path, disallowed_name and
+//     the like are permanent (no kind); every message says what to do.
+//   - 429 (JSON or plain-text body), 5xx, 409 too_many_write_operations, a
+//     network error, a cut-off response and a request slower than the
+//     per-request timeout are transient: they are retried with exponential
+//     back-off and jitter, waiting at least as long as Retry-After (header or
+//     the body's retry_after) says, within a maximum number of attempts and an
+//     overall time limit; after that the error matches ErrTransient.
+//
+// Retries are done by composing package adapters/retry inside the adapter
+// (see Options.Retry): the retry policy is written once, and the Dropbox
+// errors carry the Retry-After hint as an adapters.RetryAfterError. A caller
+// that builds its own stack with a retry layer (package stack) should set
+// Options.SingleAttempt so that requests are not retried twice.
+//
+// No error message contains an access or refresh token or file content:
+// error text from Dropbox is shortened and any token in it is redacted.
+//
+// # Parallelism
+//
+// The adapter is safe for concurrent use. The default HTTP client keeps a
+// pool of keep-alive connections (and uses HTTP/2 where the server offers
+// it), so reads of several shards run in parallel and a task costs as many
+// sequential round trips as the engine plans.
+package dropbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/retry"
+)
+
+var _ adapters.Adapter = (*Adapter)(nil)
+
+// Default endpoints of the Dropbox API.
+const (
+	DefaultAPIBase     = "https://api.dropboxapi.com"
+	DefaultContentBase = "https://content.dropboxapi.com"
+	DefaultTokenURL    = "https://api.dropboxapi.com/oauth2/token"
+	DefaultAuthURL     = "https://www.dropbox.com/oauth2/authorize"
+)
+
+// DefaultAppKey is a placeholder for the app key of vaultdb's registered
+// Dropbox app. It is not a working key: until a real one is built in (or
+// configured, for example through Options.AppKey), authorisation fails with
+// an error saying that the app key is not configured. App keys are public
+// identifiers, not secrets; with PKCE no app secret is used at all.
+const DefaultAppKey = "vaultdb-dropbox-app-key-not-configured"
+
+// maxUpload is the largest body files/upload accepts.
+const maxUpload = 150 << 20
+
+// Options configures an Adapter. Root and Token are required; the zero value
+// of every other field gives the default.
+type Options struct {
+	// Root is the Dropbox folder of the store, such as "/vaultdb"; blob id is
+	// the file <Root>/<id>. "" or "/" is the top folder (of the app folder,
+	// for an app-folder app).
+	Root string
+
+	// APIBase and ContentBase are the base URLs of the API and content hosts
+	// (DefaultAPIBase, DefaultContentBase); TokenURL is the OAuth 2 token
+	// endpoint (DefaultTokenURL). Tests point them at a local server.
+	APIBase, ContentBase, TokenURL string
+	// AppKey is the Dropbox app key (client_id) the token was issued to.
+	// Default DefaultAppKey.
+	AppKey string
+
+	// Token holds the credentials: a refresh token, an access token, or both
+	// (with the access token's expiry, if known). With only a refresh token
+	// the first request gets an access token first.
+	Token *oauth2.Token
+	// OnToken, if not nil, is called with the new credentials after every
+	// refresh of the access token, so the caller can save them (see
+	// SaveToken). It is called from the goroutine that refreshed, while
+	// other requests wait for the refresh; it must not call the adapter.
+	OnToken func(*oauth2.Token)
+
+	// HTTPClient makes the requests. Default: a client with a keep-alive
+	// connection pool large enough for parallel shard reads, and HTTP/2 when
+	// the server offers it. Its Timeout should be zero: requests are bounded
+	// by the per-request timeout of the retry settings.
+	HTTPClient *http.Client
+
+	// Retry configures retries of transient failures: per-request timeout,
+	// maximum attempts, overall limit, back-off, and the injectable sleep,
+	// clock and jitter. The zero value gives the defaults of package retry.
+	Retry retry.Options
+	// SingleAttempt makes every call exactly one attempt (plus the one retry
+	// after refreshing an expired token), without retries or per-request
+	// timeout; for callers that add their own retry layer.
+	SingleAttempt bool
+}
+
+// Adapter is a blob store in a Dropbox folder. Create it with New.
+type Adapter struct {
+	api   *client
+	outer adapters.Adapter // api, wrapped in retries unless SingleAttempt
+}
+
+// New returns an adapter for the store in opts.Root. It makes no request.
+func New(opts Options) (*Adapter, error) {
+	root, err := cleanRoot(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Token == nil || (opts.Token.AccessToken == "" && opts.Token.RefreshToken == "") {
+		return nil, errors.New("no Dropbox credentials: run `vaultdb login dropbox` first")
+	}
+	if opts.APIBase == "" {
+		opts.APIBase = DefaultAPIBase
+	}
+	if opts.ContentBase == "" {
+		opts.ContentBase = DefaultContentBase
+	}
+	if opts.TokenURL == "" {
+		opts.TokenURL = DefaultTokenURL
+	}
+	if opts.AppKey == "" {
+		opts.AppKey = DefaultAppKey
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = DefaultHTTPClient()
+	}
+	now := opts.Retry.Now
+	if now == nil {
+		now = time.Now
+	}
+	c := &client{
+		root:        root,
+		contentBase: strings.TrimSuffix(opts.ContentBase, "/"),
+		http:        opts.HTTPClient,
+		tokens:      newTokens(opts, now),
+	}
+	a := &Adapter{api: c, outer: c}
+	if !opts.SingleAttempt {
+		a.outer = retry.New(c, opts.Retry)
+	}
+	return a, nil
+}
+
+// DefaultHTTPClient returns the HTTP client adapters use by default: a
+// keep-alive pool of up to 64 connections per host, HTTP/2 when offered,
+// and no overall timeout (requests are bounded by their context).
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ForceAttemptHTTP2 = true
+	t.MaxIdleConnsPerHost = 64
+	t.MaxConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
+
+// Read implements adapters.Adapter.
+func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
+	return a.outer.Read(ctx, id)
+}
+
+// Write implements adapters.Adapter.
+func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
+	return a.outer.Write(ctx, id, data, rev)
+}
+
+// Path returns the Dropbox path of blob id.
+func (a *Adapter) Path(id string) string { return a.api.path(id) }
+
+// Token returns the current credentials (after any refresh), for saving.
+func (a *Adapter) Token() *oauth2.Token { return a.api.tokens.current() }
+
+// client makes single attempts; it is the adapter below the retry layer.
+type client struct {
+	root        string
+	contentBase string
+	http        *http.Client
+	tokens      *tokens
+}
+
+func (c *client) path(id string) string { return c.root + "/" + id }
+
+// metadata is the part of Dropbox's FileMetadata the adapter uses.
+type metadata struct {
+	Rev         string `json:"rev"`
+	Size        int64  `json:"size"`
+	ContentHash string `json:"content_hash"`
+}
+
+type pathArg struct {
+	Path string `json:"path"`
+}
+
+type writeMode struct {
+	Tag    string `json:".tag"`
+	Update string `json:"update,omitempty"`
+}
+
+type uploadArg struct {
+	Path           string    `json:"path"`
+	Mode           writeMode `json:"mode"`
+	Autorename     bool      `json:"autorename"`
+	Mute           bool      `json:"mute"`
+	StrictConflict bool      `json:"strict_conflict"`
+	ContentHash    string    `json:"content_hash"`
+}
+
+// Read implements adapters.Adapter with one attempt.
+func (c *client) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
+	if err := precheck(ctx, "read", id); err != nil {
+		return nil, adapters.NoRev, err
+	}
+	arg, err := HeaderJSON(pathArg{Path: c.path(id)})
+	if err != nil {
+		return nil, adapters.NoRev, adapters.NewError("read", id, nil, err)
+	}
+	resp, err := c.do(ctx, "read", id, "files/download", arg, nil)
+	if err != nil {
+		return nil, adapters.NoRev, err
+	}
+	defer resp.Body.Close()
+	var md metadata
+	if err := json.Unmarshal([]byte(resp.Header.Get("Dropbox-API-Result")), &md); err != nil || !validRev(md.Rev) || md.Size < 0 {
+		return nil, adapters.NoRev, adapters.NewError("read", id, adapters.ErrTransient,
+			errors.New("Dropbox sent a download without a valid Dropbox-API-Result header; try again"))
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, md.Size+1))
+	if err != nil {
+		return nil, adapters.NoRev, c.netErr(ctx, "read", id, fmt.Errorf("download cut off: %w", err))
+	}
+	if int64(len(data)) != md.Size {
+		return nil, adapters.NoRev, adapters.NewError("read", id, adapters.ErrTransient,
+			fmt.Errorf("download of %d bytes cut off at %d; try again", md.Size, len(data)))
+	}
+	if md.ContentHash != "" && md.ContentHash != ContentHash(data) {
+		return nil, adapters.NoRev, adapters.NewError("read", id, adapters.ErrTransient,
+			errors.New("downloaded content does not match Dropbox's content hash; try again"))
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, adapters.Rev(md.Rev), nil
+}
+
+// Write implements adapters.Adapter with one attempt.
+func (c *client) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
+	if err := precheck(ctx, "write", id); err != nil {
+		return adapters.NoRev, err
+	}
+	if len(data) > maxUpload {
+		return adapters.NoRev, adapters.NewError("write", id, nil,
+			fmt.Errorf("blob of %d bytes is larger than Dropbox's single-upload limit of %d bytes; use more shards", len(data), maxUpload))
+	}
+	mode := writeMode{Tag: "add"}
+	if rev != adapters.NoRev {
+		if !validRev(string(rev)) {
+			// Not a Dropbox rev, so not the file's current one.
+			return adapters.NoRev, adapters.NewError("write", id, adapters.ErrConflict,
+				errors.New("the expected revision is not a Dropbox revision"))
+		}
+		mode = writeMode{Tag: "update", Update: string(rev)}
+	}
+	hash := ContentHash(data)
+	arg, err := HeaderJSON(uploadArg{Path: c.path(id), Mode: mode, Mute: true, StrictConflict: true, ContentHash: hash})
+	if err != nil {
+		return adapters.NoRev, adapters.NewError("write", id, nil, err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	resp, err := c.do(ctx, "write", id, "files/upload", arg, data)
+	if err != nil {
+		return adapters.NoRev, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		// The upload may have happened; a retry finds out (it conflicts).
+		return adapters.NoRev, c.netErr(ctx, "write", id, fmt.Errorf("upload response cut off: %w", err))
+	}
+	var md metadata
+	if err := json.Unmarshal(body, &md); err != nil || !validRev(md.Rev) {
+		return adapters.NoRev, adapters.NewError("write", id, adapters.ErrTransient,
+			errors.New("Dropbox answered the upload without a valid revision; try again"))
+	}
+	if md.Size != int64(len(data)) || (md.ContentHash != "" && md.ContentHash != hash) {
+		return adapters.NoRev, adapters.NewError("write", id, nil,
+			errors.New("Dropbox stored different content than was uploaded; run the command again and report this if it persists"))
+	}
+	return adapters.Rev(md.Rev), nil
+}
+
+// do sends one request to a content-host endpoint, refreshing an expired
+// access token once. It returns a 200 response, or a classified error.
+func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []byte) (*http.Response, error) {
+	tok, err := c.tokens.get(ctx)
+	if err != nil {
+		return nil, c.tokenErr(ctx, op, id, err)
+	}
+	for refreshed := false; ; refreshed = true {
+		var rd io.Reader = http.NoBody
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.contentBase+"/2/"+endpoint, rd)
+		if err != nil {
+			return nil, adapters.NewError(op, id, nil, fmt.Errorf("bad Dropbox URL: %v", err))
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Dropbox-API-Arg", arg)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/octet-stream")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, c.netErr(ctx, op, id, err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			return resp, nil
+		}
+		apiErr := readAPIError(resp, endpoint, c.tokens.secrets())
+		if resp.StatusCode == http.StatusUnauthorized && apiErr.tag(0) == "expired_access_token" {
+			if refreshed {
+				return nil, adapters.NewError(op, id, adapters.ErrUnauthorized,
+					errors.New("Dropbox rejected the access token as expired even after refreshing it; run `vaultdb login dropbox` to sign in again"))
+			}
+			if tok, err = c.tokens.refresh(ctx, tok); err != nil {
+				return nil, c.tokenErr(ctx, op, id, err)
+			}
+			continue
+		}
+		return nil, classify(op, id, apiErr)
+	}
+}
+
+// netErr classifies a failure to send a request or read its response.
+func (c *client) netErr(ctx context.Context, op, id string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return adapters.NewError(op, id, nil, cerr)
+	}
+	return adapters.NewError(op, id, adapters.ErrTransient,
+		fmt.Errorf("network error talking to Dropbox (check the connection): %v", redact(err.Error(), c.tokens.secrets())))
+}
+
+func (c *client) tokenErr(ctx context.Context, op, id string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return adapters.NewError(op, id, nil, cerr)
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		return adapters.NewError(op, id, te.kind, te)
+	}
+	return adapters.NewError(op, id, adapters.ErrTransient, err)
+}
+
+func precheck(ctx context.Context, op, id string) error {
+	if err := ctx.Err(); err != nil {
+		return adapters.NewError(op, id, nil, err)
+	}
+	if id == "" {
+		return adapters.NewError(op, id, nil, errors.New("empty blob id"))
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return adapters.NewError(op, id, nil, errors.New("invalid blob id: only a-z, 0-9 and '-' are allowed"))
+		}
+	}
+	return nil
+}
+
+// cleanRoot checks a store folder and returns it without a trailing slash
+// ("" for the top folder).
+func cleanRoot(root string) (string, error) {
+	if root == "" || root == "/" {
+		return "", nil
+	}
+	if !strings.HasPrefix(root, "/") {
+		return "", fmt.Errorf("Dropbox folder %q must start with '/', as in /vaultdb", root)
+	}
+	root = strings.TrimSuffix(root, "/")
+	for _, seg := range strings.Split(root[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("Dropbox folder %q is not a clean path: no empty, '.' or '..' parts", root)
+		}
+		if strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7F }) {
+			return "", fmt.Errorf("Dropbox folder %q contains control characters", root)
+		}
+	}
+	return root, nil
+}
+
+// validRev reports whether rev has the form of a Dropbox rev.
+func validRev(rev string) bool {
+	if len(rev) < 9 {
+		return false
+	}
+	for i := 0; i < len(rev); i++ {
+		if c := rev[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ContentHash returns the Dropbox content hash of data: the hex SHA-256 of
+// the concatenated SHA-256 digests of its 4 MiB blocks.
+func ContentHash(data []byte) string {
+	const block = 4 << 20
+	outer := sha256.New()
+	for len(data) > 0 {
+		n := min(block, len(data))
+		sum := sha256.Sum256(data[:n])
+		outer.Write(sum[:])
+		data = data[n:]
+	}
+	return hex.EncodeToString(outer.Sum(nil))
+}

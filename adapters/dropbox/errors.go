@@ -1,0 +1,315 @@
+package dropbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/vaultdb/vaultdb/adapters"
+)
+
+// APIError is an error response of the Dropbox API. It never holds a token
+// or file content.
+type APIError struct {
+	Endpoint string // "files/download", "files/upload"
+	Status   int    // HTTP status
+	// Tags is the error's union tags from the outside in, such as
+	// ["path", "conflict", "file"] for an upload conflict; empty when the
+	// body was not Dropbox's JSON error shape.
+	Tags []string
+	// Text is Dropbox's error_summary, or the start of a plain-text body,
+	// with any token redacted.
+	Text string
+	// Advice says what the user can do.
+	Advice string
+	// Wait is the server's Retry-After hint, if any.
+	Wait time.Duration
+	// Cut is set when the response body could not be read whole.
+	Cut bool
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("Dropbox %s answered %d %s", e.Endpoint, e.Status, http.StatusText(e.Status))
+	if e.Text != "" {
+		msg += ": " + e.Text
+	}
+	if e.Advice != "" {
+		msg += "; " + e.Advice
+	}
+	return msg
+}
+
+func (e *APIError) tag(i int) string {
+	if i < len(e.Tags) {
+		return e.Tags[i]
+	}
+	return ""
+}
+
+// retryAfterError carries a Retry-After hint (adapters.RetryAfterError).
+type retryAfterError struct {
+	*APIError
+}
+
+func (e retryAfterError) RetryAfter() time.Duration { return e.Wait }
+func (e retryAfterError) Unwrap() error             { return e.APIError }
+
+type tagged struct {
+	Tag string `json:".tag"`
+}
+
+// errorBody is Dropbox's JSON error shape, covering the unions the adapter
+// meets: AuthError, LookupError in DownloadError, WriteError in UploadError,
+// and RateLimitError.
+type errorBody struct {
+	Summary string `json:"error_summary"`
+	Error   struct {
+		Tag    string  `json:".tag"`
+		Path   *tagged `json:"path"`
+		Reason *struct {
+			Tag      string  `json:".tag"`
+			Conflict *tagged `json:"conflict"`
+		} `json:"reason"`
+		RetryAfter    int    `json:"retry_after"`
+		RequiredScope string `json:"required_scope"`
+	} `json:"error"`
+}
+
+// readAPIError reads and closes an error response.
+func readAPIError(resp *http.Response, endpoint string, secrets []string) *APIError {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &APIError{Endpoint: endpoint, Status: resp.StatusCode, Cut: err != nil}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && (eb.Summary != "" || eb.Error.Tag != "" || eb.Error.Reason != nil) {
+		e.Text = eb.Summary
+		if t := eb.Error.Tag; t != "" {
+			e.Tags = append(e.Tags, t)
+		}
+		switch {
+		case eb.Error.Path != nil:
+			e.Tags = append(e.Tags, eb.Error.Path.Tag)
+		case eb.Error.Reason != nil:
+			e.Tags = append(e.Tags, eb.Error.Reason.Tag)
+			if eb.Error.Reason.Conflict != nil {
+				e.Tags = append(e.Tags, eb.Error.Reason.Conflict.Tag)
+			}
+		}
+		if len(e.Tags) == 0 && eb.Summary != "" {
+			e.Tags = summaryTags(eb.Summary)
+		}
+		if eb.Error.RetryAfter > 0 {
+			e.Wait = time.Duration(eb.Error.RetryAfter) * time.Second
+		}
+		if eb.Error.RequiredScope != "" {
+			e.Text += " (needs scope " + eb.Error.RequiredScope + ")"
+		}
+	} else {
+		e.Text = string(body)
+	}
+	e.Text = shorten(redact(e.Text, secrets))
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok && d > e.Wait {
+		e.Wait = d
+	}
+	return e
+}
+
+// summaryTags splits an error_summary such as "path/conflict/file/.." into
+// its tags.
+func summaryTags(s string) []string {
+	var tags []string
+	for _, t := range strings.Split(s, "/") {
+		t = strings.TrimSpace(t)
+		if t == "" || strings.Trim(t, ".") == "" {
+			break
+		}
+		tags = append(tags, t)
+	}
+	return tags
+}
+
+func parseRetryAfter(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
+}
+
+// classify turns an error response into an adapters error of the right kind.
+func classify(op, id string, e *APIError) error {
+	kind := error(nil)
+	switch s := e.Status; {
+	case e.Cut:
+		// An error whose body was cut off cannot be told apart; the
+		// connection failed, which is worth another try.
+		kind = adapters.ErrTransient
+		e.Text = "response cut off"
+		e.Advice = "check the connection; try again"
+	case s == http.StatusBadRequest:
+		e.Advice = "vaultdb sent a request Dropbox did not accept; this is a bug, please report it"
+	case s == http.StatusUnauthorized:
+		kind = adapters.ErrUnauthorized
+		switch e.tag(0) {
+		case "missing_scope":
+			e.Advice = "the Dropbox authorisation lacks a permission vaultdb needs; run `vaultdb login dropbox` to sign in again"
+		case "user_suspended":
+			e.Advice = "the Dropbox account is suspended; contact Dropbox"
+		default:
+			e.Advice = "Dropbox no longer accepts vaultdb's authorisation; run `vaultdb login dropbox` to sign in again"
+		}
+	case s == http.StatusForbidden:
+		kind = adapters.ErrUnauthorized
+		e.Advice = "Dropbox denied access; check that the account may use this folder, or run `vaultdb login dropbox` with another account"
+	case s == http.StatusConflict:
+		kind = classifyEndpoint(e)
+	case s == http.StatusTooManyRequests:
+		kind = adapters.ErrTransient
+		e.Advice = "Dropbox is rate-limiting requests; try again later"
+	case s >= 500:
+		kind = adapters.ErrTransient
+		e.Advice = "Dropbox has a temporary problem; try again later"
+	default:
+		e.Advice = "unexpected answer from Dropbox; try again, and report it if it persists"
+	}
+	var err error = e
+	if kind == adapters.ErrTransient && e.Wait > 0 {
+		err = retryAfterError{e}
+	}
+	return adapters.NewError(op, id, kind, err)
+}
+
+// classifyEndpoint handles the endpoint-specific errors of a 409.
+func classifyEndpoint(e *APIError) error {
+	if e.Endpoint == "files/download" {
+		if e.tag(0) != "path" {
+			if e.tag(0) == "unsupported_file" {
+				e.Advice = "the file cannot be downloaded; check the store folder"
+			}
+			return nil
+		}
+		switch e.tag(1) {
+		case "not_found":
+			return adapters.ErrNotFound
+		case "not_file":
+			e.Advice = "a folder is where vaultdb expects a file; move it out of the store folder"
+		case "malformed_path":
+			e.Advice = "Dropbox does not accept the store folder's name; choose another --store path"
+		case "restricted_content":
+			e.Advice = "Dropbox restricts access to this file; contact Dropbox support"
+		case "locked":
+			e.Advice = "the file is locked; try again later"
+			return adapters.ErrTransient
+		default:
+			e.Advice = "check the store folder in Dropbox"
+		}
+		return nil
+	}
+	// files/upload: UploadError.
+	switch e.tag(0) {
+	case "path":
+	case "content_hash_mismatch":
+		e.Advice = "the upload was damaged on the way; try again"
+		return adapters.ErrTransient
+	case "payload_too_large":
+		e.Advice = "the blob is too large for one upload; use more shards"
+		return nil
+	default:
+		e.Advice = "unexpected upload error; try again, and report it if it persists"
+		return nil
+	}
+	switch e.tag(1) {
+	case "conflict":
+		if e.tag(2) == "folder" || e.tag(2) == "file_ancestor" {
+			e.Advice = "a folder or file in Dropbox is in the way of the store's file; check the store folder"
+			return nil
+		}
+		return adapters.ErrConflict
+	case "too_many_write_operations":
+		e.Advice = "Dropbox is busy with other writes to this account; try again later"
+		return adapters.ErrTransient
+	case "insufficient_space":
+		e.Advice = "the Dropbox account is full; free up space or upgrade the account"
+	case "no_write_permission", "access_restricted":
+		e.Advice = "this Dropbox account may not write to the store folder; choose a folder it owns or ask for edit access"
+		return adapters.ErrUnauthorized
+	case "malformed_path", "disallowed_name":
+		e.Advice = "Dropbox does not accept the store folder's name; choose another --store path"
+	case "team_folder":
+		e.Advice = "the store cannot be the top of a team folder; use a folder inside it"
+	case "operation_suppressed":
+		e.Advice = "Dropbox suppressed the write; check the account's status"
+	default:
+		e.Advice = "Dropbox refused the write; check the store folder and the account"
+	}
+	return nil
+}
+
+// redact replaces every secret in s.
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+// shorten keeps the first line of s, at most 200 bytes of it, printable.
+func shorten(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		s += "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7F {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// HeaderJSON encodes v as JSON safe to send in an HTTP header, as the
+// Dropbox API requires for Dropbox-API-Arg: 0x7F and every non-ASCII
+// character is written as \uXXXX, and a character above U+FFFF as a UTF-16
+// surrogate pair. (encoding/json already escapes the control characters.)
+func HeaderJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r < 0x7F:
+			sb.WriteRune(r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, `\u%04x\u%04x`, r1, r2)
+		}
+	}
+	return sb.String(), nil
+}
+
+var _ adapters.RetryAfterError = retryAfterError{}
