@@ -214,7 +214,7 @@ func TestNoStore(t *testing.T) {
 	e := newEnv(t)
 	expect(t, e.run(false, "", "get", "x"), ExitStore, "", "vaultdb init")
 	e.vars[envStore] = "dropbox:/vault"
-	expect(t, e.run(false, "", "ls"), ExitError, "", "not supported yet")
+	expect(t, e.run(false, "", "ls"), ExitUnauthorized, "", "vaultdb login dropbox")
 }
 
 func TestStoreLocation(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -17,6 +19,8 @@ const (
 	ExitNotFound        = 3   // the entry (or directory, or field) does not exist
 	ExitWrongPassphrase = 4   // the passphrase does not open the store
 	ExitStore           = 5   // no store at the location (get, set, ...) or a store already there (init)
+	ExitUnauthorized    = 6   // not signed in to the store's service (Dropbox), or it refused the sign-in or access
+	ExitUnavailable     = 7   // the store could not be reached or was busy (network, rate limit, server error), even after retries
 	ExitInterrupted     = 130 // interrupted by a signal (Ctrl-C)
 )
 
@@ -34,6 +38,9 @@ var exitCodes = []struct {
 	{vault.ErrWrongPassphrase, ExitWrongPassphrase},
 	{vault.ErrNoStore, ExitStore},
 	{vault.ErrStoreExists, ExitStore},
+	{adapters.ErrUnauthorized, ExitUnauthorized},
+	{dropbox.ErrNoToken, ExitUnauthorized},
+	{adapters.ErrTransient, ExitUnavailable},
 	{context.Canceled, ExitInterrupted},
 }
 

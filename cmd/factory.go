@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/localdir"
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/stack"
@@ -52,6 +53,10 @@ type Factory struct {
 
 	traceMu  sync.Mutex
 	recorder *trace.Recorder
+
+	dropboxMu  sync.Mutex
+	dropbox    *dropbox.Adapter
+	dropboxLoc string
 }
 
 func (f *Factory) getenv(k string) string {
@@ -61,7 +66,8 @@ func (f *Factory) getenv(k string) string {
 
 // storeLocation returns where the store lives: --store, else
 // $VAULTDB_STORE, else $XDG_DATA_HOME/vaultdb, else
-// ~/.local/share/vaultdb.
+// ~/.local/share/vaultdb. A location dropbox:/FOLDER is a folder in
+// Dropbox; it needs the sign-in of "vaultdb login dropbox".
 func (f *Factory) storeLocation() (string, error) {
 	loc := f.StoreFlag
 	if loc == "" {
@@ -77,16 +83,18 @@ func (f *Factory) storeLocation() (string, error) {
 		}
 	}
 	switch {
-	case strings.HasPrefix(loc, "dropbox:"):
-		return "", fmt.Errorf("store %q: Dropbox stores are not supported yet; use a local directory", loc)
+	case strings.HasPrefix(loc, dropboxPrefix):
+		if _, err := f.dropboxStore(loc); err != nil {
+			return "", err
+		}
 	case strings.Contains(loc, "://"):
-		return "", fmt.Errorf("store %q: this kind of store is not supported; use a local directory", loc)
+		return "", fmt.Errorf("store %q: this kind of store is not supported; use a local directory or dropbox:/FOLDER", loc)
 	}
 	return loc, nil
 }
 
-// adapter returns the blob store at loc with retries and, with --trace,
-// tracing.
+// adapter returns the blob store at loc (a local directory, or a Dropbox
+// folder for dropbox:/FOLDER) with retries and, with --trace, tracing.
 func (f *Factory) adapter(loc string) adapters.Adapter {
 	opts := stack.Options{Retry: &retry.Options{}}
 	if f.Trace {
@@ -101,6 +109,13 @@ func (f *Factory) adapter(loc string) adapters.Adapter {
 			f.recorder.Record(e)
 			fmt.Fprintln(f.IO.ErrOut, "trace: "+trace.FormatEvent(e))
 		}
+	}
+	if strings.HasPrefix(loc, dropboxPrefix) {
+		base, err := f.dropboxStore(loc)
+		if err != nil {
+			return failedAdapter{err}
+		}
+		return storeErrors{stack.Build(base, opts)}
 	}
 	return stack.Build(localdir.New(loc, localdir.Options{}), opts)
 }
