@@ -84,7 +84,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Use:   "vaultdb",
 		Short: "An encrypted password store on plain files",
 		Long: `vaultdb keeps passwords, tokens and small JSON documents encrypted in a
-store of a few files (a local directory for now).
+store of a few files (a local directory, or a folder in Dropbox with --store dropbox:/FOLDER).
 
 Paths look like github/password; a leading "/" is optional and a trailing
 "/" names a directory.
@@ -116,7 +116,10 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newMvCmd(f),
 		newPasswdCmd(f),
 		newGenerateCmd(f),
+		newTotpCmd(f),
 		newClipClearCmd(f),
+		newLoginCmd(f),
+		newLogoutCmd(f),
 	)
 	return root
 }
