@@ -19,8 +19,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 
+# The harness prints the workload table and writes bench/results.json (see
+# docs/performance.md); the micro-benchmarks go to bench/micro.txt for benchstat.
 bench:
-	$(GO) test -run '^$$' -bench . ./...
+	$(GO) run ./bench
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -benchtime 0.5s ./vault/sched ./vault/format | tee bench/micro.txt
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

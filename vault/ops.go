@@ -337,8 +337,29 @@ func (t *Task) stateOf(path string) *format.Shard {
 
 func (t *Task) existsLocked(path string) bool { return t.stateOf(path).Has(path) }
 
+// listingLocked returns dir's listing in the task's current state of its
+// shard. The result is shared and must not be modified.
+//
+// Listings are decoded once per shard state and cached on the slot:
+// planning N updates below one directory would otherwise decode its
+// listing N times, which made planning a large batch quadratic in the
+// directory's size. The cache is dropped whenever the slot's state
+// changes (its version moves), so it never outlives the state it was
+// decoded from; applyLocked decodes its own copies, which it edits.
 func (t *Task) listingLocked(dir string) ([]string, error) {
-	return listing(t.stateOf(dir), dir)
+	sl := t.slots[t.s.router.ShardOf(dir)]
+	if sl.lists == nil || sl.listsVersion != sl.version {
+		sl.lists, sl.listsVersion = map[string][]string{}, sl.version
+	}
+	if names, ok := sl.lists[dir]; ok {
+		return names, nil
+	}
+	names, err := listing(sl.state, dir)
+	if err != nil {
+		return nil, err
+	}
+	sl.lists[dir] = names
+	return names, nil
 }
 
 func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {

@@ -62,6 +62,10 @@ type slot struct {
 	state   *format.Shard
 	rev     adapters.Rev
 	version uint64 // bumped whenever state changes
+	// lists caches the directory listings decoded from state while version
+	// is listsVersion, for planning (see Task.listingLocked).
+	lists        map[string][]string
+	listsVersion uint64
 }
 
 // NewTask starts a task. Its I/O runs under ctx.

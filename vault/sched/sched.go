@@ -81,7 +81,8 @@ type Group struct {
 	// count is positive, so cancelling changes removes stale edges.
 	deps       map[*Group]int
 	dependents map[*Group]int
-	depth      int // 1 + the deepest group it depends on, done ones included
+	depth      int    // 1 + the deepest group it depends on, done ones included
+	mark       uint64 // the last reaches walk that visited it
 }
 
 // Depth is the group's position on the longest chain of groups leading to
@@ -96,6 +97,16 @@ func (g *Group) DependsOn(h *Group) bool { return g.deps[h] > 0 }
 type Plan struct {
 	groups []*Group // every group ever created, in creation order
 	nextID int
+	// optimized is set by Optimize once no merge is left, and cleared by
+	// every change to the groups' changes or edges (Add, Cancel, Fail,
+	// merge). Start and Done change neither the edges nor the depths of
+	// open groups, so they leave it set: Optimize, which the engine calls
+	// on every pump, then costs nothing until the plan changes again.
+	optimized bool
+	// walk numbers the calls of reaches and stack is its reused work
+	// list, so that the reachability checks of planning allocate nothing.
+	walk  uint64
+	stack []*Group
 }
 
 // New returns an empty plan.
@@ -108,6 +119,7 @@ func (p *Plan) Add(c *Change) {
 	if c.group != nil {
 		panic("sched: change added twice")
 	}
+	p.optimized = false
 	need := 1 // the depth a fresh group for c would have
 	for _, d := range c.Deps {
 		if d.done {
@@ -179,8 +191,10 @@ func (p *Plan) reaches(from, to *Group) bool {
 	if from == to {
 		return true
 	}
-	seen := map[*Group]bool{from: true}
-	stack := []*Group{from}
+	p.walk++
+	from.mark = p.walk
+	stack := append(p.stack[:0], from)
+	defer func() { p.stack = stack[:0] }()
 	for len(stack) > 0 {
 		g := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -188,8 +202,8 @@ func (p *Plan) reaches(from, to *Group) bool {
 			if h == to {
 				return true
 			}
-			if !seen[h] {
-				seen[h] = true
+			if h.mark != p.walk {
+				h.mark = p.walk
 				stack = append(stack, h)
 			}
 		}
@@ -208,14 +222,22 @@ func (p *Plan) newGroup(shard int) *Group {
 func (p *Plan) attach(g *Group, c *Change) {
 	c.group = g
 	g.Changes = append(g.Changes, c)
+	depth := g.depth
 	for _, d := range c.Deps {
 		if d.done || d.group == g {
 			continue
 		}
 		g.deps[d.group]++
 		d.group.dependents[g]++
+		depth = max(depth, d.group.depth+1)
 	}
-	p.recomputeDepth(g)
+	// New edges can only deepen g (it is open, so its depth is exactly
+	// 1 + its deepest dependency's). When they do not, no depth changes
+	// anywhere; skipping the walk over g's dependents keeps planning many
+	// changes into a few groups linear instead of quadratic.
+	if depth != g.depth {
+		p.recomputeDepth(g)
+	}
 }
 
 // recomputeDepth refreshes g's depth from its dependencies and pushes any
@@ -255,6 +277,7 @@ func (p *Plan) Cancel(c *Change) bool {
 	if g.State != Open {
 		return false
 	}
+	p.optimized = false
 	i := slices.Index(g.Changes, c)
 	g.Changes = slices.Delete(g.Changes, i, i+1)
 	c.group = nil
@@ -350,6 +373,7 @@ func (p *Plan) depsDone(g *Group) bool {
 // merge moves every change of src into dst and drops src. The caller
 // guarantees that neither group reaches the other.
 func (p *Plan) merge(dst, src *Group) {
+	p.optimized = false
 	for _, c := range src.Changes {
 		c.group = dst
 	}
@@ -374,27 +398,40 @@ func (p *Plan) merge(dst, src *Group) {
 // Optimize merges independent open groups of the same shard wherever that
 // does not increase D. It is the "after planning" pass of spec §6; the
 // engine calls it before starting writes.
+//
+// One pass over the pairs suffices: a merge only adds reachability and can
+// only deepen groups, and it never changes D (it is made only when D stays
+// as it is), so a pair rejected once stays rejected after later merges.
 func (p *Plan) Optimize() {
-	for {
-		merged := false
-		open := p.openGroups()
-		for i := 0; i < len(open) && !merged; i++ {
-			for j := i + 1; j < len(open) && !merged; j++ {
-				a, b := open[i], open[j]
-				if a.Shard != b.Shard || p.reaches(a, b) || p.reaches(b, a) {
-					continue
-				}
-				if p.depthAfterMerge(a, b) > p.D() {
-					continue
-				}
-				p.merge(a, b)
-				merged = true
-			}
+	if p.optimized {
+		return // nothing changed since the last full pass
+	}
+	open := p.openGroups()
+	// Only groups of one shard may merge: compare each group with the
+	// later open groups of its own shard, in the order of a scan of all
+	// pairs (i < j), without visiting the other pairs.
+	byShard := map[int][]*Group{}
+	for _, g := range open {
+		byShard[g.Shard] = append(byShard[g.Shard], g)
+	}
+	seen := map[int]int{} // open groups of each shard visited so far
+	d := p.D()
+	for _, a := range open {
+		seen[a.Shard]++
+		if len(a.Changes) == 0 {
+			continue // merged into an earlier group
 		}
-		if !merged {
-			return
+		for _, b := range byShard[a.Shard][seen[a.Shard]:] {
+			if len(b.Changes) == 0 || p.reaches(a, b) || p.reaches(b, a) {
+				continue
+			}
+			if p.depthAfterMerge(a, b, d) > d {
+				continue
+			}
+			p.merge(a, b)
 		}
 	}
+	p.optimized = true
 }
 
 func (p *Plan) openGroups() []*Group {
@@ -407,49 +444,33 @@ func (p *Plan) openGroups() []*Group {
 	return out
 }
 
-// depthAfterMerge computes D as it would be if a and b were one group.
-func (p *Plan) depthAfterMerge(a, b *Group) int {
-	alias := func(g *Group) *Group {
-		if g == b {
-			return a
-		}
-		return g
+// depthAfterMerge returns D as it would be if the independent open groups
+// a and b of one shard were one group, given d, the plan's D now. The
+// merged group has the depth of the deeper of the two, so the longest
+// chain through it is that depth plus the longer of the chains that
+// follow a or b; every other chain keeps its length. Groups that follow
+// an open group are open, so their depths are exact and the walk stays in
+// the part of the plan below a and b.
+func (p *Plan) depthAfterMerge(a, b *Group, d int) int {
+	if a.depth == b.depth {
+		return d // no depth changes at all
 	}
 	memo := map[*Group]int{}
-	var depth func(g *Group) int
-	depth = func(g *Group) int {
-		if v, ok := memo[g]; ok {
-			return v
-		}
-		memo[g] = 0 // cycles cannot occur; guard anyway
-		d := 1
-		preds := []*Group{g}
-		if g == a {
-			preds = append(preds, b)
-		}
-		for _, x := range preds {
-			for dep := range x.deps {
-				if v := depth(alias(dep)) + 1; v > d {
-					d = v
-				}
-			}
-		}
-		if (g.State == Done || g.State == Running) && g.depth > d {
-			d = g.depth
-		}
-		memo[g] = d
-		return d
+	return max(d, max(a.depth, b.depth)+max(p.height(a, memo), p.height(b, memo))-1)
+}
+
+// height is the number of groups on the longest chain that starts at g and
+// follows dependents (1 for a group nothing depends on).
+func (p *Plan) height(g *Group, memo map[*Group]int) int {
+	if h, ok := memo[g]; ok {
+		return h
 	}
-	max := 0
-	for _, g := range p.groups {
-		if g == b {
-			continue
-		}
-		if v := depth(g); v > max {
-			max = v
-		}
+	h := 1
+	for x := range g.dependents {
+		h = max(h, 1+p.height(x, memo))
 	}
-	return max
+	memo[g] = h
+	return h
 }
 
 // Start closes g: nothing joins it any more.
@@ -473,6 +494,7 @@ func (p *Plan) Done(g *Group) {
 // again (or gives up on). Groups that depended on g keep their remaining
 // edges only through changes the caller has yet to cancel.
 func (p *Plan) Fail(g *Group) []*Change {
+	p.optimized = false
 	g.State = Failed
 	changes := g.Changes
 	for _, c := range changes {
