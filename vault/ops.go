@@ -381,18 +381,21 @@ func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {
 // planUpdateLocked plans update(x): the links of every ancestor edge, then
 // the put after all of them (spec §5).
 //
-// An edge whose parent lists the child although the child is gone (drift
-// left by an interrupted remove, or a remove of another client in flight)
-// gets a forced link: a write to the parent's shard that must land before
-// anything is written into the child. A concurrent remover that planned to
-// drop that name conflicts on it instead of unlinking a directory we are
-// about to fill. See docs/architecture.md.
+// Directories are created top-down: the link that creates a directory
+// depends on the link of the edge above it, so that no directory ever
+// exists unlisted by its parent. An edge whose parent lists the child
+// although the child is gone (drift left by an interrupted remove, or a
+// remove of another client in flight) gets a forced link: a write to the
+// parent's shard that must land before anything is written into the child.
+// A concurrent remover that planned to drop that name conflicts on it
+// instead of unlinking a directory we are about to fill. See
+// docs/architecture.md.
 func (t *Task) planUpdateLocked(o *op, value json.RawMessage) error {
 	x := o.path
 	anc := format.Ancestors(x)
 	chain := append(slices.Clone(anc), x)
 	var links []*change
-	var forced *change // forced link of the edge above the current node
+	var above *change // the link of the edge above the current node
 	for i, p := range anc {
 		child := chain[i+1]
 		name := format.Name(child)
@@ -409,15 +412,17 @@ func (t *Task) planUpdateLocked(o *op, value json.RawMessage) error {
 			l = &change{kind: chLink, item: p, name: name, force: true}
 		}
 		if l != nil {
-			// A write into p must follow the forced link of the edge
-			// above p, if there is one.
-			t.addLocked(o, l, forced)
+			// Creating p (writing into a directory that does not exist)
+			// waits for the edge above p: a directory never exists
+			// without its parent listing it (docs/architecture.md).
+			var dep *change
+			if !t.existsLocked(p) {
+				dep = above
+			}
+			t.addLocked(o, l, dep)
 			links = append(links, l)
 		}
-		forced = nil
-		if l != nil && l.force {
-			forced = l
-		}
+		above = l
 	}
 	put := &change{kind: chPut, item: x, value: value}
 	t.addLocked(o, put, links...)
