@@ -38,6 +38,7 @@ $(vaultdb get PATH) is the secret); other values print as indented JSON.`,
 			}
 			return runGet(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 1, false),
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.Field, "field", "", "print only field `NAME` of an object entry")

@@ -39,6 +39,7 @@ as one full path per line in a pipe.`,
 			}
 			return runLs(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 1, true),
 	}
 	c.Flags().BoolVarP(&o.Recursive, "recursive", "r", false, "list every entry below DIR")
 	return c

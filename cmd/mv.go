@@ -38,6 +38,7 @@ the originals removed only once the copies are safely stored.`,
 			o.Src, o.Dst = a[0], a[1]
 			return runMv(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 2, false),
 	}
 	c.Flags().BoolVarP(&o.Force, "force", "f", false, "replace existing entries at the destination")
 	return c

@@ -37,6 +37,7 @@ func newRmCmd(f *Factory) *cobra.Command {
 			o.Path = a[0]
 			return runRm(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 1, false),
 	}
 	c.Flags().BoolVarP(&o.Recursive, "recursive", "r", false, "remove a directory and everything below it")
 	c.Flags().BoolVarP(&o.Force, "force", "f", false, "do not ask for confirmation")

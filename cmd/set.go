@@ -58,6 +58,7 @@ less one trailing newline, so multi-line values work.`,
 			}
 			return runSet(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 1, false),
 	}
 	fl := c.Flags()
 	fl.BoolVar(&o.JSON, "json", false, "the value is JSON (an object, array, number, ...), not text")

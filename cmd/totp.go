@@ -78,6 +78,7 @@ An entry named "add" or "uri" at the top is written "/add" or "/uri".`,
 			}
 			return runTotp(c.Context(), o)
 		},
+		ValidArgsFunction: completePaths(f, 1, false),
 	}
 	c.Flags().StringVar(&o.Time, "time", "", "compute the code at `TIME` (RFC 3339 or Unix seconds) instead of now")
 	addClipFlags(c, &o.clipOptions)

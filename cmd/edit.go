@@ -1,0 +1,291 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// EditOptions are the options of "vaultdb edit".
+type EditOptions struct {
+	*Factory
+	Path      string
+	UnsafeTmp bool
+}
+
+// editTempDirs are the candidate directories for edit's temporary file, in
+// order; the first one on a memory filesystem is used. A variable for
+// tests.
+var editTempDirs = func(f *Factory) []string {
+	dirs := []string{"/dev/shm"}
+	if d := f.getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+func newEditCmd(f *Factory) *cobra.Command {
+	o := &EditOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "edit PATH",
+		Short: "Edit an entry in $VISUAL or $EDITOR",
+		Long: `Open the entry at PATH (or a new one) in $VISUAL, else $EDITOR, else vi. A
+string is edited as text (the final newline is dropped again when saving);
+other values as indented JSON. The temporary file is made in a private
+directory on a memory filesystem (/dev/shm, or $XDG_RUNTIME_DIR), readable
+only by you, and removed afterwards whatever happens; without a memory
+filesystem edit refuses unless --unsafe-tmp. The entry is saved only if the
+content changed, and only if nobody changed it in the store meanwhile (on a
+terminal you are asked).`,
+		Example: `  vaultdb edit servers/db
+  EDITOR=nano vaultdb edit notes/wifi`,
+		Args:              args(cobra.ExactArgs(1)),
+		ValidArgsFunction: completePaths(f, 1, false),
+		RunE: func(c *cobra.Command, a []string) error {
+			o.Path = a[0]
+			return runEdit(c.Context(), o)
+		},
+	}
+	c.Flags().BoolVar(&o.UnsafeTmp, "unsafe-tmp", false, "use the usual temporary directory, even on a disk (the secret may stay on the disk)")
+	return c
+}
+
+// errChangedMeanwhile: the stored value changed while it was being edited.
+var errChangedMeanwhile = errors.New("changed meanwhile")
+
+func runEdit(ctx context.Context, o *EditOptions) error {
+	// Whatever happens, including Ctrl-C and SIGTERM, the deferred clean-up
+	// below runs: the signals cancel ctx instead of killing the process.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	p, err := docPath(o.Path)
+	if err != nil {
+		return err
+	}
+	base, err := o.editTempBase()
+	if err != nil {
+		return err
+	}
+	editor := o.getenv("VISUAL")
+	if editor == "" {
+		editor = o.getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	orig, err := s.NewTask(ctx).Get(ctx, p)
+	if err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	defer wipe(orig)
+	asText := orig == nil || kindOf(orig) == "a string"
+	var content []byte
+	if asText {
+		var str string
+		if orig != nil {
+			if err := json.Unmarshal(orig, &str); err != nil {
+				return err
+			}
+		}
+		content = append([]byte(str), '\n')
+	} else {
+		if content, err = indentJSON(orig); err != nil {
+			return err
+		}
+		content = append(content, '\n')
+	}
+	defer wipe(content)
+
+	dir, err := os.MkdirTemp(base, "vaultdb-edit-")
+	if err != nil {
+		return fmt.Errorf("cannot make a private temporary directory: %w", err)
+	}
+	defer removeEditDir(dir)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	ext := ".txt"
+	if !asText {
+		ext = ".json"
+	}
+	name := sanitizeSegment(format.Name(p))
+	if name == "" || name[0] == '.' || name[0] == '-' {
+		name = "entry" + name
+	}
+	file := filepath.Join(dir, name+ext)
+
+	for {
+		if err := writePrivate(file, content); err != nil {
+			return err
+		}
+		if err := runEditor(ctx, o.IO, editor, file); err != nil {
+			return err
+		}
+		edited, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("cannot read the edited file back (nothing was saved): %w", err)
+		}
+		if bytes.Equal(edited, content) {
+			wipe(edited)
+			fmt.Fprintf(o.IO.ErrOut, "No change to %s; nothing was saved.\n", p)
+			return nil
+		}
+		val, err := editedValue(edited, asText)
+		wipe(edited)
+		if err != nil {
+			if !o.IO.InTTY {
+				return fmt.Errorf("%w; nothing was saved", err)
+			}
+			if cerr := confirm(ctx, o.IO, fmt.Sprintf("%v. Edit again?", err)); cerr != nil {
+				return fmt.Errorf("%w; nothing was saved", err)
+			}
+			continue
+		}
+		defer wipe(val)
+		return saveEdit(ctx, o, s, p, orig, val)
+	}
+}
+
+// editTempBase returns the directory in which to make edit's private
+// directory: one on a memory filesystem, or with --unsafe-tmp the usual
+// temporary directory.
+func (o *EditOptions) editTempBase() (string, error) {
+	for _, d := range editTempDirs(o.Factory) {
+		if st, err := os.Stat(d); err == nil && st.IsDir() && memoryFS(d) {
+			return d, nil
+		}
+	}
+	if o.UnsafeTmp {
+		if d := o.getenv("TMPDIR"); filepath.IsAbs(d) {
+			return d, nil
+		}
+		return os.TempDir(), nil
+	}
+	return "", usageErrorf("no memory filesystem (such as /dev/shm) for the temporary file, and writing the secret to a disk could leave it there: use --unsafe-tmp to accept that")
+}
+
+// writePrivate writes data to file, readable and writable by its owner
+// only.
+func writePrivate(file string, data []byte) error {
+	os.Remove(file)
+	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the temporary file: %w", err)
+	}
+	_, err = fh.Write(data)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the temporary file: %w", err)
+	}
+	return nil
+}
+
+// removeEditDir overwrites the files in dir (the editor may have left a
+// backup or swap file too) and removes it.
+func removeEditDir(dir string) {
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				if fh, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+					fh.Write(make([]byte, info.Size()))
+					fh.Close()
+				}
+			}
+		}
+	}
+	os.RemoveAll(dir)
+}
+
+// runEditor runs the editor command line (it may hold arguments, as in
+// "code --wait") on file, with the command's streams. Interrupted, the
+// editor is asked to stop.
+func runEditor(ctx context.Context, ios *IOStreams, editor, file string) error {
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+editor+` "$@"`, editor, file)
+	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 3 * time.Second
+	err := c.Run()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("the editor (%s) failed: %v; nothing was saved", editor, err)
+	}
+	return nil
+}
+
+// editedValue turns the edited text into the value to store. Its errors
+// never quote the text.
+func editedValue(edited []byte, asText bool) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(edited)) == 0 {
+		return nil, errors.New(`the entry is empty (use "vaultdb rm" to remove an entry)`)
+	}
+	if !asText {
+		return parseValue(edited)
+	}
+	if bytes.HasSuffix(edited, []byte("\r\n")) {
+		edited = edited[:len(edited)-2]
+	} else if bytes.HasSuffix(edited, []byte("\n")) {
+		edited = edited[:len(edited)-1]
+	}
+	return marshalText(edited)
+}
+
+// saveEdit stores val at p, provided the stored value is still orig (nil:
+// absent). If it changed meanwhile, it asks on a terminal, and refuses
+// otherwise.
+func saveEdit(ctx context.Context, o *EditOptions, s *vault.Store, p string, orig, val json.RawMessage) error {
+	t := s.NewTask(ctx)
+	base := orig
+	for range 5 {
+		var seen json.RawMessage
+		err := t.Update(ctx, p, func(old json.RawMessage) (json.RawMessage, error) {
+			seen = old
+			if !bytes.Equal(old, base) {
+				return nil, errChangedMeanwhile
+			}
+			return val, nil
+		})
+		if err == nil {
+			if o.IO.ErrTTY {
+				fmt.Fprintf(o.IO.ErrOut, "Saved %s.\n", p)
+			}
+			return nil
+		}
+		if !errors.Is(err, errChangedMeanwhile) {
+			return fmt.Errorf("your changes were not saved: %w", err)
+		}
+		what := "changed"
+		if seen == nil {
+			what = "removed"
+		}
+		if !o.IO.InTTY {
+			return fmt.Errorf("%s was %s in the store while you were editing it; your changes were not saved", p, what)
+		}
+		if err := confirm(ctx, o.IO, fmt.Sprintf("%s was %s in the store while you were editing it. Replace it with your version?", p, what)); err != nil {
+			return fmt.Errorf("your changes were not saved: %w", err)
+		}
+		base = seen
+	}
+	return fmt.Errorf("%s keeps changing in the store; your changes were not saved", p)
+}

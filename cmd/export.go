@@ -1,0 +1,108 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/spf13/cobra"
+)
+
+// ExportOptions are the options of "vaultdb export".
+type ExportOptions struct {
+	*Factory
+	Dir    string
+	Format string
+	Force  bool
+}
+
+func newExportCmd(f *Factory) *cobra.Command {
+	o := &ExportOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "export [DIR]",
+		Short: "Print every entry below DIR as one JSON object, in clear",
+		Long: `Print every entry below DIR (by default the whole store) as one JSON object
+{"/path": value, ...} on stdout, sorted by path, for a backup or to move the
+entries to another store with "vaultdb import". The output holds all those
+secrets in clear: it is refused on a terminal unless --force.`,
+		Example: `  vaultdb export > backup.json
+  vaultdb export work/ | vaultdb --store /mnt/usb/vault import
+  vaultdb export | gpg --encrypt -r me@example.com > backup.json.gpg`,
+		Args:              args(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: completePaths(f, 1, true),
+		RunE: func(c *cobra.Command, a []string) error {
+			if len(a) == 1 {
+				o.Dir = a[0]
+			}
+			return runExport(c.Context(), o)
+		},
+	}
+	c.Flags().StringVar(&o.Format, "format", "json", "output `FORMAT` (only json)")
+	c.Flags().BoolVarP(&o.Force, "force", "f", false, "print to a terminal all the same")
+	return c
+}
+
+func runExport(ctx context.Context, o *ExportOptions) error {
+	if o.Format != "json" {
+		return usageErrorf("unknown --format %q: the only format is json", o.Format)
+	}
+	dir, err := dirPath(o.Dir)
+	if err != nil {
+		return err
+	}
+	if o.IO.OutTTY && !o.Force {
+		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	// One task: one find, then every value read at once, which the task
+	// turns into one read per shard.
+	t := s.NewTask(ctx)
+	docs, err := t.Find(ctx, dir)
+	if err != nil {
+		return err
+	}
+	vals := make([]json.RawMessage, len(docs))
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	for i, d := range docs {
+		wg.Go(func() { vals[i], errs[i] = t.Get(ctx, d) })
+	}
+	wg.Wait()
+	if err := firstError(errs...); err != nil {
+		return fmt.Errorf("nothing was exported: %w", err)
+	}
+	out := exportJSON(docs, vals)
+	defer wipe(out)
+	_, err = o.IO.Out.Write(out)
+	return err
+}
+
+// exportJSON returns {"path": value, ...} in the order given, indented by
+// two spaces, with a final newline.
+func exportJSON(paths []string, vals []json.RawMessage) []byte {
+	if len(paths) == 0 {
+		return []byte("{}\n")
+	}
+	var buf bytes.Buffer
+	buf.WriteString("{\n")
+	for i, p := range paths {
+		k, _ := marshalText([]byte(p))
+		buf.WriteString("  ")
+		buf.Write(k)
+		buf.WriteString(": ")
+		if err := json.Indent(&buf, vals[i], "  ", "  "); err != nil {
+			buf.Write(vals[i])
+		}
+		if i < len(paths)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("}\n")
+	return buf.Bytes()
+}

@@ -1,0 +1,321 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// ImportOptions are the options of "vaultdb import".
+type ImportOptions struct {
+	*Factory
+	Source    string // FILE, "-" (stdin) or, with --from pass, the store directory
+	From      string // json, pass or csv
+	Prefix    string
+	DryRun    bool
+	Overwrite bool
+}
+
+// progressThreshold is the number of entries above which an import shows
+// a progress bar (when stderr is a terminal).
+const progressThreshold = 300
+
+// maxFailuresShown bounds the failures listed one per line.
+const maxFailuresShown = 20
+
+func newImportCmd(f *Factory) *cobra.Command {
+	o := &ImportOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "import [FILE|-]",
+		Short: "Import entries from JSON, a pass store or a CSV export",
+		Long: `Import entries into the store, all in one task. The input is, with --from:
+
+  json  (the default) the JSON object {"path": value, ...} that "vaultdb
+        export" prints, from FILE or stdin (- or no FILE)
+  pass  a pass password store directory (default $PASSWORD_STORE_DIR or
+        ~/.password-store); each .gpg file is decrypted with gpg; its first
+        line is the password, the other "key: value" lines are fields
+  csv   a CSV export of KeePassXC, Bitwarden or 1Password, from FILE or
+        stdin, recognised by its header; each row becomes an object
+        {username, password, url, notes, totp} at GROUP/TITLE
+
+Existing entries are left alone unless --overwrite. --prefix DIR puts
+everything below DIR. A summary on stderr says how many entries were added,
+replaced, skipped and failed.`,
+		Example: `  vaultdb export | vaultdb --store ~/other import
+  vaultdb import backup.json --prefix old/
+  vaultdb import --from pass ~/.password-store
+  vaultdb import --from csv keepassxc.csv --dry-run`,
+		Args: args(cobra.MaximumNArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			if len(a) == 1 {
+				o.Source = a[0]
+			}
+			return runImport(c.Context(), o)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.From, "from", "json", "what the input is: `json`, pass or csv")
+	fl.StringVar(&o.Prefix, "prefix", "", "import below directory `DIR`")
+	fl.BoolVarP(&o.DryRun, "dry-run", "n", false, "say what would be imported, and change nothing")
+	fl.BoolVar(&o.Overwrite, "overwrite", false, "replace existing entries")
+	return c
+}
+
+// importEntry is one entry to import: its path (relative to the prefix;
+// a leading "/" is optional), its value, or why it cannot be imported.
+type importEntry struct {
+	path string
+	val  json.RawMessage
+	err  error
+}
+
+// importOutcome is what happened to one entry.
+type importOutcome int
+
+const (
+	outcomeFailed importOutcome = iota
+	outcomeAdded
+	outcomeReplaced
+	outcomeSkipped
+)
+
+func runImport(ctx context.Context, o *ImportOptions) error {
+	prefix, err := dirPath(o.Prefix)
+	if err != nil {
+		return err
+	}
+	// Read the whole input before asking for the passphrase, so that a bad
+	// input costs nothing.
+	var entries []importEntry
+	switch o.From {
+	case "json":
+		entries, err = withInput(o, readImportJSON)
+	case "csv":
+		entries, err = withInput(o, readImportCSV)
+	case "pass":
+		entries, err = readPassStore(ctx, o)
+	default:
+		return usageErrorf("unknown --from %q: use json, pass or csv", o.From)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, e := range entries {
+			wipe(e.val)
+		}
+	}()
+	// Target paths, checked before any I/O; an entry imported twice
+	// (only possible with duplicate JSON keys) fails the second time.
+	seen := map[string]bool{}
+	for i := range entries {
+		e := &entries[i]
+		e.path = prefix + strings.TrimPrefix(e.path, "/")
+		if e.err == nil {
+			e.err = format.CheckDoc(e.path)
+		}
+		if e.err == nil && seen[e.path] {
+			e.err = errors.New("appears twice in the input")
+		}
+		seen[e.path] = true
+	}
+
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	t := s.NewTask(ctx)
+	outcomes := make([]importOutcome, len(entries))
+	errs := make([]error, len(entries))
+	bar := newImportProgress(o.IO, len(entries))
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		if e.err != nil {
+			errs[i] = e.err
+			bar.add()
+			continue
+		}
+		// Every entry at once, in one task: the engine plans them together
+		// and writes each shard a few times, however many entries there are.
+		wg.Go(func() {
+			defer bar.add()
+			if o.DryRun {
+				old, err := t.Get(ctx, e.path)
+				switch {
+				case err == nil:
+					outcomes[i] = decideImport(old, e.val, o.Overwrite)
+				case errors.Is(err, vault.ErrNotFound):
+					outcomes[i] = outcomeAdded
+				default:
+					errs[i] = err
+				}
+				return
+			}
+			var outcome importOutcome
+			err := t.Update(ctx, e.path, func(old json.RawMessage) (json.RawMessage, error) {
+				// This may run again after a conflict; the last run is what
+				// happened.
+				outcome = decideImport(old, e.val, o.Overwrite)
+				if outcome == outcomeSkipped {
+					return old, nil
+				}
+				return e.val, nil
+			})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			outcomes[i] = outcome
+		})
+	}
+	wg.Wait()
+	bar.finish()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return importSummary(o, entries, outcomes, errs)
+}
+
+// decideImport says what importing val over old does.
+func decideImport(old, val json.RawMessage, overwrite bool) importOutcome {
+	switch {
+	case old == nil:
+		return outcomeAdded
+	case !overwrite || bytes.Equal(old, val):
+		return outcomeSkipped
+	default:
+		return outcomeReplaced
+	}
+}
+
+// importSummary prints the failures and the counts on stderr; some
+// failure is an error.
+func importSummary(o *ImportOptions, entries []importEntry, outcomes []importOutcome, errs []error) error {
+	var n [4]int
+	shown := 0
+	for i, e := range entries {
+		if errs[i] != nil {
+			n[outcomeFailed]++
+			if shown < maxFailuresShown {
+				fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: %s: %v\n", e.path, errs[i])
+				shown++
+			}
+			continue
+		}
+		n[outcomes[i]]++
+	}
+	if n[outcomeFailed] > shown {
+		fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: ... and %d more failures\n", n[outcomeFailed]-shown)
+	}
+	verb := "Imported"
+	if o.DryRun {
+		verb = "Dry run, nothing was changed; would import"
+	}
+	summary := fmt.Sprintf("%d added, %d replaced, %d skipped (already there), %d failed",
+		n[outcomeAdded], n[outcomeReplaced], n[outcomeSkipped], n[outcomeFailed])
+	if !o.Overwrite && n[outcomeSkipped] > 0 {
+		summary += "; use --overwrite to replace existing entries"
+	}
+	fmt.Fprintf(o.IO.ErrOut, "%s %s: %s.\n", verb, plural(len(entries), "entry", "entries"), summary)
+	if n[outcomeFailed] > 0 {
+		return fmt.Errorf("%s of %d could not be imported", plural(n[outcomeFailed], "entry", "entries"), len(entries))
+	}
+	return nil
+}
+
+// withInput runs read on the input named by o.Source: a file, or stdin for
+// "" and "-".
+func withInput(o *ImportOptions, read func(io.Reader) ([]importEntry, error)) ([]importEntry, error) {
+	if o.Source == "" || o.Source == "-" {
+		return read(o.IO.In)
+	}
+	fh, err := os.Open(o.Source)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the input: %w", err)
+	}
+	defer fh.Close()
+	return read(fh)
+}
+
+// readImportJSON reads the object {"path": value, ...} that export prints.
+// Its errors never quote a value.
+func readImportJSON(r io.Reader) ([]importEntry, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the input: %w", err)
+	}
+	defer wipe(data)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	bad := func() error {
+		return fmt.Errorf("the input is not a JSON object {\"path\": value, ...} (error near byte %d); nothing was imported", dec.InputOffset())
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, bad()
+	}
+	var entries []importEntry
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad()
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, bad()
+		}
+		val, err := parseValue(raw)
+		wipe(raw)
+		entries = append(entries, importEntry{path: key, val: val, err: err})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, bad()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad()
+	}
+	return entries, nil
+}
+
+// importProgress is a progress bar on stderr, or nothing.
+type importProgress struct{ bar *progressbar.ProgressBar }
+
+// newImportProgress returns a progress bar for n entries when stderr is a
+// terminal and there are enough entries for it to matter.
+func newImportProgress(ios *IOStreams, n int) *importProgress {
+	if !ios.ErrTTY || n <= progressThreshold {
+		return &importProgress{}
+	}
+	return &importProgress{progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(ios.ErrOut),
+		progressbar.OptionSetDescription("Importing"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+func (p *importProgress) add() {
+	if p.bar != nil {
+		p.bar.Add(1)
+	}
+}
+
+func (p *importProgress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
