@@ -2,10 +2,10 @@
 
 GO       ?= go
 FUZZTIME ?= 30s
-# Fuzz targets of ./vault/format, one after another.
-FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' vault/format/*_test.go | sed 's/^func //')
+# Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
+FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test bench fuzz clean
+.PHONY: all build install test bench fuzz crash-test clean
 
 all: build
 
@@ -26,10 +26,16 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -benchtime 0.5s ./vault/sched ./vault/format | tee bench/micro.txt
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "== $$t ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./vault/format; \
+	@set -e; for p in $(FUZZ_PKGS); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$p/*_test.go | sed 's/^func //'); do \
+			echo "== $$p $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$p; \
+		done; \
 	done
+
+# The long crash tests (make test runs a short form); see docs/reliability.md.
+crash-test:
+	VAULTDB_CRASH_KILLS=500 VAULTDB_CRASH_OPS=60 $(GO) test -race -count=1 -timeout 30m -run '^TestCrash' -v ./e2e
 
 clean:
 	rm -rf bin

@@ -21,6 +21,7 @@ const (
 	ExitStore           = 5   // no store at the location (get, set, ...) or a store already there (init)
 	ExitUnauthorized    = 6   // not signed in to the store's service (Dropbox), or it refused the sign-in or access
 	ExitUnavailable     = 7   // the store could not be reached or was busy (network, rate limit, server error), even after retries
+	ExitProblems        = 8   // fsck: problems remain in the store
 	ExitInterrupted     = 130 // interrupted by a signal (Ctrl-C)
 )
 
@@ -42,6 +43,7 @@ var exitCodes = []struct {
 	{dropbox.ErrNoToken, ExitUnauthorized},
 	{adapters.ErrTransient, ExitUnavailable},
 	{context.Canceled, ExitInterrupted},
+	{errProblems, ExitProblems},
 }
 
 // exitCode returns the exit code for the error a command ended with.

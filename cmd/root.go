@@ -120,6 +120,10 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newClipClearCmd(f),
 		newLoginCmd(f),
 		newLogoutCmd(f),
+		newExportCmd(f),
+		newImportCmd(f),
+		newEditCmd(f),
+		newFsckCmd(f),
 	)
 	return root
 }

@@ -32,7 +32,17 @@ func FuzzParseURI(f *testing.F) {
 			if _, q, ok := strings.Cut(s, "secret="); ok {
 				sec, _, _ := strings.Cut(q, "&")
 				if len(sec) >= 8 && strings.Contains(err.Error(), sec) {
-					t.Fatalf("the error %q quotes the secret", err)
+					// The text may be in the error for another reason (a
+					// fixed message such as "otpauth:"): it is a leak only
+					// if it goes away when the secret is replaced.
+					filler := strings.Repeat("Q", len(sec))
+					if sec == filler {
+						filler = strings.Repeat("R", len(sec))
+					}
+					_, err2 := ParseURI(strings.Replace(s, "secret="+sec, "secret="+filler, 1))
+					if err2 == nil || !strings.Contains(err2.Error(), sec) {
+						t.Fatalf("the error %q quotes the secret", err)
+					}
 				}
 			}
 			return

@@ -1,0 +1,115 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// errProblems: fsck found problems that remain; see ExitProblems.
+var errProblems = errors.New("problems remain")
+
+// FsckOptions are the options of "vaultdb fsck".
+type FsckOptions struct {
+	*Factory
+	Repair bool
+}
+
+func newFsckCmd(f *Factory) *cobra.Command {
+	o := &FsckOptions{Factory: f}
+	c := &cobra.Command{
+		Use:   "fsck",
+		Short: "Check the whole store, and repair drift with --repair",
+		Long: `Read every shard of the store and check it: items that cannot be read
+(damaged or tampered), shards whose index and items disagree, items stored
+in the wrong shard, directories that list missing children, empty
+directories, and entries or directories that no directory reaches.
+
+With --repair, fix what can be fixed safely through the normal operations:
+re-link unreachable entries, drop names of missing children and empty
+directories. It never deletes an entry, and prints what it changed.
+Damaged shards or items are not repaired: restore them from a backup.
+
+The exit code is 0 when the store is (or was made) consistent, 8 when
+problems remain.`,
+		Example: `  vaultdb fsck
+  vaultdb fsck --repair`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runFsck(c.Context(), o)
+		},
+	}
+	c.Flags().BoolVar(&o.Repair, "repair", false, "fix directories and links that can be fixed safely")
+	return c
+}
+
+func runFsck(ctx context.Context, o *FsckOptions) error {
+	loc, err := o.storeLocation()
+	if err != nil {
+		return err
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := s.Check(ctx)
+	if err != nil {
+		return err
+	}
+	out := o.IO.Out
+	for _, sh := range rep.Shards {
+		state := "ok"
+		switch {
+		case sh.Missing:
+			state = "ok (not written yet)"
+		case !sh.OK:
+			state = "DAMAGED"
+		}
+		fmt.Fprintf(out, "%s: %d items, %s\n", sh.Blob, sh.Items, state)
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintln(out, f.String())
+	}
+	found := len(rep.Findings)
+	if o.Repair && found > 0 {
+		repaired := 0
+		// A repair can reveal more (an unreachable directory re-linked
+		// may list a missing child): a few rounds at most.
+		for round := 0; round < 3 && !rep.OK(); round++ {
+			reps := s.Repair(ctx, rep)
+			for _, r := range reps {
+				fmt.Fprintln(out, "repair: "+r.String())
+				if r.Err == nil {
+					repaired++
+				}
+			}
+			if rep, err = s.Check(ctx); err != nil {
+				return err
+			}
+			if len(reps) == 0 {
+				break
+			}
+		}
+		for _, f := range rep.Findings {
+			fmt.Fprintln(out, "remaining: "+f.String())
+		}
+		fmt.Fprintf(out, "%d shards, %d entries, %d directories: %d problems found, %d repairs made, %d problems remain\n",
+			len(rep.Shards), rep.Docs, rep.Dirs, found, repaired, len(rep.Findings))
+	} else {
+		fmt.Fprintf(out, "%d shards, %d entries, %d directories: %d problems found\n",
+			len(rep.Shards), rep.Docs, rep.Dirs, found)
+	}
+	if !rep.OK() {
+		hint := ""
+		for _, f := range rep.Findings {
+			if f.Kind.Repairable() && !o.Repair {
+				hint = "; run \"vaultdb fsck --repair\" to fix what can be fixed"
+				break
+			}
+		}
+		return hintf(errProblems, "%d problems remain in the store at %s%s", len(rep.Findings), loc, hint)
+	}
+	return nil
+}
