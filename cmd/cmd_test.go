@@ -245,8 +245,10 @@ func TestSetGetPipe(t *testing.T) {
 	// Replacing in a pipe does not ask.
 	e.must("new\n", "set", "mail/password")
 	expect(t, e.run(false, "", "get", "mail/password"), 0, "new\n", "")
-	// Empty stdin stores an empty string.
-	e.must("", "set", "empty")
+	// Empty stdin is refused; a lone newline stores an empty string.
+	expect(t, e.run(false, "", "set", "empty"), 2, "", "stdin was empty, so nothing was stored")
+	expect(t, e.run(false, "", "get", "empty"), 3, "", "no such entry")
+	e.must("\n", "set", "empty")
 	expect(t, e.run(false, "", "get", "empty"), 0, "\n", "")
 }
 

@@ -119,6 +119,11 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
 	default:
 		text, err = readValue(o.IO.In)
+		if err == nil && text == nil {
+			// Nothing at all, not even a newline: most likely a writer
+			// that failed before writing, not a wish to store "".
+			err = usageErrorf(`stdin was empty, so nothing was stored; to store an empty value, send just a newline ("echo | vaultdb set PATH")`)
+		}
 	}
 	if err != nil {
 		return err
@@ -162,11 +167,15 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	return nil
 }
 
-// readValue reads all of r and drops one trailing newline.
+// readValue reads all of r and drops one trailing newline. It returns nil
+// (not an empty slice) when r held no byte at all.
 func readValue(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the value from stdin: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, nil // nothing at all, not even a newline
 	}
 	if bytes.HasSuffix(data, []byte("\r\n")) {
 		data = data[:len(data)-2]

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -245,7 +246,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestBigAndOddValues: values of 1 MB round-trip; stdin closed before any
-// byte stores the empty string (what the pipe said).
+// byte is refused (exit 2, nothing stored); a lone newline stores "".
 func TestBigAndOddValues(t *testing.T) {
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -268,10 +269,14 @@ func TestBigAndOddValues(t *testing.T) {
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	out, err := c.CombinedOutput()
 	pr.Close()
-	if err != nil {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "stdin was empty, so nothing was stored") {
 		t.Fatalf("set with closed stdin: %v: %s", err, out)
 	}
-	check(t, s.run("", nil, "get", "--json", "early"), 0, "\"\"\n", "")
+	check(t, s.run("", nil, "get", "early"), 3, "", "no such entry")
+	// A lone newline is the way to store an empty value.
+	s.must("\n", "set", "empty")
+	check(t, s.run("", nil, "get", "--json", "empty"), 0, "\"\"\n", "")
 	// stdin that stops half-way through a line stores what was sent.
 	c = exec.Command(bin, "--store", s.dir, "set", "half")
 	c.Env = s.env
