@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -66,13 +65,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	vals := make([]json.RawMessage, len(docs))
-	errs := make([]error, len(docs))
-	var wg sync.WaitGroup
-	for i, d := range docs {
-		wg.Go(func() { vals[i], errs[i] = t.Get(ctx, d) })
-	}
-	wg.Wait()
+	vals, errs := t.GetAll(ctx, docs)
 	if err := firstError(errs...); err != nil {
 		return fmt.Errorf("nothing was exported: %w", err)
 	}

@@ -141,13 +141,7 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 		return err
 	}
 	// Read every value at once: the task batches the shard reads.
-	vals := make([]json.RawMessage, len(docs))
-	errs := make([]error, len(docs))
-	var wg sync.WaitGroup
-	for i, d := range docs {
-		wg.Go(func() { vals[i], errs[i] = t.Get(ctx, d) })
-	}
-	wg.Wait()
+	vals, errs := t.GetAll(ctx, docs)
 	if err := firstError(errs...); err != nil {
 		return fmt.Errorf("nothing was moved: %w", err)
 	}
@@ -162,6 +156,7 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 	// copied (not a prune of src/, which could also delete an entry another
 	// client added meanwhile, that was never copied). Emptied directories
 	// go with them.
+	var wg sync.WaitGroup
 	for i, d := range docs {
 		wg.Go(func() { errs[i] = t.Remove(ctx, d) })
 	}

@@ -211,6 +211,20 @@ func (t *Task) Get(ctx context.Context, path string) (json.RawMessage, error) {
 	return v, nil
 }
 
+// GetAll reads many documents at once: the calls share the task cache, so
+// each shard is read at most once and all in parallel. The i-th value and
+// error belong to paths[i]; a missing document has an ErrNotFound error.
+func (t *Task) GetAll(ctx context.Context, paths []string) ([]json.RawMessage, []error) {
+	vals := make([]json.RawMessage, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Go(func() { vals[i], errs[i] = t.Get(ctx, p) })
+	}
+	wg.Wait()
+	return vals, errs
+}
+
 // List returns the sorted names of a directory's children ("name" for a
 // document, "name/" for a directory); empty for a missing directory.
 func (t *Task) List(ctx context.Context, dir string) ([]string, error) {
