@@ -194,6 +194,15 @@ func readSecretFile(name string) ([]byte, error) {
 	return bytes.Clone(line), nil
 }
 
+// openTask opens the store and starts the one task a command runs in.
+func (f *Factory) openTask(ctx context.Context) (*vault.Task, error) {
+	s, err := f.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.NewTask(ctx), nil
+}
+
 // openStore opens the store: it checks that there is one before asking
 // for the passphrase, then unlocks it.
 func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {

@@ -53,11 +53,10 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 	v, err := t.Get(ctx, p)
 	if errors.Is(err, vault.ErrNotFound) {
 		return notFoundHint(ctx, t, p)

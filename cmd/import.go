@@ -133,11 +133,10 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 		seen[e.path] = true
 	}
 
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 	outcomes := make([]importOutcome, len(entries))
 	errs := make([]error, len(entries))
 	bar := newImportProgress(o.IO, len(entries))

@@ -50,11 +50,10 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 	var out []string
 	if o.Recursive {
 		out, err = t.Find(ctx, dir)

@@ -58,11 +58,10 @@ func runMv(ctx context.Context, o *MvOptions) error {
 			return err
 		}
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 
 	// What SRC is, and whether DST is a directory, read together.
 	var (

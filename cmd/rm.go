@@ -68,11 +68,10 @@ func runRm(ctx context.Context, o *RmOptions) error {
 	if !o.Force && !o.IO.InTTY {
 		return usageErrorf("refusing to remove %s without --force: stdin is not a terminal, so there is nobody to confirm", absPath(o.Path))
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 	if !o.Recursive {
 		if _, err := t.Get(ctx, p); errors.Is(err, vault.ErrNotFound) {
 			if names, lerr := t.List(ctx, p+"/"); lerr == nil && len(names) > 0 {

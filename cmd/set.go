@@ -83,11 +83,10 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 
 	// On a terminal, replacing something is confirmed first.
 	if o.IO.InTTY && !o.Force {

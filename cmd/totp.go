@@ -292,11 +292,10 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	if dir != "" && o.Clip {
 		return usageErrorf("--clip copies the code of one entry, and %s is a directory", dir)
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 	if dir != "" {
 		return totpDir(ctx, o, t, dir, at)
 	}
@@ -433,11 +432,10 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	t := s.NewTask(ctx)
 
 	// On a terminal, replacing something is confirmed first.
 	if o.IO.InTTY && !o.Force {
