@@ -88,26 +88,19 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		return err
 	}
 
-	// On a terminal, replacing something is confirmed first.
-	if o.IO.InTTY && !o.Force {
-		old, err := t.Get(ctx, p)
-		switch {
-		case errors.Is(err, vault.ErrNotFound):
-		case err != nil:
-			return err
-		case o.Field == "":
-			if err := confirm(ctx, o.IO, fmt.Sprintf("%s exists. Replace it?", p)); err != nil {
-				return err
-			}
-		default:
-			if _, ok, err := getField(old, o.Field); err != nil {
-				return &fieldError{p, kindOf(old)}
-			} else if ok {
-				if err := confirm(ctx, o.IO, fmt.Sprintf("Field %q of %s exists. Replace it?", o.Field, p)); err != nil {
-					return err
-				}
-			}
+	err = confirmReplace(ctx, o.IO, t, p, o.Force, func(old json.RawMessage) (string, error) {
+		if o.Field == "" {
+			return fmt.Sprintf("%s exists. Replace it?", p), nil
 		}
+		if _, ok, err := getField(old, o.Field); err != nil {
+			return "", &fieldError{p, kindOf(old)}
+		} else if ok {
+			return fmt.Sprintf("Field %q of %s exists. Replace it?", o.Field, p), nil
+		}
+		return "", nil
+	})
+	if err != nil {
+		return err
 	}
 
 	var text []byte
@@ -186,6 +179,27 @@ func readValue(r io.Reader) ([]byte, error) {
 
 // errNotConfirmed: the user answered no.
 var errNotConfirmed = errors.New("not confirmed; nothing was changed")
+
+// confirmReplace asks before a command replaces what is at p, on a
+// terminal and unless forced; ask turns the current value into the
+// question ("" when there is nothing to confirm).
+func confirmReplace(ctx context.Context, io *IOStreams, t *vault.Task, p string, force bool, ask func(old json.RawMessage) (string, error)) error {
+	if !io.InTTY || force {
+		return nil
+	}
+	old, err := t.Get(ctx, p)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	q, err := ask(old)
+	if err != nil || q == "" {
+		return err
+	}
+	return confirm(ctx, io, q)
+}
 
 // confirm asks a yes/no question on the terminal; no is errNotConfirmed.
 func confirm(ctx context.Context, io *IOStreams, question string) error {

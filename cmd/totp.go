@@ -437,22 +437,15 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 		return err
 	}
 
-	// On a terminal, replacing something is confirmed first.
-	if o.IO.InTTY && !o.Force {
-		old, err := t.Get(ctx, p)
-		switch {
-		case errors.Is(err, vault.ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			what := "an entry"
-			if _, err := parseTOTP(old); !errors.Is(err, errNotTOTP) {
-				what = "a TOTP entry"
-			}
-			if err := confirm(ctx, o.IO, fmt.Sprintf("%s is already %s. Replace it?", p, what)); err != nil {
-				return err
-			}
+	err = confirmReplace(ctx, o.IO, t, p, o.Force, func(old json.RawMessage) (string, error) {
+		what := "an entry"
+		if _, err := parseTOTP(old); !errors.Is(err, errNotTOTP) {
+			what = "a TOTP entry"
 		}
+		return fmt.Sprintf("%s is already %s. Replace it?", p, what), nil
+	})
+	if err != nil {
+		return err
 	}
 
 	var in []byte
