@@ -561,3 +561,27 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14 point 4: a scheme is case-insensitive, and an unknown scheme:
+// prefix is an error, never a local directory named after it.
+func TestStoreSchemes(t *testing.T) {
+	e := newEnv(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	e.vars[envStore] = "Dropbox:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUnauthorized, "", "vaultdb login dropbox")
+	e.vars[envStore] = "DROPBOX:/vault"
+	expect(t, e.run(false, "", "ls"), ExitUnauthorized, "", "vaultdb login dropbox")
+	e.vars[envStore] = "webdav:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUsage, "", `unknown kind of store "webdav:"`)
+	e.vars[envStore] = "s3://bucket/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUsage, "", `unknown kind of store "s3:"`)
+	if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
+		t.Errorf("a local directory was created for a scheme: %v", ents)
+	}
+	// A directory whose name has a colon is still reachable as a path.
+	e.vars[envStore] = "./webdav:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), 0, "", "")
+	e.vars[envStore] = "dir:" + filepath.Join(cwd, "webdav:", "vault")
+	expect(t, e.run(false, "", "ls"), 0, "", "")
+}
