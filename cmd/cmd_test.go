@@ -222,15 +222,15 @@ func TestStoreLocation(t *testing.T) {
 		v := map[string]string{"HOME": "/home/u", "XDG_DATA_HOME": "/xdg"}[k]
 		return v, v != ""
 	}}
-	if loc, _ := f.storeLocation(); loc != "/xdg/vaultdb" {
+	if loc, _ := f.storeLocation(); loc.String() != "/xdg/vaultdb" {
 		t.Errorf("XDG: %q", loc)
 	}
 	f.LookupEnv = func(k string) (string, bool) { return map[string]string{"HOME": "/home/u"}[k], k == "HOME" }
-	if loc, _ := f.storeLocation(); loc != "/home/u/.local/share/vaultdb" {
+	if loc, _ := f.storeLocation(); loc.String() != "/home/u/.local/share/vaultdb" {
 		t.Errorf("HOME: %q", loc)
 	}
 	f.StoreFlag = "/flag"
-	if loc, _ := f.storeLocation(); loc != "/flag" {
+	if loc, _ := f.storeLocation(); loc.String() != "/flag" {
 		t.Errorf("flag: %q", loc)
 	}
 }
