@@ -45,7 +45,7 @@ func TestModel(t *testing.T) {
 				gaveUp += res.GaveUp
 				complete = complete && res.Complete
 			}
-			if full {
+			if full || testing.Verbose() {
 				fmt.Printf("model: %-52s placements %2d  schedules %8d  pruned %8d  complete %-5v  gave-up calls %d\n",
 					strconv.Quote(sc.Name), len(seeds), total, pruned, complete, gaveUp)
 			}
