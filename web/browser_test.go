@@ -1,0 +1,204 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needTool skips when a browser-test prerequisite is missing, and fails
+// when CI is set (.ci/run installs them all).
+func needTool(t *testing.T, ok bool, what string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	msg := what + " is missing; run .ci/run's install steps (apt-get install chromium; make web-test-deps)"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// buildSite builds what "make web" builds: the wasm, Go's wasm_exec.js and
+// the page, into dir.
+func buildSite(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, "vaultdb.wasm"), "./wasm")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the wasm: %v\n%s", err, out)
+	}
+	root, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	var files []string
+	for _, sub := range []string{"lib/wasm", "misc/wasm"} {
+		if p := filepath.Join(strings.TrimSpace(string(root)), sub, "wasm_exec.js"); exists(p) {
+			files = append(files, p)
+			break
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("wasm_exec.js is in neither $GOROOT/lib/wasm nor $GOROOT/misc/wasm")
+	}
+	static, _ := filepath.Glob("static/*")
+	for _, f := range append(files, static...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// browserResult is what test/browser.mjs prints.
+type browserResult struct {
+	Steps           []string
+	Error           string
+	PageErrors      []string
+	TotpCode        string
+	TotpLeft        string
+	TotpExpected    string
+	WrongPassphrase string
+	UnlockMillis    float64
+	Entries         []string
+	Searched        []string
+	Shown           string
+	Copied          string
+	AfterClear      string
+	Edited          string
+	AfterRemove     []string
+	Increments      int
+	Counter         int
+	CounterMillis   int
+	IdleStatus      string
+	IdleLocked      bool
+	Measure         map[string]float64
+}
+
+// TestBrowser runs the page in headless Chromium: create a store in
+// IndexedDB, add entries of each kind, reload and unlock again, search,
+// show, copy (and see the clipboard cleared), edit, remove, two tabs
+// incrementing one counter, and lock on idle. Screenshots of each step go
+// to test/artifacts/.
+func TestBrowser(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	needTool(t, exists(chromium), "chromium ("+chromium+")")
+	_, err := exec.LookPath("node")
+	needTool(t, err == nil, "node")
+	needTool(t, exists("test/node_modules/playwright-core"), "web/test/node_modules (npm ci in web/test)")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	site := t.TempDir()
+	start := time.Now()
+	buildSite(t, ctx, site)
+	t.Logf("built the site in %v", time.Since(start).Round(time.Millisecond))
+
+	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
+	defer srv.Close()
+	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
+		t.Fatalf("the test server is not on loopback: %s", srv.URL)
+	}
+
+	artifacts, err := filepath.Abs(filepath.Join("test", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	start = time.Now()
+	cmd := exec.CommandContext(ctx, "node", "browser.mjs", srv.URL, artifacts)
+	cmd.Dir = "test"
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node browser.mjs: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
+	}
+	t.Logf("the browser run took %v; screenshots in %s", time.Since(start).Round(time.Millisecond), artifacts)
+	var r browserResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("browser.mjs printed no result: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if r.Error != "" {
+		t.Fatalf("the browser script failed after steps %v:\n%s", r.Steps, r.Error)
+	}
+	if len(r.PageErrors) > 0 {
+		t.Errorf("uncaught errors in the page: %v", r.PageErrors)
+	}
+
+	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(r.TotpCode) || r.TotpCode != r.TotpExpected {
+		// The page may show the code of the previous second: allow a
+		// period boundary only by comparing against the engine's answer.
+		t.Errorf("TOTP code shown %q, engine says %q", r.TotpCode, r.TotpExpected)
+	}
+	if !regexp.MustCompile(`^[0-9]+ s left$`).MatchString(r.TotpLeft) {
+		t.Errorf("seconds left shown as %q", r.TotpLeft)
+	}
+	if r.WrongPassphrase != "Wrong passphrase." {
+		t.Errorf("a wrong passphrase showed %q", r.WrongPassphrase)
+	}
+	wantEntries := []string{"/email/work", "/github/password", "/github/totp"}
+	if !slices.Equal(r.Entries, wantEntries) {
+		t.Errorf("after reload and unlock the tree shows %v, want %v", r.Entries, wantEntries)
+	}
+	if want := []string{"/github/password", "/github/totp"}; !slices.Equal(r.Searched, want) {
+		t.Errorf("searching \"git\" shows %v, want %v", r.Searched, want)
+	}
+	if r.Shown != "hunter2" || r.Copied != "hunter2" {
+		t.Errorf("shown %q and copied %q, want hunter2", r.Shown, r.Copied)
+	}
+	if r.AfterClear != "" {
+		t.Errorf("the clipboard still holds %q after the clear timeout", r.AfterClear)
+	}
+	if r.Edited != "n3w" {
+		t.Errorf("after the edit, email/work's password is %q", r.Edited)
+	}
+	if want := []string{"/email/work", "/github/totp"}; !slices.Equal(r.AfterRemove, want) {
+		t.Errorf("after removing github/password the store holds %v, want %v", r.AfterRemove, want)
+	}
+	if r.Increments == 0 || r.Counter != r.Increments {
+		t.Errorf("two tabs made %d increments of one counter on IndexedDB; it holds %d (%d lost)", r.Increments, r.Counter, r.Increments-r.Counter)
+	}
+	t.Logf("two tabs: %d increments in %d ms, %d lost", r.Increments, r.CounterMillis, r.Increments-r.Counter)
+	if !r.IdleLocked || !strings.Contains(r.IdleStatus, "without use") {
+		t.Errorf("the page did not lock on idle (locked %v, status %q)", r.IdleLocked, r.IdleStatus)
+	}
+	if r.Measure != nil {
+		t.Logf("key derivation at 600,000 iterations: %v (ms)", r.Measure)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Error("the browser test ran out of time")
+	}
+}

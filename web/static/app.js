@@ -1,0 +1,318 @@
+// The vaultdb page: plain DOM code over globalThis.vaultdb, the engine
+// compiled to WebAssembly (web/wasm). Every engine call returns a promise;
+// secrets stay in the engine until the user asks to show or copy one.
+"use strict";
+
+const params = new URLSearchParams(location.search);
+// Lock after this many seconds without input (?idle=N overrides; 0 = never).
+const IDLE_SECONDS = Number(params.get("idle") ?? 300);
+// A copied secret is wiped from the clipboard after this many seconds.
+const CLIP_SECONDS = Number(params.get("clip") ?? 45);
+// Iterations of a new store (?iterations=N, for tests; the default is the
+// format's). Existing stores use what their config says.
+const NEW_ITERATIONS = params.has("iterations") ? Number(params.get("iterations")) : undefined;
+
+const $ = (id) => document.getElementById(id);
+const show = (id, on) => { $(id).hidden = !on; };
+
+let entries = [];      // every document path of the open store
+let selected = null;   // the selected path
+let revealed = false;
+let otpTimer = null;
+let idleTimer = null;
+let clipTimer = null;
+
+function status(msg, isError) {
+  $("status").textContent = msg || "";
+  $("status").classList.toggle("error", !!isError);
+}
+
+function fail(err) {
+  status(messageOf(err), true);
+}
+
+function messageOf(err) {
+  switch (err && err.code) {
+    case "wrong-passphrase": return "Wrong passphrase.";
+    case "no-store": return "There is no store of that name in this browser. Create one, or check the name.";
+    case "store-exists": return "A store of that name exists already: unlock it instead.";
+    case "locked": return "The store is locked.";
+  }
+  return String(err && err.message || err);
+}
+
+async function boot() {
+  const go = new Go();
+  const wasm = await WebAssembly.instantiateStreaming(fetch("vaultdb.wasm"), go.importObject);
+  go.run(wasm.instance); // installs globalThis.vaultdb synchronously
+  show("loading", false);
+  toLocked();
+}
+
+function storeLocation() {
+  const name = $("store").value.trim() || "default";
+  return name.includes(":") ? name : "idb:" + name;
+}
+
+function toLocked(msg) {
+  entries = []; selected = null;
+  clearInterval(otpTimer);
+  $("tree").replaceChildren();
+  $("value").textContent = "";
+  show("open", false); show("lock", false); show("locked", true);
+  $("where").textContent = "";
+  $("passphrase").value = ""; $("confirm").value = "";
+  show("confirm-row", false);
+  $("passphrase").focus();
+  status(msg || "");
+}
+
+async function toOpen(info) {
+  show("locked", false); show("open", true); show("lock", true);
+  $("where").textContent = info.location;
+  document.body.dataset.unlockMillis = info.millis;
+  status(`Unlocked in ${info.millis} ms.`);
+  await refresh();
+  armIdle();
+}
+
+$("unlock-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const pass = $("passphrase").value;
+  if (!$("confirm-row").hidden) return create();
+  if (!pass) return status("Type the passphrase.", true);
+  status("Unlocking…");
+  try {
+    const info = await vaultdb.unlock(storeLocation(), pass);
+    $("passphrase").value = "";
+    await toOpen(info);
+  } catch (err) { fail(err); }
+});
+
+$("create").addEventListener("click", () => {
+  if ($("confirm-row").hidden) {
+    show("confirm-row", true);
+    $("unlock").textContent = "Create";
+    status("Choose a passphrase and type it twice. It cannot be recovered.");
+    $("passphrase").focus();
+    return;
+  }
+  create();
+});
+
+async function create() {
+  const pass = $("passphrase").value;
+  if (pass.length < 8) return status("Use a passphrase of at least 8 characters.", true);
+  if (pass !== $("confirm").value) return status("The two passphrases differ.", true);
+  status("Creating the store…");
+  try {
+    const opts = {};
+    if (NEW_ITERATIONS) opts.iterations = NEW_ITERATIONS;
+    const info = await vaultdb.create(storeLocation(), pass, opts);
+    $("passphrase").value = ""; $("confirm").value = "";
+    show("confirm-row", false); $("unlock").textContent = "Unlock";
+    await toOpen(info);
+  } catch (err) { fail(err); }
+}
+
+$("lock").addEventListener("click", () => lock("Locked."));
+
+async function lock(msg) {
+  await vaultdb.lock();
+  toLocked(msg);
+}
+
+async function refresh() {
+  entries = await vaultdb.find("/");
+  renderTree();
+}
+
+// The tree of entries matching the search, directories first level by level.
+function renderTree() {
+  const q = $("search").value.trim().toLowerCase();
+  const shown = entries.filter((p) => !q || p.toLowerCase().includes(q));
+  const root = { dirs: new Map(), docs: [] };
+  for (const p of shown) {
+    const parts = p.slice(1).split("/");
+    let node = root;
+    for (const d of parts.slice(0, -1)) {
+      if (!node.dirs.has(d)) node.dirs.set(d, { dirs: new Map(), docs: [] });
+      node = node.dirs.get(d);
+    }
+    node.docs.push(p);
+  }
+  const build = (node) => {
+    const items = [];
+    for (const [name, sub] of node.dirs) {
+      const li = document.createElement("li");
+      li.className = "dir";
+      li.textContent = name + "/";
+      const ul = document.createElement("ul");
+      ul.append(...build(sub));
+      li.append(ul);
+      items.push(li);
+    }
+    for (const p of node.docs) {
+      const li = document.createElement("li");
+      li.className = "doc";
+      li.dataset.path = p;
+      li.textContent = p.slice(p.lastIndexOf("/") + 1);
+      li.tabIndex = 0;
+      li.setAttribute("role", "treeitem");
+      if (p === selected) li.classList.add("selected");
+      li.addEventListener("click", () => select(p));
+      li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(p); });
+      items.push(li);
+    }
+    return items;
+  };
+  $("tree").replaceChildren(...build(root));
+  $("count").textContent = q ? `${shown.length} of ${entries.length} entries` : `${entries.length} entries`;
+}
+
+$("search").addEventListener("input", renderTree);
+
+async function select(path) {
+  selected = path;
+  revealed = false;
+  clearInterval(otpTimer);
+  show("editor", false); show("entry", true);
+  $("entry-path").textContent = path;
+  $("value").textContent = "••••••••";
+  $("show").textContent = "Show";
+  renderTree();
+  try {
+    await vaultdb.totp(path);
+    show("otp", true);
+    await tickOTP();
+    otpTimer = setInterval(tickOTP, 1000);
+  } catch (err) {
+    show("otp", false);
+    if (err.code !== "not-totp") fail(err);
+  }
+}
+
+async function tickOTP() {
+  if (!selected) return;
+  try {
+    const t = await vaultdb.totp(selected);
+    $("otp-code").textContent = t.code;
+    $("otp-left").textContent = `${t.remaining} s left`;
+  } catch (err) { clearInterval(otpTimer); fail(err); }
+}
+
+// The value as the user reads it: a JSON string as its text, anything
+// else as indented JSON.
+function display(json) {
+  const v = JSON.parse(json);
+  return typeof v === "string" ? v : JSON.stringify(v, null, 2);
+}
+
+$("show").addEventListener("click", async () => {
+  if (revealed) {
+    $("value").textContent = "••••••••"; revealed = false; $("show").textContent = "Show";
+    return;
+  }
+  try {
+    $("value").textContent = display(await vaultdb.get(selected));
+    revealed = true; $("show").textContent = "Hide";
+  } catch (err) { fail(err); }
+});
+
+// The secret to copy: a string value, or an object's "password" field.
+function secretOf(json) {
+  const v = JSON.parse(json);
+  if (typeof v === "string") return v.split("\n")[0];
+  if (v && typeof v === "object" && typeof v.password === "string") return v.password;
+  return JSON.stringify(v);
+}
+
+async function copy(text, what) {
+  await navigator.clipboard.writeText(text);
+  status(`Copied ${what}; the clipboard is cleared in ${CLIP_SECONDS} s.`);
+  clearTimeout(clipTimer);
+  clipTimer = setTimeout(async () => {
+    try {
+      // Only clear what we put there (reading needs permission; without
+      // it, clear anyway).
+      let cur = text;
+      try { cur = await navigator.clipboard.readText(); } catch (_) {}
+      if (cur === text) await navigator.clipboard.writeText("");
+      status("Clipboard cleared.");
+    } catch (_) { /* the page lost focus: nothing can be done */ }
+  }, CLIP_SECONDS * 1000);
+}
+
+$("copy").addEventListener("click", async () => {
+  try { await copy(secretOf(await vaultdb.get(selected)), selected); } catch (err) { fail(err); }
+});
+
+$("otp-copy").addEventListener("click", async () => {
+  try { await copy((await vaultdb.totp(selected)).code, "the code"); } catch (err) { fail(err); }
+});
+
+$("add").addEventListener("click", () => openEditor(null));
+
+$("edit").addEventListener("click", async () => {
+  try { openEditor(selected, await vaultdb.get(selected)); } catch (err) { fail(err); }
+});
+
+function openEditor(path, json) {
+  show("entry", false); show("editor", true);
+  $("edit-path").value = path ? path.slice(1) : "";
+  $("edit-path").readOnly = !!path;
+  let kind = "text", text = "";
+  if (json !== undefined) {
+    const v = JSON.parse(json);
+    if (typeof v === "string") text = v;
+    else { kind = "json"; text = JSON.stringify(v, null, 2); }
+  }
+  $("edit-kind").value = kind;
+  $("edit-value").value = text;
+  (path ? $("edit-value") : $("edit-path")).focus();
+}
+
+$("cancel").addEventListener("click", () => {
+  $("edit-value").value = "";
+  show("editor", false);
+  if (selected) show("entry", true);
+});
+
+$("editor").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const path = "/" + $("edit-path").value.trim().replace(/^\/+/, "");
+  const value = $("edit-value").value;
+  try {
+    switch ($("edit-kind").value) {
+      case "text": await vaultdb.setText(path, value); break;
+      case "json": await vaultdb.set(path, value); break;
+      case "totp": await vaultdb.totpAdd(path, value); break;
+    }
+    $("edit-value").value = "";
+    status(`Saved ${path}.`);
+    await refresh();
+    await select(path);
+  } catch (err) { fail(err); }
+});
+
+$("remove").addEventListener("click", async () => {
+  if (!confirm(`Remove ${selected}?`)) return;
+  try {
+    await vaultdb.remove(selected);
+    status(`Removed ${selected}.`);
+    selected = null;
+    show("entry", false);
+    await refresh();
+  } catch (err) { fail(err); }
+});
+
+function armIdle() {
+  clearTimeout(idleTimer);
+  if (!IDLE_SECONDS || !vaultdb.isOpen()) return;
+  idleTimer = setTimeout(() => lock("Locked after " + IDLE_SECONDS + " s without use."), IDLE_SECONDS * 1000);
+}
+for (const ev of ["keydown", "pointerdown", "wheel"]) document.addEventListener(ev, armIdle, { passive: true });
+// A hidden page for longer than the idle time is locked on return too.
+document.addEventListener("visibilitychange", armIdle);
+
+boot().catch((err) => { $("loading").textContent = "The engine failed to load: " + err.message; });
