@@ -53,6 +53,10 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = context.Canceled
 	}
+	if errors.Is(err, errCancelled) {
+		fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+errCancelled.Error())
+		return ExitInterrupted
+	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(f.IO.ErrOut, "vaultdb: interrupted")
 		return ExitInterrupted

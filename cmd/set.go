@@ -109,6 +109,9 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		text, err = generateChars(o.Rand, o.Generate, true)
 	case o.IO.InTTY:
 		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
+		if errors.Is(err, errMultiLinePaste) {
+			err = fmt.Errorf("%w; to store a value of several lines use \"vaultdb insert -m %s\", \"vaultdb set %s < FILE\" or \"vaultdb edit %s\"", err, p[1:], p[1:], p[1:])
+		}
 	default:
 		text, err = readValue(o.IO.In)
 		if err == nil && text == nil {

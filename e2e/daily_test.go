@@ -34,3 +34,62 @@ func TestGetClipObject(t *testing.T) {
 		t.Errorf("clipboard holds %q, want the token", got)
 	}
 }
+
+// A multi-line paste at the hidden prompt of set: refused whole, with
+// nothing left over for the shell to run (issue 19 point 6).
+func TestSetPromptMultiLinePaste(t *testing.T) {
+	for _, c := range []struct{ name, paste string }{
+		{"plain", "line one\nline two\nrm -rf important\n"},
+		{"bracketed", "\x1b[200~line one\nline two\nrm -rf important\n\x1b[201~"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			s.must("", "init", "--iterations", "1000")
+			p := s.startPTY(nil, "set", "x")
+			p.expect("Value for /x: ")
+			p.typ(c.paste)
+			code := p.wait()
+			if code == 0 {
+				t.Errorf("a multi-line paste was accepted; the terminal shows %q", p.output())
+			}
+			if !strings.Contains(p.output(), "several lines") || !strings.Contains(p.output(), "edit") {
+				t.Errorf("the terminal shows %q, not why and what to do", p.output())
+			}
+			if n := p.pendingInput(); n != 0 {
+				t.Errorf("%d bytes of the paste are left for the shell to run", n)
+			}
+			check(t, s.run("", nil, "get", "x"), 3, "", "no such entry")
+		})
+	}
+	// One line, typed or pasted, is stored; bracketed paste is asked for.
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	p := s.startPTY(nil, "set", "x")
+	p.expect("Value for /x: ")
+	p.typ("\x1b[200~pasted one\x1b[201~\r")
+	p.expect("Retype value: ")
+	p.typ("pasted onX\x7fe\r")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d; the terminal shows %q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "\x1b[?2004h") || !strings.Contains(p.output(), "\x1b[?2004l") {
+		t.Errorf("bracketed paste was not switched on and off: %q", p.output())
+	}
+	check(t, s.run("", nil, "get", "x"), 0, "pasted one\n", "")
+}
+
+// Ctrl-D at the passphrase prompt cancels (issue 19 point 13).
+func TestPassphrasePromptCtrlD(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
+	p := s.startPTY(nil, "get", "x")
+	p.expect("Passphrase for ")
+	p.typ("\x04")
+	if code := p.wait(); code != 130 {
+		t.Errorf("exit %d, want 130; the terminal shows %q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "cancelled") {
+		t.Errorf("the terminal shows %q", p.output())
+	}
+}
