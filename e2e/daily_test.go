@@ -93,3 +93,26 @@ func TestPassphrasePromptCtrlD(t *testing.T) {
 		t.Errorf("the terminal shows %q", p.output())
 	}
 }
+
+// set --generate takes the length as "generate" does, and its options
+// (issue 19 point 10).
+func TestSetGenerateOptions(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	out := s.must("", "set", "--generate", "32", "x")
+	if len(out) != 33 {
+		t.Errorf("set --generate 32 x printed %q", out)
+	}
+	check(t, s.run("", nil, "get", "x"), 0, out, "")
+	out = s.must("", "set", "-f", "y", "--generate", "40", "--no-symbols")
+	if len(out) != 41 || strings.Trim(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\n") != "" {
+		t.Errorf("set --generate 40 --no-symbols printed %q", out)
+	}
+	out = s.must("", "set", "--generate", "--words", "5", "--separator", ".", "z")
+	if w := strings.Split(strings.TrimSpace(out), "."); len(w) != 5 {
+		t.Errorf("set --generate --words 5 printed %q", out)
+	}
+	check(t, s.run("", nil, "get", "z"), 0, out, "")
+	check(t, s.run("", nil, "set", "--no-symbols", "w"), 2, "", "--generate")
+	check(t, s.run("", nil, "set", "--generate", "a", "b"), 2, "", "")
+}
