@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // get -c on an object copies its password, never the whole object with
@@ -115,4 +120,68 @@ func TestSetGenerateOptions(t *testing.T) {
 	check(t, s.run("", nil, "get", "z"), 0, out, "")
 	check(t, s.run("", nil, "set", "--no-symbols", "w"), 2, "", "--generate")
 	check(t, s.run("", nil, "set", "--generate", "a", "b"), 2, "", "")
+}
+
+// The rough edges of issue 19 point 14: a stamped version, the --store
+// argument named, "1 problem", rm of several paths.
+func TestRoughEdges(t *testing.T) {
+	s := newStore(t)
+	r := s.run("", nil, "--version")
+	check(t, r, 0, "*", "")
+	if !strings.HasPrefix(r.out, "vaultdb version ") || strings.Contains(r.out, "version dev\n") {
+		t.Errorf("--version prints %q", r.out)
+	}
+	if r := s.run("", nil, "--help"); !strings.Contains(r.out, "--store DIR|dropbox:/FOLDER") {
+		t.Errorf("--help does not name the argument of --store:\n%s", r.out)
+	}
+
+	s.must("", "init", "--iterations", "1000")
+	s.must("1", "set", "a/b")
+	editItem(t, s.dir, "pw", "/", format.MarshalList([]string{"a/", "ghost"}))
+	r = s.run("", nil, "fsck")
+	check(t, r, 8, "*", "1 problem remains")
+	if !strings.Contains(r.out, "1 problem found") {
+		t.Errorf("fsck output: %s", r.out)
+	}
+	s.must("", "fsck", "--repair")
+
+	for _, p := range []string{"x/1", "x/2", "y", "z/3"} {
+		s.must("v", "set", p)
+	}
+	s.must("", "rm", "-f", "x/1", "y")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n/x/2\n/z/3\n", "")
+	s.must("", "rm", "-rf", "x", "z/")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n", "")
+	// A missing one among several: an error, checked before anything goes.
+	check(t, s.run("", nil, "rm", "-f", "a/b", "nope"), 3, "", "nope")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n", "")
+	check(t, s.run("", nil, "fsck"), 0, "*", "")
+}
+
+// A binary built in a clone says which commit it is (issue 19 point 14).
+func TestVersionStamped(t *testing.T) {
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("git rev-parse HEAD: %v (CI runs in a clone)", err)
+		}
+		t.Skipf("not in a git clone: %v", err)
+	}
+	if fi, err := os.Stat("../.git"); err == nil && !fi.IsDir() && os.Getenv("CI") == "" {
+		// The go command finds only a .git directory, not the .git file
+		// of a linked worktree.
+		t.Skip("a linked git worktree: go build records no VCS information here")
+	}
+	exe := filepath.Join(t.TempDir(), "vaultdb")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", exe, "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -buildvcs=true: %v\n%s", err, out)
+	}
+	out, err := exec.Command(exe, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := string(rev[:12]); !strings.Contains(string(out), want) {
+		t.Errorf("--version prints %q, without the commit %s", out, want)
+	}
 }
