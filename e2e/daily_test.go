@@ -167,9 +167,9 @@ func TestVersionStamped(t *testing.T) {
 		}
 		t.Skipf("not in a git clone: %v", err)
 	}
-	if fi, err := os.Stat("../.git"); err == nil && !fi.IsDir() && os.Getenv("CI") == "" {
+	if fi, err := os.Stat("../.git"); err == nil && !fi.IsDir() {
 		// The go command finds only a .git directory, not the .git file
-		// of a linked worktree.
+		// of a linked worktree (CI runs in a clone, never in one).
 		t.Skip("a linked git worktree: go build records no VCS information here")
 	}
 	exe := filepath.Join(t.TempDir(), "vaultdb")
