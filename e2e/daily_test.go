@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -22,10 +23,10 @@ func TestGetClipObject(t *testing.T) {
 
 	r := s.run("", nil, "get", "-c", "--clip-timeout", "0", "web/site")
 	check(t, r, 0, "", `Copied field "password" of /web/site`)
-	if got := xclipOut(t, display); got != "pw1" {
-		t.Errorf("clipboard holds %q, want the password", got)
-	}
+	// xclip hands the selection to its background process: wait for it.
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "pw1" })
 	xclipIn(t, display, "before")
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "before" })
 	r = s.run("", nil, "get", "-c", "api")
 	check(t, r, 2, "", "--field")
 	if !strings.Contains(r.errOut, "token") {
@@ -35,9 +36,7 @@ func TestGetClipObject(t *testing.T) {
 		t.Errorf("clipboard holds %q after a refused copy", got)
 	}
 	s.must("", "get", "-c", "--clip-timeout", "0", "api", "--field", "token")
-	if got := xclipOut(t, display); got != "t0k" {
-		t.Errorf("clipboard holds %q, want the token", got)
-	}
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "t0k" })
 }
 
 // A multi-line paste at the hidden prompt of set: refused whole, with
