@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
 FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test check-model bench fuzz crash-test clean rs-servers
+.PHONY: all build install test check-model bench fuzz crash-test clean rs-servers web web-deps
 
 all: build
 
@@ -26,10 +26,33 @@ install:
 rs-servers:
 	cd testdata/rs-servers && npm ci --no-audit --no-fund
 
+# The web page as a static folder any static host serves: the engine
+# compiled to WebAssembly, Go's wasm_exec.js (lib/wasm since Go 1.24,
+# misc/wasm before) and the page. WEBTAGS=remotestorage adds the
+# remoteStorage adapter (net/http over fetch; the wasm grows past 2 MB
+# gzipped).
+WEBDIR  ?= bin/web
+WEBTAGS ?=
+web:
+	mkdir -p $(WEBDIR)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -tags "$(WEBTAGS)" -o $(WEBDIR)/vaultdb.wasm ./web/wasm
+	root="$$($(GO) env GOROOT)"; \
+	if [ -f "$$root/lib/wasm/wasm_exec.js" ]; then cp "$$root/lib/wasm/wasm_exec.js" $(WEBDIR)/; \
+	else cp "$$root/misc/wasm/wasm_exec.js" $(WEBDIR)/; fi
+	cp web/static/* $(WEBDIR)/
+	@echo "$(WEBDIR): vaultdb.wasm $$(wc -c < $(WEBDIR)/vaultdb.wasm) bytes, $$(gzip -9 -c $(WEBDIR)/vaultdb.wasm | wc -c) gzipped"
+
+# playwright-core (pinned in web/test/package-lock.json; it downloads no
+# browser) for the browser tests, which use Debian's chromium. Run once.
+web-deps:
+	cd web/test && npm ci --no-audit --no-fund
+
 # The model checker (vault/vaultsim) runs without -race: its schedules are
 # serialised by the simulator, and the race detector makes it 6x slower.
 test:
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./internal/jsutil
+	GOOS=js GOARCH=wasm $(GO) vet -tags remotestorage ./web/wasm
 	$(GO) test -race $$($(GO) list ./... | grep -v /vault/vaultsim)
 	$(GO) test ./vault/vaultsim
 
