@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"net/http"
 	"syscall/js"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -20,7 +21,8 @@ func init() {
 		if root.Type() != js.TypeString || token.Type() != js.TypeString {
 			return nil, "", errors.New("a remoteStorage location needs root and token strings")
 		}
-		ad, err := remotestorage.New(remotestorage.Options{Root: root.String(), Token: token.String()})
+		ad, err := remotestorage.New(remotestorage.Options{Root: root.String(), Token: token.String(),
+			HTTPClient: &http.Client{Transport: fetchTransport{}}})
 		if err != nil {
 			return nil, "", err
 		}
