@@ -162,6 +162,7 @@ type browserResult struct {
 	IdleStatus      string
 	IdleLocked      bool
 	Measure         map[string]float64
+	Millis          map[string]int
 }
 
 // TestBrowser runs the page in headless Chromium: create a store in
@@ -224,6 +225,7 @@ func TestBrowser(t *testing.T) {
 	if !r.IdleLocked || !strings.Contains(r.IdleStatus, "without use") {
 		t.Errorf("the page did not lock on idle (locked %v, status %q)", r.IdleLocked, r.IdleStatus)
 	}
+	t.Logf("milliseconds per step: %v", r.Millis)
 	if r.Measure != nil {
 		t.Logf("key derivation at 600,000 iterations: %v (ms)", r.Measure)
 	}

@@ -13,8 +13,10 @@ import { join } from "node:path";
 const [url, artifacts] = process.argv.slice(2);
 const PASS = "correct horse battery staple";
 const INCREMENTS = Number(process.env.VAULTDB_INCREMENTS || 100);
-const out = { steps: [] };
+const out = { steps: [], millis: {} };
 let shot = 0;
+let last = Date.now();
+const t0 = last;
 
 const userDataDir = mkdtempSync(join(tmpdir(), "vaultdb-chromium-"));
 const ctx = await chromium.launchPersistentContext(userDataDir, {
@@ -31,6 +33,8 @@ async function snap(page, name) {
   const file = join(artifacts, `${String(++shot).padStart(2, "0")}-${name}.png`);
   await page.screenshot({ path: file });
   out.steps.push(name);
+  out.millis[name] = Date.now() - last;
+  last = Date.now();
 }
 
 async function unlock(page, pass) {
@@ -128,9 +132,9 @@ try {
     const run = async () => { for (let i = 0; i < n; i++) await vaultdb.update("/counter", one); };
     return run();
   };
-  const t0 = Date.now();
+  const c0 = Date.now();
   await Promise.all([page.evaluate(inc, INCREMENTS), page2.evaluate(inc, INCREMENTS)]);
-  out.counterMillis = Date.now() - t0;
+  out.counterMillis = Date.now() - c0;
   out.increments = 2 * INCREMENTS;
   out.counter = JSON.parse(await page.evaluate(() => vaultdb.get("/counter")));
   await snap(page2, "two-tabs");
@@ -160,4 +164,5 @@ try {
   await ctx.close();
   rmSync(userDataDir, { recursive: true, force: true });
 }
+out.millis.total = Date.now() - t0;
 console.log(JSON.stringify(out));
