@@ -120,10 +120,11 @@ func artifactDir(t *testing.T, pattern string) string {
 }
 
 // runNode runs a script of web/test with stdin and returns its stdout.
-func runNode(t *testing.T, ctx context.Context, chromium string, stdin []byte, script string, args ...string) []byte {
+func runNode(t *testing.T, ctx context.Context, chromium string, stdin []byte, args ...string) []byte {
 	t.Helper()
+	script := args[0]
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = "test"
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -228,5 +229,64 @@ func TestBrowser(t *testing.T) {
 	t.Logf("milliseconds per step: %v", r.Millis)
 	if r.Measure != nil {
 		t.Logf("key derivation at 600,000 iterations: %v (ms)", r.Measure)
+	}
+}
+
+// TestBrowserGoTests compiles Go tests of the packages that run in a
+// browser (the IndexedDB adapter with the shared adapter contract suite,
+// and the memory adapter's) for GOOS=js and runs them
+// in headless Chromium.
+func TestBrowserGoTests(t *testing.T) {
+	chromium := needBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	site := t.TempDir()
+	buildSite(t, ctx, site, "")
+	pkgs := map[string]string{
+		"indexeddb.test.wasm": "../adapters/indexeddb",
+		"memory.test.wasm":    "../adapters/memory",
+	}
+	var bins []string
+	for bin, pkg := range pkgs {
+		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(site, bin), pkg)
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go test -c %s: %v\n%s", pkg, err, out)
+		}
+		bins = append(bins, bin)
+	}
+	slices.Sort(bins)
+	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
+	defer srv.Close()
+	stdout := runNode(t, ctx, chromium, nil, append([]string{"gotest.mjs", srv.URL}, bins...)...)
+	var r struct {
+		Error   string
+		Results []struct {
+			Name   string
+			Exit   *int
+			Output string
+		}
+	}
+	if err := json.Unmarshal(stdout, &r); err != nil {
+		t.Fatalf("gotest.mjs printed no result: %v\n%s", err, stdout)
+	}
+	if r.Error != "" {
+		t.Fatalf("gotest.mjs failed: %s", r.Error)
+	}
+	if len(r.Results) != len(bins) {
+		t.Fatalf("ran %d test binaries, want %d", len(r.Results), len(bins))
+	}
+	for _, res := range r.Results {
+		passed := strings.Count(res.Output, "--- PASS")
+		if res.Exit == nil || *res.Exit != 0 || passed == 0 || !strings.Contains(res.Output, "\nPASS") {
+			t.Errorf("%s in Chromium failed (exit %v):\n%s", res.Name, res.Exit, res.Output)
+			continue
+		}
+		// wasm_exec.js prints this when JavaScript calls a Go callback
+		// after it was released: an event the code forgot it listens to.
+		if strings.Contains(res.Output, "call to released function") {
+			t.Errorf("%s: a released Go callback was called:\n%s", res.Name, res.Output)
+		}
+		t.Logf("%s in Chromium: %d tests and subtests passed", res.Name, passed)
 	}
 }

@@ -45,9 +45,8 @@ func Open(ctx context.Context, name string) (*Adapter, error) {
 		}
 		return nil
 	})
-	defer upgrade.Release()
 	req.Set("onupgradeneeded", upgrade)
-	if _, err := wait(ctx, req, "success", "error", "blocked"); err != nil {
+	if _, err := waitThen(ctx, req, upgrade.Release, "success", "error", "blocked"); err != nil {
 		return nil, fmt.Errorf("cannot open the browser store %q: %w", name, err)
 	}
 	db := req.Get("result")
@@ -67,6 +66,13 @@ func (a *Adapter) Close() { a.db.Call("close") }
 // wait waits for the first of the events on target; the first event name
 // is success, any other a failure carrying target.error.
 func wait(ctx context.Context, target js.Value, events ...string) (js.Value, error) {
+	return waitThen(ctx, target, nil, events...)
+}
+
+// waitThen is wait that also calls after once one of the events came, even
+// when ctx ended the wait before: callbacks the request may still call
+// must stay alive until then, so after is where they are released.
+func waitThen(ctx context.Context, target js.Value, after func(), events ...string) (js.Value, error) {
 	type result struct {
 		event string
 		v     js.Value
@@ -85,6 +91,9 @@ func wait(ctx context.Context, target js.Value, events ...string) (js.Value, err
 		for i, ev := range events {
 			target.Call("removeEventListener", ev, funcs[i])
 			funcs[i].Release()
+		}
+		if after != nil {
+			after()
 		}
 	}
 	select {
@@ -149,6 +158,9 @@ func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, er
 // decode checks a record as read: it is hostile until validated, like
 // any blob.
 func decode(rec js.Value) ([]byte, adapters.Rev, error) {
+	if rec.Type() != js.TypeObject {
+		return nil, "", errors.New("the browser store holds a damaged record (not {data: Uint8Array, rev: string})")
+	}
 	d, r := rec.Get("data"), rec.Get("rev")
 	if d.Type() != js.TypeObject || !d.InstanceOf(js.Global().Get("Uint8Array")) || r.Type() != js.TypeString || r.String() == "" {
 		return nil, "", errors.New("the browser store holds a damaged record (not {data: Uint8Array, rev: string})")
@@ -186,7 +198,9 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 		cur := get.Get("result")
 		curRev := adapters.NoRev
 		if !cur.IsUndefined() && !cur.IsNull() {
-			if r := cur.Get("rev"); r.Type() == js.TypeString {
+			if cur.Type() != js.TypeObject {
+				curRev = "(damaged)"
+			} else if r := cur.Get("rev"); r.Type() == js.TypeString {
 				curRev = adapters.Rev(r.String())
 			} else {
 				curRev = "(damaged)"
@@ -200,10 +214,9 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 		store.Call("put", rec, id)
 		return nil
 	})
-	defer onGet.Release()
 	get.Set("onsuccess", onGet)
 
-	if _, err := wait(ctx, tx, "complete", "abort", "error"); err != nil {
+	if _, err := waitThen(ctx, tx, onGet.Release, "complete", "abort", "error"); err != nil {
 		if conflict {
 			return "", adapters.NewError("write", id, adapters.ErrConflict, nil)
 		}
