@@ -117,7 +117,12 @@ func (f *Factory) adapter(loc string) adapters.Adapter {
 		}
 		return storeErrors{stack.Build(base, opts)}
 	}
-	return stack.Build(localdir.New(loc, localdir.Options{}), opts)
+	return stack.Build(localdir.New(loc, localdir.Options{Warn: f.warn}), opts)
+}
+
+// warn prints a warning from a store adapter (adapters never print).
+func (f *Factory) warn(msg string) {
+	fmt.Fprintln(f.IO.ErrOut, "warning: "+msg)
 }
 
 // traceSummary prints the --trace summary, if any request was traced.
