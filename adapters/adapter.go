@@ -14,7 +14,6 @@ package adapters
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -77,7 +76,7 @@ const MaxBlobSize = 64 << 20
 // ErrBlobTooLarge is the cause of a read or write refused because the blob
 // is larger than MaxBlobSize. It is permanent (no Kind): retrying cannot
 // shrink the blob.
-var ErrBlobTooLarge = fmt.Errorf("blob larger than the limit of %d MiB", MaxBlobSize>>20)
+var ErrBlobTooLarge = errors.New("blob larger than the limit of 64 MiB")
 
 // Error is the error type adapters return. Kind is one of the sentinel errors
 // above (or nil for a permanent failure of no particular kind); Err is the
@@ -90,7 +89,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("failed to %s blob %q", e.Op, e.ID)
+	msg := e.Op + " " + e.ID
 	if e.Kind != nil {
 		msg += ": " + e.Kind.Error()
 	}
