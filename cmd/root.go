@@ -172,6 +172,9 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newImportCmd(f),
 		newEditCmd(f),
 		newFsckCmd(f),
+		newFindCmd(f),
+		newGrepCmd(f),
+		newCpCmd(f),
 	)
 	return root
 }
