@@ -176,6 +176,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newGrepCmd(f),
 		newCpCmd(f),
 	)
+	useOwnBashCompletion(root)
 	return root
 }
 

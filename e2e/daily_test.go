@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,4 +217,32 @@ func TestPassCommands(t *testing.T) {
 	s.must("", "cp", "mail", "mail2")
 	check(t, s.run("", nil, "ls", "-r"), 0, "/github/password\n/gitlab/password\n/mail/work\n/mail2/work\n/notes/multi\n", "")
 	check(t, s.run("", nil, "fsck"), 0, "*", "")
+}
+
+// The bash completion works in a bash without the bash-completion package
+// (issue 19 point 9).
+func TestBashCompletionAlone(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("v", "set", "github/password")
+	s.must("v", "set", "gitlab/token")
+	script := fmt.Sprintf(`source <(vaultdb completion bash) || exit 1
+if declare -F _init_completion >/dev/null; then echo "bash-completion is loaded"; exit 1; fi
+compopt() { :; } # the builtin works only inside a real completion
+COMP_WORDS=(vaultdb --store %[1]q get git)
+COMP_CWORD=4
+COMP_LINE="vaultdb --store %[1]s get git"
+COMP_POINT=${#COMP_LINE}
+__start_vaultdb vaultdb git --store
+printf '%%s\n' "${COMPREPLY[@]}"
+`, s.dir)
+	c := exec.Command("bash", "--norc", "--noprofile", "-c", script)
+	c.Env = append(append([]string(nil), s.env...), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	out, err := c.CombinedOutput()
+	if err != nil || string(out) != "github/\ngitlab/\n" {
+		t.Errorf("completion in a bare bash: %v\n%s", err, out)
+	}
 }
