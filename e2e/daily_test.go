@@ -246,3 +246,29 @@ printf '%%s\n' "${COMPREPLY[@]}"
 		t.Errorf("completion in a bare bash: %v\n%s", err, out)
 	}
 }
+
+// A clipboard that cannot be used says which tool, why, and what to do
+// (issue 19 point 12).
+func TestClipboardFailureMessages(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("v", "set", "x")
+	// No display at all (an ssh session, a container).
+	r := s.run("", []string{"DISPLAY=", "WAYLAND_DISPLAY="}, "get", "-c", "x")
+	check(t, r, 1, "", "no graphical session")
+	if !strings.Contains(r.errOut, "DISPLAY") {
+		t.Errorf("stderr %q does not name DISPLAY", r.errOut)
+	}
+	// No tool installed.
+	empty := t.TempDir()
+	r = s.run("", []string{"DISPLAY=:0", "PATH=" + empty}, "get", "-c", "x")
+	check(t, r, 1, "", "apt-get install xclip")
+	if _, err := exec.LookPath("xclip"); err == nil {
+		// A display that is not there: xclip's own reason.
+		r = s.run("", []string{"DISPLAY=:987"}, "get", "-c", "x")
+		check(t, r, 1, "", "xclip")
+		if !strings.Contains(r.errOut, ":987") {
+			t.Errorf("stderr %q does not say which display failed", r.errOut)
+		}
+	}
+}
