@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/memory"
