@@ -31,6 +31,7 @@ type change struct {
 	name  string          // chLink, chUnlink: the child's name
 	value json.RawMessage // chPut
 	force bool            // write the shard even if its content does not change
+	after []*change       // while planning: the changes this one waits for
 	sc    *sched.Change
 }
 
@@ -113,25 +114,30 @@ func (t *Task) prepare(ctx context.Context, o *op) error {
 			}
 			continue
 		}
-		var err error
+		var (
+			cs  []*change
+			err error
+			v   = taskView{t}
+		)
 		switch {
 		case o.kind == opUpdate && newVal != nil:
-			err = t.planUpdateLocked(o, newVal)
+			cs, err = planUpdate(v, o.path, newVal, o.relink)
 		case o.kind == opPrune:
 			var complete bool
-			complete, err = t.planPruneLocked(o)
+			cs, complete, err = planPrune(v, o.path)
 			if err == nil && !complete {
 				t.mu.Unlock()
 				continue
 			}
 		default:
-			err = t.planRemoveLocked(o)
+			cs, err = planRemove(v, o.path)
 		}
 		if err != nil {
 			t.cancelLocked(o)
 			t.mu.Unlock()
 			return err
 		}
+		t.addPlanLocked(o, cs)
 		// Changes that landed before a re-plan are history; with nothing
 		// new to write, the call is done.
 		if allDone(o) {
@@ -183,12 +189,39 @@ func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {
 	return c
 }
 
-// planUpdateLocked plans update(x).
+// view is what the planners read: the task's current state of the shards a
+// call touches. The planners are pure functions of it, so the graphs of
+// docs/architecture.md are unit-tested without goroutines or I/O
+// (plan_test.go).
+type view interface {
+	exists(path string) bool
+	listing(dir string) ([]string, error)
+	// ready reports whether the shard holding path is loaded and fresh.
+	ready(path string) bool
+}
+
+// taskView is the view of a task whose lock is held.
+type taskView struct{ t *Task }
+
+func (v taskView) exists(path string) bool              { return v.t.existsLocked(path) }
+func (v taskView) listing(dir string) ([]string, error) { return v.t.listingLocked(dir) }
+func (v taskView) ready(path string) bool               { return v.t.readyLocked(v.t.shardsOf(path)) }
+
+// addPlanLocked adds planned changes to the task's plan for o, in order;
+// each change's after lists changes earlier in cs.
+func (t *Task) addPlanLocked(o *op, cs []*change) {
+	for _, c := range cs {
+		t.addLocked(o, c, c.after...)
+	}
+}
+
+// planUpdate plans update(x).
 //
 // An existing document gets only its put: the write's compare-and-swap on
 // the document's shard proves the document still exists when it lands, and
 // the directories above an existing document exist and list it (the safety
-// invariant held just before), so nothing above needs touching.
+// invariant held just before), so nothing above needs touching. relink
+// (repair) asks for the links all the same.
 //
 // A new document gets a link of every edge above it, each a write even
 // when the directory already lists the name, all independent of each other
@@ -196,66 +229,65 @@ func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {
 // write is what makes a concurrent remover's read of that directory stale,
 // so its unlink conflicts instead of dropping a name we are about to rely
 // on. See docs/architecture.md for the scenarios that need each rule.
-func (t *Task) planUpdateLocked(o *op, value json.RawMessage) error {
-	x := o.path
-	if t.existsLocked(x) && !o.relink {
-		t.addLocked(o, &change{kind: chPut, item: x, value: value})
-		return nil
+func planUpdate(v view, x string, value json.RawMessage, relink bool) ([]*change, error) {
+	if v.exists(x) && !relink {
+		return []*change{{kind: chPut, item: x, value: value}}, nil
 	}
 	anc := format.Ancestors(x)
 	chain := append(slices.Clone(anc), x)
-	links := make([]*change, 0, len(anc))
+	cs := make([]*change, 0, len(anc)+1)
 	for i, p := range anc {
-		if _, err := t.listingLocked(p); err != nil {
-			return err
+		if _, err := v.listing(p); err != nil {
+			return nil, err
 		}
-		links = append(links, t.addLocked(o, &change{kind: chLink, item: p, name: format.Name(chain[i+1]), force: true}))
+		cs = append(cs, &change{kind: chLink, item: p, name: format.Name(chain[i+1]), force: true})
 	}
-	t.addLocked(o, &change{kind: chPut, item: x, value: value}, links...)
-	return nil
+	put := &change{kind: chPut, item: x, value: value, after: slices.Clone(cs)}
+	return append(cs, put), nil
 }
 
-// planRemoveLocked plans remove(x): rm, then the bottom-up chain of unlinks,
-// each after the one below it, planned in full from the listings loaded up
-// front (spec §5). Each unlink is re-checked when applied.
-func (t *Task) planRemoveLocked(o *op) error {
-	x := o.path
-	anc := format.Ancestors(x)
-	parentNames, err := t.listingLocked(anc[len(anc)-1])
+// planRemove plans remove(x): rm, then the unlink of x's name. The chain
+// goes further up only when a write empties a directory (followUpsLocked).
+func planRemove(v view, x string) ([]*change, error) {
+	parentNames, err := v.listing(format.Parent(x))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var prev *change
+	var first *change
 	switch {
-	case t.existsLocked(x):
-		prev = t.addLocked(o, &change{kind: chRm, item: x})
+	case v.exists(x):
+		first = &change{kind: chRm, item: x}
 	case slices.Contains(parentNames, format.Name(x)):
 		// Absent but still listed: drop the name, after a write to the
 		// document's shard proves it is still absent.
-		prev = t.addLocked(o, &change{kind: chTouch, item: x, force: true})
+		first = &change{kind: chTouch, item: x, force: true}
 	default:
-		return nil
+		return nil, nil
 	}
-	t.planUnlinkLocked(o, x, prev)
-	return nil
+	return append([]*change{first}, planUnlink(v, x, first)...), nil
 }
 
-// planUnlinkLocked plans unlink(parent(child), name(child)) after prev.
-// The chain goes further up only when a write actually empties a directory
-// (see followUpsLocked): whether it will is known when the unlink is
-// applied, not when it is planned, since other calls of the task may fill
-// or empty the directory meanwhile (two removes of one task each planning
-// from a listing with two names left a ghost directory).
-func (t *Task) planUnlinkLocked(o *op, child string, prev *change) {
+// planUnlink plans unlink(parent(child), name(child)) after prev, if the
+// parent lists the child. The chain goes further up only when a write
+// actually empties a directory (see followUpsLocked): whether it will is
+// known when the unlink is applied, not when it is planned, since other
+// calls of the task may fill or empty the directory meanwhile (two removes
+// of one task each planning from a listing with two names left a ghost
+// directory).
+func planUnlink(v view, child string, prev *change) []*change {
 	p := format.Parent(child)
 	if p == "" {
-		return
+		return nil
 	}
-	names, err := t.listingLocked(p)
+	names, err := v.listing(p)
 	if err != nil || !slices.Contains(names, format.Name(child)) {
-		return
+		return nil
 	}
-	t.addLocked(o, &change{kind: chUnlink, item: p, name: format.Name(child)}, prev)
+	c := &change{kind: chUnlink, item: p, name: format.Name(child)}
+	if prev != nil {
+		c.after = []*change{prev}
+	}
+	return []*change{c}
 }
 
 // pruneScope lists what prune(dir) touches: every item below dir, dir, and
@@ -271,68 +303,71 @@ func (t *Task) pruneScope(ctx context.Context, dir string) ([]string, error) {
 	return paths, nil
 }
 
-// planPruneLocked plans prune(dir) from the task's state: rm of every
-// document, rm of each directory after all its children, the directory
-// itself last, then the upward unlink chain. It reports false when the
-// listings now name items whose shards are not loaded yet (the caller loads
-// and tries again).
-func (t *Task) planPruneLocked(o *op) (bool, error) {
-	dir := o.path
+// planPrune plans prune(dir): rm of every document, rmdir of each directory
+// after all its children, the directory itself last, then the unlink of
+// its name. It reports false when the listings name items whose shards are
+// not loaded yet (the caller loads and tries again).
+func planPrune(v view, dir string) ([]*change, bool, error) {
+	var cs []*change
+	add := func(c *change, after ...*change) *change {
+		c.after = after
+		cs = append(cs, c)
+		return c
+	}
 	var plan func(d string) (*change, bool, error)
 	plan = func(d string) (*change, bool, error) {
-		if !t.readyLocked(t.shardsOf(d)) {
+		if !v.ready(d) {
 			return nil, false, nil
 		}
-		names, err := t.listingLocked(d)
+		names, err := v.listing(d)
 		if err != nil {
 			return nil, false, err
 		}
 		var deps []*change
 		for _, n := range names {
 			p := d + n
-			if !t.readyLocked(t.shardsOf(p)) {
+			if !v.ready(p) {
 				return nil, false, nil
 			}
 			var c *change
-			if format.IsDir(p) {
+			switch {
+			case format.IsDir(p):
 				var ok bool
-				c, ok, err = plan(p)
-				if err != nil || !ok {
+				if c, ok, err = plan(p); err != nil || !ok {
 					return nil, ok, err
 				}
-			} else if t.existsLocked(p) {
-				c = t.addLocked(o, &change{kind: chRm, item: p})
-			} else {
-				c = t.addLocked(o, &change{kind: chTouch, item: p, force: true})
+			case v.exists(p):
+				c = add(&change{kind: chRm, item: p})
+			default:
+				c = add(&change{kind: chTouch, item: p, force: true})
 			}
 			deps = append(deps, c)
 		}
-		if len(names) == 0 && !t.existsLocked(d) {
+		if len(names) == 0 && !v.exists(d) {
 			// Missing directory: prove it with a write to its shard, so
 			// that a parent still listing it may drop the name.
-			return t.addLocked(o, &change{kind: chTouch, item: d, force: true}, deps...), true, nil
+			return add(&change{kind: chTouch, item: d, force: true}, deps...), true, nil
 		}
-		return t.addLocked(o, &change{kind: chRmdir, item: d}, deps...), true, nil
+		return add(&change{kind: chRmdir, item: d}, deps...), true, nil
 	}
-	if !t.existsLocked(dir) {
+	if !v.exists(dir) {
 		if dir == "/" {
-			return true, nil
+			return nil, true, nil
 		}
-		names, err := t.listingLocked(format.Parent(dir))
+		names, err := v.listing(format.Parent(dir))
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if !slices.Contains(names, format.Name(dir)) {
-			return true, nil // nothing there and nothing listing it
+			return nil, true, nil // nothing there and nothing listing it
 		}
 	}
 	top, ok, err := plan(dir)
 	if err != nil || !ok {
-		t.cancelLocked(o)
-		return ok, err
+		return nil, ok, err
 	}
 	if dir != "/" {
-		t.planUnlinkLocked(o, dir, top)
+		cs = append(cs, planUnlink(v, dir, top)...)
 	}
-	return true, nil
+	return cs, true, nil
 }

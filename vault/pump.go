@@ -285,7 +285,7 @@ func (t *Task) followUpsLocked(g *sched.Group, written bool) {
 		switch {
 		case fu.emptied != "" && written:
 			if !pendingOn(o, format.Parent(fu.emptied)) {
-				t.planUnlinkLocked(o, fu.emptied, nil)
+				t.addPlanLocked(o, planUnlink(taskView{t}, fu.emptied, nil))
 			}
 		case fu.prove != "":
 			p := format.Parent(fu.prove)
