@@ -32,7 +32,7 @@ type change struct {
 	value json.RawMessage // chPut
 	force bool            // write the shard even if its content does not change
 	after []*change       // while planning: the changes this one waits for
-	sc    *sched.Change
+	sc    *sched.Change[*change]
 }
 
 // writesInto reports the item whose content the change creates or extends,
@@ -164,7 +164,7 @@ func (t *Task) busyChainLocked(o *op) chan struct{} {
 			continue
 		}
 		for _, sc := range g.Changes {
-			c := sc.Data.(*change)
+			c := sc.Data
 			if c.op != o && c.kind != chPut && c.kind != chLink && slices.Contains(chain, c.item) {
 				return t.settled
 			}
@@ -175,7 +175,7 @@ func (t *Task) busyChainLocked(o *op) chan struct{} {
 
 func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {
 	c.op = o
-	c.sc = &sched.Change{Shard: t.s.router.ShardOf(c.item), Data: c}
+	c.sc = &sched.Change[*change]{Shard: t.s.router.ShardOf(c.item), Data: c}
 	for _, d := range deps {
 		if d != nil {
 			c.sc.Deps = append(c.sc.Deps, d.sc)

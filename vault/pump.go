@@ -29,7 +29,7 @@ func (t *Task) pumpLocked() {
 		return
 	}
 	type pending struct {
-		g    *sched.Group
+		g    *sched.Group[*change]
 		sl   *slot
 		data []byte
 		rev  adapters.Rev
@@ -68,7 +68,7 @@ func (t *Task) pumpLocked() {
 	}
 }
 
-func (t *Task) write(g *sched.Group, sl *slot, data []byte, rev adapters.Rev) {
+func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, rev adapters.Rev) {
 	newRev, err := t.s.a.Write(t.ctx, sl.blob, data, rev)
 	var next *format.Shard
 	if err == nil {
@@ -100,7 +100,7 @@ func (t *Task) write(g *sched.Group, sl *slot, data []byte, rev adapters.Rev) {
 // whether the result must be written. Directory listings are decoded once
 // per group and written back at the end, so a group of many links into one
 // directory costs one decode and one encode.
-func (t *Task) applyLocked(g *sched.Group, sl *slot) (*format.Shard, bool, error) {
+func (t *Task) applyLocked(g *sched.Group[*change], sl *slot) (*format.Shard, bool, error) {
 	next := sl.state.Clone()
 	force := false
 	var fus []followUp
@@ -132,7 +132,7 @@ func (t *Task) applyLocked(g *sched.Group, sl *slot) (*format.Shard, bool, error
 		return other != nil && other.loaded && !other.state.Has(item)
 	}
 	for _, sc := range g.Changes {
-		c := sc.Data.(*change)
+		c := sc.Data
 		force = force || c.force
 		switch c.kind {
 		case chPut:
@@ -236,9 +236,9 @@ func (t *Task) applyLocked(g *sched.Group, sl *slot) (*format.Shard, bool, error
 }
 
 // emptiedBy returns the call whose unlink or rmdir in g emptied dir.
-func emptiedBy(g *sched.Group, dir string) *op {
+func emptiedBy(g *sched.Group[*change], dir string) *op {
 	for _, sc := range g.Changes {
-		c := sc.Data.(*change)
+		c := sc.Data
 		if (c.kind == chUnlink || c.kind == chRmdir) && c.item == dir && !c.op.finished {
 			return c.op
 		}
@@ -274,7 +274,7 @@ func (t *Task) provenLocked(child, parent string) bool {
 // followUpsLocked adds the changes that g's write handed over: the next
 // unlink up the chain for a directory it emptied, a touch for a child it
 // could not prove gone, or a new plan.
-func (t *Task) followUpsLocked(g *sched.Group, written bool) {
+func (t *Task) followUpsLocked(g *sched.Group[*change], written bool) {
 	fus := t.followUps[g]
 	delete(t.followUps, g)
 	for _, fu := range fus {
@@ -329,7 +329,7 @@ func pendingUnlink(o *op, dir, name string) bool {
 
 // groupDoneLocked records a successful (or skipped) write: the new state is
 // the input of the next group on this shard.
-func (t *Task) groupDoneLocked(g *sched.Group, sl *slot, next *format.Shard, rev adapters.Rev, written bool) {
+func (t *Task) groupDoneLocked(g *sched.Group[*change], sl *slot, next *format.Shard, rev adapters.Rev, written bool) {
 	sl.state, sl.rev = next, rev
 	sl.version++
 	if written {
@@ -339,7 +339,7 @@ func (t *Task) groupDoneLocked(g *sched.Group, sl *slot, next *format.Shard, rev
 	t.plan.Done(g)
 	t.followUpsLocked(g, written)
 	for _, sc := range g.Changes {
-		c := sc.Data.(*change)
+		c := sc.Data
 		t.dropWriterLocked(c)
 		o := c.op
 		if o.finished {

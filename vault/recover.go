@@ -15,7 +15,7 @@ import (
 // and the operations that had a change in the failed write, or anything
 // unwritten on that shard, are planned again. Writes of other operations
 // stay planned; writes that succeeded stay done.
-func (t *Task) conflictLocked(g *sched.Group, sl *slot) {
+func (t *Task) conflictLocked(g *sched.Group[*change], sl *slot) {
 	sl.stale = true
 	for _, o := range t.affectedLocked(g) {
 		t.cancelLocked(o)
@@ -63,20 +63,20 @@ func (t *Task) runningOnLocked(shard int) bool {
 // or may not have landed, so the shard is re-read before it is used again;
 // the operations with a change in the write fail, others with unwritten
 // changes on the shard are planned again.
-func (t *Task) failGroupLocked(g *sched.Group, sl *slot, err error) {
+func (t *Task) failGroupLocked(g *sched.Group[*change], sl *slot, err error) {
 	if errors.Is(err, adapters.ErrUnauthorized) {
 		sl.stale = true
 		t.failAllLocked(err)
 		// A call that failed already may be waiting for this write to end
 		// before it returns (found by the model checker).
 		for _, sc := range t.plan.Fail(g) {
-			sc.Data.(*change).op.signal()
+			sc.Data.op.signal()
 		}
 		return
 	}
 	inGroup := map[*op]bool{}
 	for _, sc := range g.Changes {
-		inGroup[sc.Data.(*change).op] = true
+		inGroup[sc.Data.op] = true
 	}
 	// A failure while applying (a damaged directory item) happened before
 	// any I/O; the cached state is still good.
@@ -102,7 +102,7 @@ func (t *Task) failGroupLocked(g *sched.Group, sl *slot, err error) {
 
 // affectedLocked fails g in the plan and returns the unfinished operations
 // with a change in g or an unwritten change on g's shard.
-func (t *Task) affectedLocked(g *sched.Group) []*op {
+func (t *Task) affectedLocked(g *sched.Group[*change]) []*op {
 	var out []*op
 	add := func(o *op) {
 		if !o.finished && !slices.Contains(out, o) {
@@ -110,7 +110,7 @@ func (t *Task) affectedLocked(g *sched.Group) []*op {
 		}
 	}
 	for _, sc := range t.plan.Fail(g) {
-		c := sc.Data.(*change)
+		c := sc.Data
 		t.dropWriterLocked(c)
 		c.op.changes = slices.DeleteFunc(c.op.changes, func(x *change) bool { return x == c })
 		add(c.op)
@@ -121,7 +121,7 @@ func (t *Task) affectedLocked(g *sched.Group) []*op {
 			continue
 		}
 		for _, sc := range h.Changes {
-			add(sc.Data.(*change).op)
+			add(sc.Data.op)
 		}
 	}
 	return out

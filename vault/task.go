@@ -25,14 +25,14 @@ type Task struct {
 
 	mu        sync.Mutex
 	slots     map[int]*slot
-	plan      *sched.Plan
+	plan      *sched.Plan[*change]
 	preparing int            // write calls still loading or planning
 	writers   map[string]int // item path -> unwritten changes that write into it
 	turns     map[string]chan struct{}
 	live      map[*op]bool  // write calls not yet returned
 	settled   chan struct{} // closed (and replaced) whenever a write ends
 	seq       uint64        // counts completed reads and writes, for proofs
-	followUps map[*sched.Group][]followUp
+	followUps map[*sched.Group[*change]][]followUp
 	fatal     error // an authorisation failure ends the task
 	stats     Stats
 }
@@ -52,10 +52,10 @@ type Stats struct {
 
 // NewTask starts a task. Its I/O runs under ctx.
 func (s *Store) NewTask(ctx context.Context) *Task {
-	return &Task{s: s, ctx: ctx, slots: map[int]*slot{}, plan: sched.New(),
+	return &Task{s: s, ctx: ctx, slots: map[int]*slot{}, plan: sched.New[*change](),
 		writers: map[string]int{}, turns: map[string]chan struct{}{},
 		live: map[*op]bool{}, settled: make(chan struct{}),
-		followUps: map[*sched.Group][]followUp{}}
+		followUps: map[*sched.Group[*change]][]followUp{}}
 }
 
 // Stats returns the task's counters.
