@@ -29,10 +29,11 @@ func (t *Task) pumpLocked() {
 		return
 	}
 	type pending struct {
-		g    *sched.Group[*change]
-		sl   *slot
-		data []byte
-		rev  adapters.Rev
+		g     *sched.Group[*change]
+		sl    *slot
+		data  []byte
+		state *format.Shard // what the shard holds once data is written
+		rev   adapters.Rev
 	}
 	var out []pending
 	for progress := true; progress; {
@@ -46,10 +47,13 @@ func (t *Task) pumpLocked() {
 			t.plan.Start(g)
 			next, write, err := t.applyLocked(g, sl)
 			if err == nil && write {
-				var data []byte
-				if data, err = next.Encode(t.s.opts.Rand, t.s.keys.Cipher); err == nil {
+				var (
+					data  []byte
+					state *format.Shard
+				)
+				if data, state, err = next.EncodeState(t.s.opts.Rand, t.s.keys.Cipher); err == nil {
 					t.stats.Writes++
-					out = append(out, pending{g, sl, data, sl.rev})
+					out = append(out, pending{g, sl, data, state, sl.rev})
 					continue
 				}
 				err = fmt.Errorf("failed to encode shard %s: %w", sl.blob, err)
@@ -64,21 +68,14 @@ func (t *Task) pumpLocked() {
 		}
 	}
 	for _, p := range out {
-		go t.write(p.g, p.sl, p.data, p.rev)
+		go t.write(p.g, p.sl, p.data, p.state, p.rev)
 	}
 }
 
-func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, rev adapters.Rev) {
+func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, next *format.Shard, rev adapters.Rev) {
+	// The encoded state is the new baseline: every item's ciphertext is
+	// kept for the next write of this shard.
 	newRev, err := t.s.a.Write(t.ctx, sl.blob, data, rev)
-	var next *format.Shard
-	if err == nil {
-		// The written bytes are the new baseline: re-reading them keeps
-		// every item's ciphertext for the next write of this shard.
-		next, err = format.ParseShard(sl.blob, data, t.s.keys.Cipher)
-		if err != nil {
-			err = fmt.Errorf("failed to re-read what was written to %s: %w", sl.blob, err)
-		}
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
