@@ -32,7 +32,8 @@ type op struct {
 	kind   opKind
 	path   string
 	fn     UpdateFunc
-	relink bool // link every edge even if the document exists (repair)
+	relink bool       // link every edge even if the document exists (repair)
+	carry  []followUp // follow-ups of landed writes, for the next plan
 
 	changes  []*change // the current plan's changes
 	replan   bool      // a conflict invalidated the plan; plan again

@@ -137,6 +137,16 @@ func (t *Task) prepare(ctx context.Context, o *op) error {
 			t.mu.Unlock()
 			return err
 		}
+		if o.kind != opUpdate || newVal == nil {
+			// What landed writes of the last plan handed over; an update
+			// that writes a value links its whole path anyway.
+			for _, fu := range o.carry {
+				if fu.prove != o.path {
+					cs = append(cs, followUpChanges(v, o, fu)...)
+				}
+			}
+		}
+		o.carry = nil
 		t.addPlanLocked(o, cs)
 		// Changes that landed before a re-plan are history; with nothing
 		// new to write, the call is done.

@@ -270,39 +270,75 @@ func (t *Task) provenLocked(child, parent string) bool {
 
 // followUpsLocked adds the changes that g's write handed over: the next
 // unlink up the chain for a directory it emptied, a touch for a child it
-// could not prove gone, or a new plan.
+// could not prove gone, or a new plan. A follow-up whose shards are not
+// fresh (another call's failed or conflicting write made them stale), or
+// whose call is already due for a new plan, is carried into that plan
+// instead: added to a stale shard it would wait for a read nobody starts
+// (found by the random test with injected faults: a remove hung).
 func (t *Task) followUpsLocked(g *sched.Group[*change], written bool) {
 	fus := t.followUps[g]
 	delete(t.followUps, g)
 	for _, fu := range fus {
 		o := fu.op
-		if o.finished || o.replan {
+		switch {
+		case o.finished || (fu.emptied != "" && !written):
+			continue
+		case fu.replan:
+			t.replanLocked(o, g.Shard)
+			continue
+		case o.replan:
+			o.carry = append(o.carry, fu)
 			continue
 		}
-		switch {
-		case fu.emptied != "" && written:
-			if !pendingOn(o, format.Parent(fu.emptied)) {
-				t.addPlanLocked(o, planUnlink(taskView{t}, fu.emptied, nil))
-			}
-		case fu.prove != "":
-			p := format.Parent(fu.prove)
-			if pendingOn(o, p) && !pendingUnlink(o, p, format.Name(fu.prove)) {
-				continue
-			}
-			touch := t.addLocked(o, &change{kind: chTouch, item: fu.prove, force: true})
-			t.addLocked(o, &change{kind: chUnlink, item: p, name: format.Name(fu.prove)}, touch)
-		case fu.replan:
-			t.cancelLocked(o)
-			o.attempts++
-			t.stats.Replans++
-			if o.attempts > t.s.opts.MaxConflicts {
-				t.finishLocked(o, &ConflictError{Blob: t.s.router.BlobID(g.Shard), Attempts: o.attempts})
-				continue
-			}
-			o.replan = true
-			o.signal()
+		cs := followUpChanges(taskView{t}, o, fu)
+		if !t.readyLocked(t.shardsOfChanges(cs)) {
+			o.carry = append(o.carry, fu)
+			t.replanLocked(o, g.Shard)
+			continue
 		}
+		t.addPlanLocked(o, cs)
 	}
+}
+
+// followUpChanges plans a follow-up of o's.
+func followUpChanges(v view, o *op, fu followUp) []*change {
+	switch {
+	case fu.emptied != "":
+		if pendingOn(o, format.Parent(fu.emptied)) {
+			return nil
+		}
+		return planUnlink(v, fu.emptied, nil)
+	case fu.prove != "":
+		p := format.Parent(fu.prove)
+		if pendingOn(o, p) && !pendingUnlink(o, p, format.Name(fu.prove)) {
+			return nil
+		}
+		touch := &change{kind: chTouch, item: fu.prove, force: true}
+		return []*change{touch, {kind: chUnlink, item: p, name: format.Name(fu.prove), after: []*change{touch}}}
+	}
+	return nil
+}
+
+// replanLocked cancels o's unwritten changes and has it planned again,
+// counting an attempt.
+func (t *Task) replanLocked(o *op, shard int) {
+	t.cancelLocked(o)
+	o.attempts++
+	t.stats.Replans++
+	if o.attempts > t.s.opts.MaxConflicts {
+		t.finishLocked(o, &ConflictError{Blob: t.s.router.BlobID(shard), Attempts: o.attempts})
+		return
+	}
+	o.replan = true
+	o.signal()
+}
+
+func (t *Task) shardsOfChanges(cs []*change) []int {
+	paths := make([]string, len(cs))
+	for i, c := range cs {
+		paths[i] = c.item
+	}
+	return t.shardsOf(paths...)
 }
 
 // pendingOn reports whether o has an unwritten change of item.
