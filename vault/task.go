@@ -88,18 +88,56 @@ func (t *Task) Get(ctx context.Context, path string) (json.RawMessage, error) {
 	return v, nil
 }
 
+// Window is how many calls of one batch (GetAll, UpdateAll, RemoveAll) run
+// at once on a task. Calls in flight together are planned together, so a
+// batch of up to Window documents costs the same rounds as one call; a
+// larger one runs in waves, with memory and goroutines bounded by Window
+// instead of growing with the batch (one goroutine per entry made an
+// import of 100,000 entries peak at 1.2 GB).
+const Window = 1024
+
+// Each runs call(i) for every i in [0, n), at most Window at a time, and
+// returns the errors by index. call makes its own calls on the task; it is
+// the batch form for callers with more to do per entry than one update.
+func (t *Task) Each(n int, call func(i int) error) []error {
+	errs := make([]error, n)
+	// Whole waves rather than a stream: calls started together are
+	// planned together, so each wave costs the rounds of one call, where a
+	// stream of calls each planned as a slot frees up wrote every shard
+	// again and again.
+	for start := 0; start < n; start += Window {
+		var wg sync.WaitGroup
+		for i := start; i < min(n, start+Window); i++ {
+			wg.Go(func() { errs[i] = call(i) })
+		}
+		wg.Wait()
+	}
+	return errs
+}
+
 // GetAll reads many documents at once: the calls share the task cache, so
 // each shard is read at most once and all in parallel. The i-th value and
 // error belong to paths[i]; a missing document has an ErrNotFound error.
 func (t *Task) GetAll(ctx context.Context, paths []string) ([]json.RawMessage, []error) {
 	vals := make([]json.RawMessage, len(paths))
-	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	for i, p := range paths {
-		wg.Go(func() { vals[i], errs[i] = t.Get(ctx, p) })
-	}
-	wg.Wait()
+	errs := t.Each(len(paths), func(i int) (err error) {
+		vals[i], err = t.Get(ctx, paths[i])
+		return err
+	})
 	return vals, errs
+}
+
+// UpdateAll updates many documents in one batch: fn(i) is the update of
+// paths[i], and the i-th error is its outcome. Writes of calls in flight
+// together are planned together (see Window).
+func (t *Task) UpdateAll(ctx context.Context, paths []string, fn func(i int) UpdateFunc) []error {
+	return t.Each(len(paths), func(i int) error { return t.Update(ctx, paths[i], fn(i)) })
+}
+
+// RemoveAll removes many documents in one batch; the i-th error is the
+// outcome for paths[i]. Directories that empty go with them.
+func (t *Task) RemoveAll(ctx context.Context, paths []string) []error {
+	return t.Each(len(paths), func(i int) error { return t.Remove(ctx, paths[i]) })
 }
 
 // List returns the sorted names of a directory's children ("name" for a
