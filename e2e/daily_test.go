@@ -272,3 +272,46 @@ func TestClipboardFailureMessages(t *testing.T) {
 		}
 	}
 }
+
+// A weak new passphrase is warned about, and on a terminal confirmed
+// (issue 19 point 7).
+func TestWeakPassphrase(t *testing.T) {
+	s := newStore(t)
+	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
+	p := s.startPTY(nil, "init", "--iterations", "1000")
+	p.expect("New passphrase for ")
+	p.typ("a\r")
+	p.expect("Retype passphrase: ")
+	p.typ("a\r")
+	p.expect("Use this weak passphrase anyway? [y/N] ")
+	p.typ("n\r")
+	if code := p.wait(); code == 0 {
+		t.Errorf("a refused weak passphrase created a store: %q", p.output())
+	}
+	if !strings.Contains(p.output(), "weak") || !strings.Contains(p.output(), "generate --words") {
+		t.Errorf("the terminal shows %q", p.output())
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "config")); err == nil {
+		t.Errorf("a store was created")
+	}
+
+	// From the environment: a warning on stderr, and the store.
+	r := s.run("", []string{"VAULTDB_PASSPHRASE=a"}, "init", "--iterations", "1000")
+	check(t, r, 0, "", "warning: the passphrase is weak")
+	r = s.run("", []string{"VAULTDB_PASSPHRASE=a"}, "passwd", "--new-passphrase-file", writeTemp(t, "abc\n"))
+	check(t, r, 0, "", "warning: the new passphrase is weak")
+	r = s.run("", []string{"VAULTDB_PASSPHRASE=abc"}, "passwd", "--new-passphrase-file", writeTemp(t, "correct horse battery staple lamp\n"))
+	check(t, r, 0, "", "")
+	if strings.Contains(r.errOut, "weak") {
+		t.Errorf("a strong passphrase was called weak: %q", r.errOut)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
