@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,7 +26,7 @@ func startX(t *testing.T) string {
 		}
 	}
 	for n := 90; n < 190; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+		if xLockHeld(n) {
 			continue
 		}
 		display := fmt.Sprintf(":%d", n)
@@ -34,8 +37,15 @@ func startX(t *testing.T) string {
 		exited := make(chan struct{})
 		go func() { x.Wait(); close(exited) }()
 		t.Cleanup(func() {
-			x.Process.Kill()
-			<-exited
+			// SIGTERM, so that Xvfb removes its lock file; a killed one
+			// leaves it behind.
+			x.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				x.Process.Kill()
+				<-exited
+			}
 		})
 		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
@@ -53,6 +63,20 @@ func startX(t *testing.T) string {
 	}
 	t.Fatal("no free X display")
 	return ""
+}
+
+// xLockHeld reports whether display n is taken: its lock file names a
+// live process. A lock left by a killed Xvfb is not (Xvfb replaces it).
+func xLockHeld(n int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
 }
 
 func xclipOut(t *testing.T, display string) string {

@@ -315,3 +315,29 @@ func writeTemp(t *testing.T, content string) string {
 	}
 	return f
 }
+
+// The docs say which commands print a TOTP secret, and they are right
+// (issue 19 point 8).
+func TestTotpSecretDocs(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must(e2eSecret+"\n", "totp", "add", "github/totp")
+	for _, args := range [][]string{{"get", "github/totp"}, {"export"}, {"totp", "uri", "github/totp"}} {
+		if out := s.must("", args...); !strings.Contains(out, e2eSecret) {
+			t.Errorf("%v does not print the secret: %q", args, out)
+		}
+	}
+	help := s.must("", "totp", "uri", "--help")
+	for _, cmd := range []string{`"get"`, `"export"`, `"edit"`} {
+		if !strings.Contains(help, cmd) {
+			t.Errorf("totp uri --help does not say that %s prints the secret too:\n%s", cmd, help)
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(readme), "only command that prints the secret") {
+		t.Errorf("README.md still says that totp uri is the only command that prints the secret")
+	}
+}
