@@ -53,6 +53,7 @@ func TestSetPromptMultiLinePaste(t *testing.T) {
 			p := s.startPTY(nil, "set", "x")
 			p.expect("Value for /x: ")
 			p.typ(c.paste)
+			p.expect("several lines")
 			code := p.wait()
 			if code == 0 {
 				t.Errorf("a multi-line paste was accepted; the terminal shows %q", p.output())
