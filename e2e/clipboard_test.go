@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"errors"
-	"fmt"
+	"bufio"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,58 +23,47 @@ func startX(t *testing.T) string {
 			t.Skipf("%s is not installed (apt-get install -y xvfb xclip)", tool)
 		}
 	}
-	for n := 90; n < 190; n++ {
-		if xLockHeld(n) {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		x := exec.Command("Xvfb", display, "-nolisten", "tcp", "-screen", "0", "320x240x8")
-		if err := x.Start(); err != nil {
-			t.Fatalf("starting Xvfb: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { x.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			// SIGTERM, so that Xvfb removes its lock file; a killed one
-			// leaves it behind.
-			x.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				x.Process.Kill()
-				<-exited
-			}
-		})
-		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-exited:
-				t.Fatalf("Xvfb %s exited at once", display)
-			default:
-			}
-			if _, err := os.Stat(socket); err == nil {
-				return display
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb %s did not start", display)
-	}
-	t.Fatal("no free X display")
-	return ""
-}
-
-// xLockHeld reports whether display n is taken: its lock file names a
-// live process. A lock left by a killed Xvfb is not (Xvfb replaces it).
-func xLockHeld(n int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	// -displayfd: Xvfb picks a free display itself and writes its number
+	// to fd 3, so parallel tests (and stale lock files) never collide.
+	r, w, err := os.Pipe()
 	if err != nil {
-		return false
+		t.Fatal(err)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return true
+	x := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "320x240x8")
+	x.ExtraFiles = []*os.File{w}
+	if err := x.Start(); err != nil {
+		t.Fatalf("starting Xvfb: %v", err)
 	}
-	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
+	w.Close()
+	exited := make(chan struct{})
+	go func() { x.Wait(); close(exited) }()
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		num <- strings.TrimSpace(line)
+	}()
+	var n string
+	select {
+	case n = <-num:
+	case <-time.After(10 * time.Second):
+	}
+	t.Cleanup(func() {
+		// SIGTERM lets Xvfb remove its lock file; SIGKILL would leave it.
+		x.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+			x.Process.Kill()
+			<-exited
+			os.Remove("/tmp/.X" + n + "-lock")
+			os.Remove("/tmp/.X11-unix/X" + n)
+		}
+	})
+	if n == "" {
+		t.Fatal("Xvfb did not report a display within 10 s")
+	}
+	return ":" + n
 }
 
 func xclipOut(t *testing.T, display string) string {
