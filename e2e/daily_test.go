@@ -16,6 +16,7 @@ import (
 // its other secrets (issue 19 point 5).
 func TestGetClipObject(t *testing.T) {
 	t.Parallel()
+	t.Parallel()
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)
@@ -107,6 +108,7 @@ func TestPassphrasePromptCtrlD(t *testing.T) {
 // (issue 19 point 10).
 func TestSetGenerateOptions(t *testing.T) {
 	t.Parallel()
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	out := s.must("", "set", "--generate", "32", "x")
@@ -130,6 +132,7 @@ func TestSetGenerateOptions(t *testing.T) {
 // The rough edges of issue 19 point 14: a stamped version, the --store
 // argument named, "1 problem", rm of several paths.
 func TestRoughEdges(t *testing.T) {
+	t.Parallel()
 	t.Parallel()
 	s := newStore(t)
 	r := s.run("", nil, "--version")
@@ -197,6 +200,7 @@ func TestVersionStamped(t *testing.T) {
 // (-m), find, grep, cp.
 func TestPassCommands(t *testing.T) {
 	t.Parallel()
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "1")
 	s.must("gh-pass", "insert", "github/password")
@@ -231,6 +235,7 @@ func TestPassCommands(t *testing.T) {
 // (issue 19 point 9).
 func TestBashCompletionAlone(t *testing.T) {
 	t.Parallel()
+	t.Parallel()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -259,6 +264,7 @@ printf '%%s\n' "${COMPREPLY[@]}"
 // A clipboard that cannot be used says which tool, why, and what to do
 // (issue 19 point 12).
 func TestClipboardFailureMessages(t *testing.T) {
+	t.Parallel()
 	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -329,6 +335,7 @@ func writeTemp(t *testing.T, content string) string {
 // The docs say which commands print a TOTP secret, and they are right
 // (issue 19 point 8).
 func TestTotpSecretDocs(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must(e2eSecret+"\n", "totp", "add", "github/totp")

@@ -80,6 +80,7 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 // (it builds the project, needs Dropbox, is a synopsis) is marked
 // <!-- not run: REASON --> right above it.
 func TestReadmeExamples(t *testing.T) {
+	t.Parallel()
 	display := startX(t)
 	blocks := readmeBlocks(t)
 	home := t.TempDir()
