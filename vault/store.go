@@ -1,6 +1,6 @@
 // Package vault is the VaultDB engine: an encrypted document store on a
-// compare-and-swap blob store (see docs/architecture.md and the design in
-// spec/vaultdb-design.md).
+// compare-and-swap blob store (see docs/design.md for the format and the
+// rules, docs/architecture.md for how the code is cut).
 //
 // A Store is opened with a passphrase; all reads and writes go through a
 // Task, a short-lived unit that caches shard reads and plans the writes of
