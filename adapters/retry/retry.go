@@ -54,7 +54,8 @@ type Options struct {
 	// instead.
 	MaxAttempts int
 	// MaxPaced is the most attempts per request refused with the store's
-	// Retry-After hint.
+	// Retry-After hint. Zero means MaxAttempts when that is set (a caller
+	// that bounds the attempts gets that bound), else DefaultMaxPaced.
 	MaxPaced int
 	// InitialBackoff is the back-off before the second attempt; it doubles
 	// for every further attempt, up to MaxBackoff.
@@ -111,11 +112,14 @@ type Adapter struct {
 // New returns inner wrapped so that transient failures are retried as opts
 // says.
 func New(inner adapters.Adapter, opts Options) *Adapter {
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
 	if opts.MaxPaced <= 0 {
 		opts.MaxPaced = DefaultMaxPaced
+		if opts.MaxAttempts > 0 {
+			opts.MaxPaced = opts.MaxAttempts
+		}
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
 	}
 	if opts.InitialBackoff <= 0 {
 		opts.InitialBackoff = DefaultInitialBackoff
