@@ -65,20 +65,22 @@ func TestRandomConcurrentClients(t *testing.T) {
 
 // TestRandomClientsWriteLock runs the random clients against the fake's
 // model of Dropbox's namespace write lock, with latency: four clients on a
-// store of 16 shards, whose tasks send many uploads at once. Each client is
-// built as the command line builds it (the adapter making single attempts,
-// composed with a retry layer by package stack), with real waits. No
-// operation may fail: the store must absorb the lock's refusals.
+// store of 16 shards, whose tasks send several uploads at once. Each client
+// is built as the command line builds it (the adapter making single
+// attempts, composed with a retry layer by package stack), with real waits.
+// No operation may fail: the store must absorb the lock's refusals. Before
+// the store bounded its writes in flight and jittered its waits on top of
+// Retry-After, operations gave up after five attempts.
 //
 // The clients share directories on purpose, so they also race each other's
-// compare-and-swap on the same shards; under the load of a full test run
-// the engine's default budget of 12 re-plans per operation was exhausted
-// now and then (an engine matter, not the store's), so this test allows
-// more: what it checks is that no write is lost to the lock's refusals.
+// compare-and-swap on the same shards. On a loaded machine that alone
+// exhausted the engine's default budget of 12 re-plans per operation now
+// and then (an engine matter, reported apart); this test is about the
+// store, so it allows more re-plans, and still fails on any error.
 func TestRandomClientsWriteLock(t *testing.T) {
 	t.Parallel() // mostly waiting out Retry-After
-	runClients(t, clientsRun{clients: 4, shards: 16, tasks: 4, seed: 4, strict: true, width: 16, maxConflicts: 40,
-		ns: dropboxtest.Namespace{Latency: 20 * time.Millisecond}})
+	runClients(t, clientsRun{clients: 4, shards: 16, tasks: 5, seed: 4, strict: true, maxConflicts: 40,
+		ns: dropboxtest.Namespace{Latency: 20 * time.Millisecond, LockWait: 40 * time.Millisecond}})
 }
 
 type clientsRun struct {
