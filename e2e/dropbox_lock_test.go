@@ -3,7 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
