@@ -16,7 +16,6 @@ import (
 // its other secrets (issue 19 point 5).
 func TestGetClipObject(t *testing.T) {
 	t.Parallel()
-	t.Parallel()
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)
@@ -108,7 +107,6 @@ func TestPassphrasePromptCtrlD(t *testing.T) {
 // (issue 19 point 10).
 func TestSetGenerateOptions(t *testing.T) {
 	t.Parallel()
-	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	out := s.must("", "set", "--generate", "32", "x")
@@ -132,7 +130,6 @@ func TestSetGenerateOptions(t *testing.T) {
 // The rough edges of issue 19 point 14: a stamped version, the --store
 // argument named, "1 problem", rm of several paths.
 func TestRoughEdges(t *testing.T) {
-	t.Parallel()
 	t.Parallel()
 	s := newStore(t)
 	r := s.run("", nil, "--version")
@@ -200,7 +197,6 @@ func TestVersionStamped(t *testing.T) {
 // (-m), find, grep, cp.
 func TestPassCommands(t *testing.T) {
 	t.Parallel()
-	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "1")
 	s.must("gh-pass", "insert", "github/password")
@@ -235,7 +231,6 @@ func TestPassCommands(t *testing.T) {
 // (issue 19 point 9).
 func TestBashCompletionAlone(t *testing.T) {
 	t.Parallel()
-	t.Parallel()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -264,7 +259,6 @@ printf '%%s\n' "${COMPREPLY[@]}"
 // A clipboard that cannot be used says which tool, why, and what to do
 // (issue 19 point 12).
 func TestClipboardFailureMessages(t *testing.T) {
-	t.Parallel()
 	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
