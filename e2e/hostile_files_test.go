@@ -83,6 +83,7 @@ func (s *store) runBounded(limit time.Duration, stdin string, args ...string) (r
 // there. Each case: the exact hostile input, the clear error naming the
 // file, the store unchanged, the command done within 10 s and 200 MiB.
 func TestHostileStoreFiles(t *testing.T) {
+	t.Parallel()
 	type tc struct {
 		name  string
 		plant func(t *testing.T, d *docStore) // before the snapshot
@@ -197,6 +198,7 @@ func TestHostileStoreFiles(t *testing.T) {
 // one warning per command on stderr (like ssh about ~/.ssh); a private one
 // gets none.
 func TestUnsafeStoreDirectory(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	r := s.run("v", nil, "set", "a")
