@@ -48,7 +48,10 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return err
 	}
 	exists := hintf(vault.ErrStoreExists, "a store already exists at %s; nothing was changed (use \"vaultdb passwd\" to change its passphrase)", loc)
-	a := o.adapter(loc)
+	a, err := o.adapter(ctx, loc)
+	if err != nil {
+		return err
+	}
 	// Check first, so that nobody types a new passphrase twice for nothing.
 	switch _, _, err := a.Read(ctx, vault.ConfigBlob); {
 	case err == nil:
@@ -56,7 +59,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	case !errors.Is(err, adapters.ErrNotFound):
 		return fmt.Errorf("cannot read %s: %w", loc, err)
 	}
-	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc+": ", true)
+	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
 	if err != nil {
 		return err
 	}
