@@ -178,7 +178,7 @@ func TestRemoteStorage(t *testing.T) {
 			check(t, r.run("", nil, "totp", "github/totp", "--time", "1700000000"), 0, totpCode(t, e2eSecret, sha1.New, 1700000000, 30, 6)+"\n", "")
 
 			exp := r.must("", "export")
-			if !strings.Contains(exp, `"github/password"`) || !strings.Contains(exp, "octocat") {
+			if !strings.Contains(exp, `"/github/password"`) || !strings.Contains(exp, "octocat") {
 				t.Errorf("export = %q", exp)
 			}
 			local := newStore(t)
