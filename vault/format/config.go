@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
@@ -252,6 +253,11 @@ func wrappedField(fs []field, obj, key string, size int) (string, error) {
 // NewConfig returns the config of a new store together with its fresh keys.
 // rnd is the source of randomness, crypto/rand if nil.
 func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
+	return NewConfigKDF(context.Background(), PBKDF2, rnd, passphrase, iterations, shards)
+}
+
+// newConfig returns a config without its wrapped keys, and fresh keys.
+func newConfig(rnd io.Reader, shards int) (*Config, *Keys, error) {
 	if shards < 1 || shards > MaxShards {
 		return nil, nil, fmt.Errorf("shard count must be between 1 and %d, got %d", MaxShards, shards)
 	}
@@ -260,20 +266,18 @@ func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Confi
 		return nil, nil, fmt.Errorf("failed to create keys: %w", err)
 	}
 	keys := &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}
-	c := &Config{version: 1, shards: shards}
-	if err := c.wrap(rnd, keys, passphrase, iterations); err != nil {
-		return nil, nil, err
-	}
-	return c, keys, nil
+	return &Config{version: 1, shards: shards}, keys, nil
 }
 
 // Rewrap returns a copy of c with keys wrapped under newPassphrase and a new
 // salt; iterations 0 keeps the current count. No shard needs rewriting.
 func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
-	if iterations == 0 {
-		iterations = c.iterations
-	}
-	n := &Config{
+	return c.RewrapKDF(context.Background(), PBKDF2, rnd, keys, newPassphrase, iterations)
+}
+
+// rewrapCopy is c without its wrapped keys.
+func (c *Config) rewrapCopy() *Config {
+	return &Config{
 		version:       c.version,
 		shards:        c.shards,
 		extra:         cloneFields(c.extra),
@@ -281,10 +285,6 @@ func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterati
 		extraCipher:   cloneFields(c.extraCipher),
 		extraShards:   cloneFields(c.extraShards),
 	}
-	if err := n.wrap(rnd, keys, newPassphrase, iterations); err != nil {
-		return nil, err
-	}
-	return n, nil
 }
 
 func cloneFields(fs []field) []field {
@@ -295,8 +295,9 @@ func cloneFields(fs []field) []field {
 	return out
 }
 
-// wrap sets a fresh salt and the wrapped keys.
-func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
+// wrapKDF sets a fresh salt and the keys wrapped under the password key
+// kdf derives.
+func (c *Config) wrapKDF(ctx context.Context, kdf KDF, rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
 	if iterations < 1 {
 		return fmt.Errorf("iterations must be at least 1, got %d", iterations)
 	}
@@ -307,7 +308,7 @@ func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations i
 	if err != nil {
 		return fmt.Errorf("failed to create salt: %w", err)
 	}
-	pk, err := deriveKey(passphrase, salt, iterations)
+	pk, err := kdf(ctx, passphrase, KDFParams{Salt: salt, Iterations: iterations})
 	if err != nil {
 		return err
 	}
@@ -336,6 +337,16 @@ func (c *Config) Unlock(passphrase []byte) (*Keys, error) {
 		return nil, err
 	}
 	defer clear(pk)
+	return c.UnlockKey(pk)
+}
+
+// UnlockKey unwraps the store's keys with a password key derived elsewhere
+// (with c.KDFParams(); see KDF). A key that does not unwrap them yields
+// ErrWrongPassphrase.
+func (c *Config) UnlockKey(pk []byte) (*Keys, error) {
+	if len(pk) != keySize {
+		return nil, fmt.Errorf("a password key is %d bytes, got %d", keySize, len(pk))
+	}
 	ck, err := unwrapKey(pk, c.cipherKey)
 	if err != nil {
 		return nil, ErrWrongPassphrase
@@ -363,11 +374,15 @@ func DeriveKey(passphrase, salt []byte, iterations int) []byte {
 	return k
 }
 
+// nfkd is the passphrase normalised as the format requires; it may be
+// passphrase itself.
+func nfkd(passphrase []byte) []byte { return norm.NFKD.Bytes(passphrase) }
+
 func deriveKey(passphrase, salt []byte, iterations int) ([]byte, error) {
 	if iterations < 1 {
 		return nil, fmt.Errorf("iterations must be at least 1, got %d", iterations)
 	}
-	k, err := pbkdf2.Key(sha256.New, string(norm.NFKD.Bytes(passphrase)), salt, iterations, keySize)
+	k, err := pbkdf2.Key(sha256.New, string(nfkd(passphrase)), salt, iterations, keySize)
 	if err != nil {
 		return nil, fmt.Errorf("failed to derive key from passphrase: %w", err)
 	}
