@@ -129,7 +129,7 @@ func clipFieldError(p string, v []byte) error {
 	fs, _ := parseObject(v)
 	names := make([]string, len(fs))
 	for i, f := range fs {
-		names[i] = strconv.Quote(f.key)
+		names[i] = strconv.Quote(f.Key)
 	}
 	return usageErrorf("%s is an object without a \"password\" field, and -c copies one value: choose it with --field NAME (its fields: %s)", p, strings.Join(names, ", "))
 }
