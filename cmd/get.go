@@ -34,7 +34,8 @@ the first line), never the whole object; --field chooses another field.`,
   vaultdb get -c github/password          # copy; cleared after 45s
   vaultdb get servers/db --field host
   curl -u "me:$(vaultdb get api/token)" https://example.com`,
-		Args: args(cobra.ExactArgs(1)),
+		Aliases: []string{"show"},
+		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
 			if err := o.clipOptions.check(c); err != nil {

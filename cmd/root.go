@@ -173,7 +173,11 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newImportCmd(f),
 		newEditCmd(f),
 		newFsckCmd(f),
+		newFindCmd(f),
+		newGrepCmd(f),
+		newCpCmd(f),
 	)
+	useOwnBashCompletion(root)
 	return root
 }
 
