@@ -1,10 +1,11 @@
 package e2e
 
 import (
-	"fmt"
+	"bufio"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,37 +23,47 @@ func startX(t *testing.T) string {
 			t.Skipf("%s is not installed (apt-get install -y xvfb xclip)", tool)
 		}
 	}
-	for n := 90; n < 190; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		x := exec.Command("Xvfb", display, "-nolisten", "tcp", "-screen", "0", "320x240x8")
-		if err := x.Start(); err != nil {
-			t.Fatalf("starting Xvfb: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { x.Wait(); close(exited) }()
-		t.Cleanup(func() {
+	// -displayfd: Xvfb picks a free display itself and writes its number
+	// to fd 3, so parallel tests (and stale lock files) never collide.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "320x240x8")
+	x.ExtraFiles = []*os.File{w}
+	if err := x.Start(); err != nil {
+		t.Fatalf("starting Xvfb: %v", err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	go func() { x.Wait(); close(exited) }()
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		num <- strings.TrimSpace(line)
+	}()
+	var n string
+	select {
+	case n = <-num:
+	case <-time.After(10 * time.Second):
+	}
+	t.Cleanup(func() {
+		// SIGTERM lets Xvfb remove its lock file; SIGKILL would leave it.
+		x.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
 			x.Process.Kill()
 			<-exited
-		})
-		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-exited:
-				t.Fatalf("Xvfb %s exited at once", display)
-			default:
-			}
-			if _, err := os.Stat(socket); err == nil {
-				return display
-			}
-			time.Sleep(50 * time.Millisecond)
+			os.Remove("/tmp/.X" + n + "-lock")
+			os.Remove("/tmp/.X11-unix/X" + n)
 		}
-		t.Fatalf("Xvfb %s did not start", display)
+	})
+	if n == "" {
+		t.Fatal("Xvfb did not report a display within 10 s")
 	}
-	t.Fatal("no free X display")
-	return ""
+	return ":" + n
 }
 
 func xclipOut(t *testing.T, display string) string {
