@@ -85,6 +85,7 @@ func xclipIn(t *testing.T, display, text string) {
 }
 
 func TestClipboard(t *testing.T) {
+	t.Parallel()
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)

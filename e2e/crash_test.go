@@ -189,6 +189,7 @@ func adapterState(t *testing.T, a adapters.Adapter) (map[string]string, int) {
 }
 
 func TestCrashKill(t *testing.T) {
+	t.Parallel()
 	wantKills := envInt("VAULTDB_CRASH_KILLS", 60)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "3")
@@ -298,6 +299,7 @@ func TestCrashKill(t *testing.T) {
 // process acknowledged is there (or one of the outcomes of a later killed
 // command), and fsck --repair leaves it clean.
 func TestCrashConcurrent(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "4")
 	runConcurrent(t, s, func() adapters.Adapter { return localdir.New(s.dir, localdir.Options{}) })
@@ -305,6 +307,7 @@ func TestCrashConcurrent(t *testing.T) {
 
 // TestCrashConcurrentDropbox is the same on the Dropbox fake.
 func TestCrashConcurrentDropbox(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	d.mustLogin()
 	d.must("", "init", "--iterations", "1000", "--shards", "4")

@@ -15,6 +15,7 @@ import (
 // get -c on an object copies its password, never the whole object with
 // its other secrets (issue 19 point 5).
 func TestGetClipObject(t *testing.T) {
+	t.Parallel()
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)
@@ -43,6 +44,7 @@ func TestGetClipObject(t *testing.T) {
 // A multi-line paste at the hidden prompt of set: refused whole, with
 // nothing left over for the shell to run (issue 19 point 6).
 func TestSetPromptMultiLinePaste(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, paste string }{
 		{"plain", "line one\nline two\nrm -rf important\n"},
 		{"bracketed", "\x1b[200~line one\nline two\nrm -rf important\n\x1b[201~"},
@@ -85,6 +87,7 @@ func TestSetPromptMultiLinePaste(t *testing.T) {
 
 // Ctrl-D at the passphrase prompt cancels (issue 19 point 13).
 func TestPassphrasePromptCtrlD(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
@@ -102,6 +105,7 @@ func TestPassphrasePromptCtrlD(t *testing.T) {
 // set --generate takes the length as "generate" does, and its options
 // (issue 19 point 10).
 func TestSetGenerateOptions(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	out := s.must("", "set", "--generate", "32", "x")
@@ -125,6 +129,7 @@ func TestSetGenerateOptions(t *testing.T) {
 // The rough edges of issue 19 point 14: a stamped version, the --store
 // argument named, "1 problem", rm of several paths.
 func TestRoughEdges(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	r := s.run("", nil, "--version")
 	check(t, r, 0, "*", "")
@@ -160,6 +165,7 @@ func TestRoughEdges(t *testing.T) {
 
 // A binary built in a clone says which commit it is (issue 19 point 14).
 func TestVersionStamped(t *testing.T) {
+	t.Parallel()
 	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -189,6 +195,7 @@ func TestVersionStamped(t *testing.T) {
 // The commands pass users reach for (issue 19 point 15): show, insert
 // (-m), find, grep, cp.
 func TestPassCommands(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "1")
 	s.must("gh-pass", "insert", "github/password")
@@ -222,6 +229,7 @@ func TestPassCommands(t *testing.T) {
 // The bash completion works in a bash without the bash-completion package
 // (issue 19 point 9).
 func TestBashCompletionAlone(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -250,6 +258,7 @@ printf '%%s\n' "${COMPREPLY[@]}"
 // A clipboard that cannot be used says which tool, why, and what to do
 // (issue 19 point 12).
 func TestClipboardFailureMessages(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("v", "set", "x")

@@ -20,6 +20,7 @@ var summaryRE = regexp.MustCompile(`trace: summary: (\d+) requests \((\d+) reads
 // import of 2,000 entries is one task whose requests depend on the shard
 // count only.
 func TestExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	const n, shards = 2000, 3
 	a := newStore(t)
 	a.must("", "init", "--iterations", "1000", "--shards", strconv.Itoa(shards))
@@ -51,6 +52,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("v", "set", "github/password")
@@ -101,6 +103,7 @@ func requireShm(t *testing.T) {
 }
 
 func TestEdit(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -122,6 +125,7 @@ func TestEdit(t *testing.T) {
 // Interrupted while the editor runs, edit stops the editor, saves nothing
 // and removes the file.
 func TestEditInterrupted(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -153,6 +157,7 @@ func TestEditInterrupted(t *testing.T) {
 
 // A pass store made with a throwaway GPG key imports with its fields.
 func TestImportPassStore(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("gpg"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("gpg is not installed (CI must install gnupg)")
