@@ -159,14 +159,14 @@ func TestInitOnTerminalAsksTwice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	delete(e.vars, envPassphrase)
-	e.prompter.secrets = []string{"s3cret", "s3cret"}
+	e.prompter.secrets = []string{"s3cret velvet orbit", "s3cret velvet orbit"}
 	r := e.run(true, "", "init", "--iterations", "1000")
 	expect(t, r, 0, "", "Created a store")
 	if len(e.prompter.prompts) != 2 {
 		t.Errorf("prompts %q, want two", e.prompter.prompts)
 	}
 	// The store opens with that passphrase, and only with it.
-	e.prompter.secrets = []string{"s3cret"}
+	e.prompter.secrets = []string{"s3cret velvet orbit"}
 	expect(t, e.run(true, "", "ls"), 0, "", "")
 	e.prompter.secrets = []string{"wrong"}
 	expect(t, e.run(true, "", "ls"), ExitWrongPassphrase, "", "incorrect passphrase")
@@ -493,10 +493,10 @@ func TestPasswd(t *testing.T) {
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "x")
-	e.prompter.secrets = []string{"new", "new"}
+	e.prompter.secrets = []string{"new passphrase of five words", "new passphrase of five words"}
 	expect(t, e.run(true, "", "passwd"), 0, "", "Changed the passphrase")
 	expect(t, e.run(false, "", "get", "x"), ExitWrongPassphrase, "", "incorrect passphrase")
-	e.vars[envPassphrase] = "new"
+	e.vars[envPassphrase] = "new passphrase of five words"
 	expect(t, e.run(false, "", "get", "x"), 0, "v\n", "")
 	e.prompter.noTTY = true
 	expect(t, e.run(false, "", "passwd"), ExitUsage, "", "--new-passphrase-file")
