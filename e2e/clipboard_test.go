@@ -85,7 +85,8 @@ func xclipIn(t *testing.T, display, text string) {
 }
 
 func TestClipboard(t *testing.T) {
-	t.Parallel()
+	// Not parallel: what it checks (requests batched by timing, a wall-time
+	// bound) depends on the machine not being loaded by other tests.
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)

@@ -128,7 +128,6 @@ const otpB = "KRSXG5CTMVRXEZLU"
 // byte for byte: export, then compare with what pass shows.
 func TestImportPassLossless(t *testing.T) {
 	t.Parallel()
-	t.Parallel()
 	p := newPassStore(t)
 	binary := make([]byte, 256)
 	for i := range binary {
@@ -209,7 +208,6 @@ func TestImportPassLossless(t *testing.T) {
 
 // Exporting nothing is an error, so that a backup with a typo fails.
 func TestExportNothing(t *testing.T) {
-	t.Parallel()
 	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
