@@ -127,9 +127,9 @@ func TestEditJSONAndNoChange(t *testing.T) {
 	}
 }
 
-// Not parallel: it replaces editTempDirs, which the parallel edit tests
-// read (a race that made them fail with "no memory filesystem").
 func TestEditRefusesDiskTemp(t *testing.T) {
+	// Not parallel: it swaps the package variable editTempDirs, which the
+	// parallel edit tests read.
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "x")
