@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/vault"
+	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // InitOptions are the options of "vaultdb init".
@@ -31,14 +32,14 @@ An existing store is never touched.`,
 			if o.Shards < 1 || o.Shards > 65536 {
 				return usageErrorf("--shards must be from 1 to 65536")
 			}
-			if o.Iterations < 1 {
-				return usageErrorf("--iterations must be positive")
+			if o.Iterations < 1 || o.Iterations > format.MaxIterations {
+				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
 			}
 			return runInit(c.Context(), o)
 		},
 	}
 	c.Flags().IntVar(&o.Shards, "shards", vault.DefaultShards, "number of shard files")
-	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, "PBKDF2 iterations of the passphrase (lower only for tests)")
+	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, fmt.Sprintf("PBKDF2 iterations of the passphrase, at most %d (lower only for tests)", format.MaxIterations))
 	return c
 }
 

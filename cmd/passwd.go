@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // PasswdOptions are the options of "vaultdb passwd".
@@ -27,8 +28,8 @@ terminal, or read from --new-passphrase-file.`,
   vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if o.Iterations < 0 {
-				return usageErrorf("--iterations must be positive")
+			if o.Iterations < 0 || o.Iterations > format.MaxIterations {
+				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
 			}
 			return runPasswd(c.Context(), o)
 		},

@@ -93,10 +93,10 @@ func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co Creat
 	if co.Iterations == 0 {
 		co.Iterations = DefaultIterations
 	}
-	if co.Iterations < 1 {
-		return nil, fmt.Errorf("iteration count %d must be positive", co.Iterations)
+	if err := format.CheckIterations(co.Iterations); err != nil {
+		return nil, err
 	}
-	cfg, keys, err := format.NewConfig(opts.Rand, passphrase, co.Iterations, co.Shards)
+	cfg, keys, err := format.NewConfigContext(ctx, opts.Rand, passphrase, co.Iterations, co.Shards)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create keys: %w", err)
 	}
@@ -130,7 +130,7 @@ func Open(ctx context.Context, a adapters.Adapter, passphrase []byte, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.Unlock(passphrase)
+	keys, err := cfg.UnlockContext(ctx, passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iter
 	if len(newPassphrase) == 0 {
 		return errors.New("the passphrase must not be empty")
 	}
-	cfg, err := s.cfg.Rewrap(s.opts.Rand, s.keys, newPassphrase, iterations)
+	cfg, err := s.cfg.RewrapContext(ctx, s.opts.Rand, s.keys, newPassphrase, iterations)
 	if err != nil {
 		return fmt.Errorf("failed to re-wrap keys: %w", err)
 	}

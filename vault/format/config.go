@@ -2,8 +2,10 @@ package format
 
 import (
 	"bytes"
-	"crypto/pbkdf2"
+	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -119,6 +121,9 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	if c.iterations < 1 {
 		return nil, badConfig("config field password.iterations must be at least 1")
+	}
+	if c.iterations > MaxIterations {
+		return nil, badConfig("config field password.iterations is %d, above the limit of %d this program accepts: the config was altered or written by a tool that allows more work", c.iterations, MaxIterations)
 	}
 	if c.cipherKey, err = wrappedField(cipherObj, "cipher", "key", keySize); err != nil {
 		return nil, err
@@ -252,6 +257,12 @@ func wrappedField(fs []field, obj, key string, size int) (string, error) {
 // NewConfig returns the config of a new store together with its fresh keys.
 // rnd is the source of randomness, crypto/rand if nil.
 func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
+	return NewConfigContext(context.Background(), rnd, passphrase, iterations, shards)
+}
+
+// NewConfigContext is NewConfig with a key derivation that stops, with
+// ctx's error, when ctx is done.
+func NewConfigContext(ctx context.Context, rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
 	if shards < 1 || shards > MaxShards {
 		return nil, nil, fmt.Errorf("shard count must be between 1 and %d, got %d", MaxShards, shards)
 	}
@@ -261,7 +272,7 @@ func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Confi
 	}
 	keys := &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}
 	c := &Config{version: 1, shards: shards}
-	if err := c.wrap(rnd, keys, passphrase, iterations); err != nil {
+	if err := c.wrap(ctx, rnd, keys, passphrase, iterations); err != nil {
 		return nil, nil, err
 	}
 	return c, keys, nil
@@ -270,6 +281,12 @@ func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Confi
 // Rewrap returns a copy of c with keys wrapped under newPassphrase and a new
 // salt; iterations 0 keeps the current count. No shard needs rewriting.
 func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
+	return c.RewrapContext(context.Background(), rnd, keys, newPassphrase, iterations)
+}
+
+// RewrapContext is Rewrap with a key derivation that stops, with ctx's
+// error, when ctx is done.
+func (c *Config) RewrapContext(ctx context.Context, rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
 	if iterations == 0 {
 		iterations = c.iterations
 	}
@@ -281,7 +298,7 @@ func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterati
 		extraCipher:   cloneFields(c.extraCipher),
 		extraShards:   cloneFields(c.extraShards),
 	}
-	if err := n.wrap(rnd, keys, newPassphrase, iterations); err != nil {
+	if err := n.wrap(ctx, rnd, keys, newPassphrase, iterations); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -296,9 +313,9 @@ func cloneFields(fs []field) []field {
 }
 
 // wrap sets a fresh salt and the wrapped keys.
-func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
-	if iterations < 1 {
-		return fmt.Errorf("iterations must be at least 1, got %d", iterations)
+func (c *Config) wrap(ctx context.Context, rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
+	if err := CheckIterations(iterations); err != nil {
+		return err
 	}
 	if err := keys.check(); err != nil {
 		return err
@@ -307,7 +324,7 @@ func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations i
 	if err != nil {
 		return fmt.Errorf("failed to create salt: %w", err)
 	}
-	pk, err := deriveKey(passphrase, salt, iterations)
+	pk, err := deriveKey(ctx, passphrase, salt, iterations)
 	if err != nil {
 		return err
 	}
@@ -331,7 +348,14 @@ func (c *Config) wrap(rnd io.Reader, keys *Keys, passphrase []byte, iterations i
 // Unlock derives the password key from passphrase and unwraps the store's
 // keys. A passphrase that does not unwrap them yields ErrWrongPassphrase.
 func (c *Config) Unlock(passphrase []byte) (*Keys, error) {
-	pk, err := deriveKey(passphrase, c.saltBytes, c.iterations)
+	return c.UnlockContext(context.Background(), passphrase)
+}
+
+// UnlockContext is Unlock with a key derivation that stops, with ctx's
+// error, when ctx is done: Ctrl-C must not wait for up to MaxIterations
+// rounds.
+func (c *Config) UnlockContext(ctx context.Context, passphrase []byte) (*Keys, error) {
+	pk, err := deriveKey(ctx, passphrase, c.saltBytes, c.iterations)
 	if err != nil {
 		return nil, err
 	}
@@ -354,24 +378,66 @@ func (c *Config) Unlock(passphrase []byte) (*Keys, error) {
 // DeriveKey returns the password key: PBKDF2-HMAC-SHA256 of the NFKD
 // normalised passphrase, 32 bytes. NFKD makes a passphrase typed on another
 // system (composed or decomposed accents) unlock the same store. It returns
-// nil only if the platform's FIPS 140-only mode refuses the parameters.
+// nil when iterations is out of range (CheckIterations).
 func DeriveKey(passphrase, salt []byte, iterations int) []byte {
-	k, err := deriveKey(passphrase, salt, iterations)
+	k, err := deriveKey(context.Background(), passphrase, salt, iterations)
 	if err != nil {
 		return nil
 	}
 	return k
 }
 
-func deriveKey(passphrase, salt []byte, iterations int) ([]byte, error) {
-	if iterations < 1 {
-		return nil, fmt.Errorf("iterations must be at least 1, got %d", iterations)
+// CheckIterations reports whether n is an acceptable PBKDF2 round count:
+// from 1 to MaxIterations.
+func CheckIterations(n int) error {
+	if n < 1 || n > MaxIterations {
+		return fmt.Errorf("iteration count must be from 1 to %d, got %d", MaxIterations, n)
 	}
-	k, err := pbkdf2.Key(sha256.New, string(norm.NFKD.Bytes(passphrase)), salt, iterations, keySize)
+	return nil
+}
+
+func deriveKey(ctx context.Context, passphrase, salt []byte, iterations int) ([]byte, error) {
+	if err := CheckIterations(iterations); err != nil {
+		return nil, err
+	}
+	pw := norm.NFKD.Bytes(passphrase)
+	defer clear(pw)
+	k, err := pbkdf2SHA256(ctx, pw, salt, iterations)
 	if err != nil {
 		return nil, fmt.Errorf("failed to derive key from passphrase: %w", err)
 	}
 	return k, nil
+}
+
+// ctxCheckEvery is how many PBKDF2 rounds run between looks at the context:
+// about a millisecond.
+const ctxCheckEvery = 4096
+
+// pbkdf2SHA256 is PBKDF2-HMAC-SHA256 (RFC 8018) for one 32-byte block, the
+// only size used, written out so that it can stop when ctx is done (the
+// standard library's cannot be interrupted). The known-answer tests check
+// it against crypto/pbkdf2.
+func pbkdf2SHA256(ctx context.Context, password, salt []byte, iterations int) ([]byte, error) {
+	prf := hmac.New(sha256.New, password)
+	prf.Write(salt)
+	prf.Write([]byte{0, 0, 0, 1})
+	u := prf.Sum(make([]byte, 0, sha256.Size))
+	t := bytes.Clone(u)
+	for i := 1; i < iterations; i++ {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				clear(t)
+				clear(u)
+				return nil, err
+			}
+		}
+		prf.Reset()
+		prf.Write(u)
+		u = prf.Sum(u[:0])
+		subtle.XORBytes(t, t, u)
+	}
+	clear(u)
+	return t, nil
 }
 
 // wrapKey is iv || AES-256-GCM(passwordKey, key) || tag, base64 with padding.
