@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -80,12 +82,18 @@ func unmarshalStrings(data []byte) ([]string, error) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, errNotStringArray
 	}
-	var s []string
-	if err := json.Unmarshal(data, &s); err != nil {
+	// Pointers tell a null element, which Unmarshal would make "", from a
+	// string: the JSON must have the right type, not just convert to it.
+	var ps []*string
+	if err := json.Unmarshal(data, &ps); err != nil {
 		return nil, errNotStringArray
 	}
-	if s == nil {
-		s = []string{}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		if p == nil {
+			return nil, errNotStringArray
+		}
+		s[i] = *p
 	}
 	return s, nil
 }
@@ -111,13 +119,59 @@ func compactSorted(s []string) []string {
 	return out
 }
 
-// ParseList decodes the stored value of a directory into its child names.
+// ParseList decodes the stored value of a directory into its child names,
+// validated as ParseListing does for a directory at the top.
+//
+// Deprecated: use ParseListing, which also checks the length of the paths.
 func ParseList(value json.RawMessage) ([]string, error) {
+	return ParseListing("/", value)
+}
+
+// ParseListing decodes the stored value of directory dir into its child
+// names and validates them as paths typed by the user are: each name is one
+// segment ("name", or "name/" for a directory) that makes a valid path
+// below dir, and the names are sorted in JavaScript order without
+// duplicates, as every writer stores them. A listing is store data, so
+// hostile until checked: an empty name would make a recursive walk visit
+// dir forever.
+//
+// The error never quotes a name: a listing that fails the checks may be a
+// value line moved into the directory's slot, its "names" secrets.
+func ParseListing(dir string, value json.RawMessage) ([]string, error) {
 	s, err := unmarshalStrings(value)
 	if err != nil {
-		return nil, errors.New("directory listing is not a JSON array of strings")
+		return nil, errListNotStrings
+	}
+	for i, name := range s {
+		if err := checkName(dir, name); err != nil {
+			return nil, corruptDetail(fmt.Sprintf("directory listing holds an invalid name (name %d of %d: %s)", i+1, len(s), err))
+		}
+		if i > 0 && Compare(s[i-1], name) >= 0 {
+			return nil, corruptDetail(fmt.Sprintf("directory listing is not sorted or has duplicates (name %d of %d)", i+1, len(s)))
+		}
 	}
 	return s, nil
+}
+
+var errListNotStrings = corruptDetail("directory listing is not a JSON array of strings")
+
+// checkName reports why name is not a valid child name of directory dir,
+// without quoting it.
+func checkName(dir, name string) error {
+	seg := strings.TrimSuffix(name, "/")
+	switch {
+	case seg == "":
+		return errors.New("empty")
+	case strings.Contains(seg, "/"):
+		return errors.New("contains /")
+	}
+	var pe *PathError
+	if err := CheckPath(dir + name); errors.As(err, &pe) {
+		return errors.New(pe.Reason)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // isNull reports whether a valid JSON text is the literal null, which is
