@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -157,16 +158,16 @@ func errorsAreExpected(err error) bool {
 		strings.Contains(err.Error(), "injected")
 }
 
-func checkOutcome(t *testing.T, d *decodedStore, exp *expectation) {
+func checkOutcome(t *testing.T, d *specdecode.Store, exp *expectation) {
 	t.Helper()
-	if err := d.invariant(); err != nil {
+	if err := d.Invariant(); err != nil {
 		t.Fatalf("safety invariant broken: %v", err)
 	}
 	exp.mu.Lock()
 	defer exp.mu.Unlock()
 	for p, allowed := range exp.allowed {
 		got := ""
-		if v, ok := d.docs[p]; ok {
+		if v, ok := d.Docs[p]; ok {
 			var s string
 			json.Unmarshal(v, &s)
 			got = s
@@ -175,7 +176,7 @@ func checkOutcome(t *testing.T, d *decodedStore, exp *expectation) {
 			t.Errorf("%s = %q, allowed %q", p, got, allowed)
 		}
 	}
-	for p := range d.docs {
+	for p := range d.Docs {
 		if _, ok := exp.allowed[p]; !ok {
 			t.Errorf("unexpected document %s", p)
 		}
@@ -191,12 +192,12 @@ func TestRandomConcurrentClientsMemory(t *testing.T) {
 			// check snapshots while the clients run.
 			checks := 0
 			during := func() {
-				d, err := specDecode(m.Blobs(), "pass phrase")
+				d, err := specdecode.Decode(m.Blobs(), "pass phrase")
 				if err != nil {
 					t.Errorf("mid-run snapshot: %v", err)
 					return
 				}
-				if err := d.invariant(); err != nil {
+				if err := d.Invariant(); err != nil {
 					t.Errorf("mid-run: %v", err)
 				}
 				checks++
@@ -222,12 +223,12 @@ func TestRandomConcurrentClientsFaults(t *testing.T) {
 			during := func() {
 				mu.Lock()
 				defer mu.Unlock()
-				d, err := specDecode(m.Blobs(), "pass phrase")
+				d, err := specdecode.Decode(m.Blobs(), "pass phrase")
 				if err != nil {
 					t.Errorf("mid-run snapshot: %v", err)
 					return
 				}
-				if err := d.invariant(); err != nil {
+				if err := d.Invariant(); err != nil {
 					t.Errorf("invariant after a task under faults: %v", err)
 				}
 			}
@@ -271,7 +272,7 @@ func TestRandomConcurrentClientsLocalDir(t *testing.T) {
 			blobs[e.Name()], _ = os.ReadFile(filepath.Join(dir, e.Name()))
 		}
 	}
-	d, err := specDecode(blobs, "pass phrase")
+	d, err := specdecode.Decode(blobs, "pass phrase")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"strings"
 	"sync"
 	"testing"
@@ -87,10 +88,10 @@ func TestConflictRereadsOnlyConflictedShard(t *testing.T) {
 		}
 	}
 	d := decodeMem(t, m)
-	if string(d.docs[doc]) != `"mine"` || string(d.docs[other]) != `"theirs"` {
-		t.Fatalf("lost a write: %v", d.docs)
+	if string(d.Docs[doc]) != `"mine"` || string(d.Docs[other]) != `"theirs"` {
+		t.Fatalf("lost a write: %v", d.Docs)
 	}
-	if err := d.invariant(); err != nil {
+	if err := d.Invariant(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -168,11 +169,11 @@ func TestContentionOnOneDirectory(t *testing.T) {
 	check := func(when string) {
 		mu.Lock()
 		defer mu.Unlock()
-		d, err := specDecode(m.Blobs(), "pass phrase")
+		d, err := specdecode.Decode(m.Blobs(), "pass phrase")
 		if err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
-		if err := d.invariant(); err != nil {
+		if err := d.Invariant(); err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,9 +32,9 @@ func newStore(t testing.TB, a adapters.Adapter, shards int) *Store {
 	return s
 }
 
-func decodeMem(t testing.TB, m *memory.Store) *decodedStore {
+func decodeMem(t testing.TB, m *memory.Store) *specdecode.Store {
 	t.Helper()
-	d, err := specDecode(m.Blobs(), "pass phrase")
+	d, err := specdecode.Decode(m.Blobs(), "pass phrase")
 	if err != nil {
 		t.Fatalf("independent decoder: %v", err)
 	}
@@ -119,15 +120,15 @@ func TestUpdateGetListFindRemovePrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := decodeMem(t, m)
-	if err := d.invariant(); err != nil {
+	if err := d.Invariant(); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.docs) != 2 {
-		t.Fatalf("docs left: %v", d.docs)
+	if len(d.Docs) != 2 {
+		t.Fatalf("docs left: %v", d.Docs)
 	}
 	wantDirs := map[string][]string{"/": {"a", "a/"}, "/a/": {"b"}}
-	if fmt.Sprint(d.dirs) != fmt.Sprint(wantDirs) {
-		t.Fatalf("dirs: %v", d.dirs)
+	if fmt.Sprint(d.Dirs) != fmt.Sprint(wantDirs) {
+		t.Fatalf("dirs: %v", d.Dirs)
 	}
 	// Update composes with the current value.
 	task = s.NewTask(ctx)
@@ -145,8 +146,8 @@ func TestUpdateGetListFindRemovePrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = decodeMem(t, m)
-	if _, ok := d.docs["/a/b"]; ok || len(d.dirs["/"]) != 1 {
-		t.Fatalf("update to nil did not remove: %v %v", d.docs, d.dirs)
+	if _, ok := d.Docs["/a/b"]; ok || len(d.Dirs["/"]) != 1 {
+		t.Fatalf("update to nil did not remove: %v %v", d.Docs, d.Dirs)
 	}
 }
 
@@ -327,11 +328,11 @@ func TestReferenceFixtures(t *testing.T) {
 				}
 				blobs[e.Name()], _ = os.ReadFile(filepath.Join(dir, e.Name()))
 			}
-			d, err := specDecode(blobs, exp.Passphrase)
+			d, err := specdecode.Decode(blobs, exp.Passphrase)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := d.invariant(); err != nil {
+			if err := d.Invariant(); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]json.RawMessage{}
@@ -344,21 +345,21 @@ func TestReferenceFixtures(t *testing.T) {
 			want["/github/password"] = str("rotated")
 			want["/new/dir/entry"] = json.RawMessage(`{"user":"me","pass":"x"}`)
 			want["/sort/\U0001F600x"] = str("more emoji")
-			if len(d.docs) != len(want) {
-				t.Fatalf("%d docs, want %d", len(d.docs), len(want))
+			if len(d.Docs) != len(want) {
+				t.Fatalf("%d docs, want %d", len(d.Docs), len(want))
 			}
 			for p, v := range want {
-				if !jsonEqual(d.docs[p], v) {
-					t.Errorf("after writes %s = %s, want %s", p, d.docs[p], v)
+				if !jsonEqual(d.Docs[p], v) {
+					t.Errorf("after writes %s = %s, want %s", p, d.Docs[p], v)
 				}
 			}
-			if _, ok := d.dirs["/a/"]; ok {
+			if _, ok := d.Dirs["/a/"]; ok {
 				t.Error("empty directory /a/ left behind")
 			}
-			if slices.Contains(d.dirs["/"], "deep/") {
+			if slices.Contains(d.Dirs["/"], "deep/") {
 				t.Error("/deep/ still listed after prune")
 			}
-			if got := d.dirs["/sort/"]; !slices.Equal(got, []string{"Z", "a", "é", "\U0001F600", "\U0001F600x", "\ue000"}) {
+			if got := d.Dirs["/sort/"]; !slices.Equal(got, []string{"Z", "a", "é", "\U0001F600", "\U0001F600x", "\ue000"}) {
 				t.Errorf("sort order %q", got)
 			}
 		})

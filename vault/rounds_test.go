@@ -262,8 +262,8 @@ func TestRoundsRemoveChain(t *testing.T) {
 			t.Fatalf("reads not all up front")
 		}
 		d := decodeMem(t, m)
-		if len(d.docs) != 0 || len(d.dirs) != 0 {
-			t.Fatalf("left behind: %v %v", d.docs, d.dirs)
+		if len(d.Docs) != 0 || len(d.Dirs) != 0 {
+			t.Fatalf("left behind: %v %v", d.Docs, d.Dirs)
 		}
 	}
 }
@@ -309,10 +309,10 @@ func TestRoundsThousandUpdatesBatch(t *testing.T) {
 		t.Fatalf("write rounds=%d (stats %+v)", rounds, task.Stats())
 	}
 	d := decodeMem(t, m)
-	if len(d.docs) != 1000 {
-		t.Fatalf("%d docs", len(d.docs))
+	if len(d.Docs) != 1000 {
+		t.Fatalf("%d docs", len(d.Docs))
 	}
-	if err := d.invariant(); err != nil {
+	if err := d.Invariant(); err != nil {
 		t.Fatal(err)
 	}
 }

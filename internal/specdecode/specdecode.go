@@ -1,8 +1,10 @@
-package vault
-
-// An independent decoder of format v1, written from spec §2 for the tests:
-// it shares no code with the engine or vault/format, so a store the engine
-// writes is checked against the spec, not against the engine reading itself.
+// Package specdecode is an independent decoder of store format v1, for
+// tests only: written from the design (docs and spec §2), it shares no code
+// with the engine or vault/format, so what the engine writes is checked
+// against the format, not against the engine reading itself. The model
+// checker, the interop tests and the engine's tests use it to check the
+// safety invariant.
+package specdecode
 
 import (
 	"crypto/aes"
@@ -21,10 +23,11 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-type decodedStore struct {
-	shards int
-	docs   map[string]json.RawMessage
-	dirs   map[string][]string
+// Store is a decoded store: every document and directory listing.
+type Store struct {
+	Shards int
+	Docs   map[string]json.RawMessage
+	Dirs   map[string][]string
 }
 
 func specOpen(key, blob []byte) ([]byte, error) {
@@ -61,8 +64,8 @@ func jsLess(a, b string) bool {
 	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b))) < 0
 }
 
-// specDecode decodes every blob of a store. blobs maps blob id to content.
-func specDecode(blobs map[string][]byte, passphrase string) (*decodedStore, error) {
+// Decode decodes every blob of a store. blobs maps blob id to content.
+func Decode(blobs map[string][]byte, passphrase string) (*Store, error) {
 	var cfg struct {
 		Version  int
 		Password struct {
@@ -121,7 +124,7 @@ func specDecode(blobs map[string][]byte, passphrase string) (*decodedStore, erro
 		}
 		panic("unreachable")
 	}
-	out := &decodedStore{shards: n, docs: map[string]json.RawMessage{}, dirs: map[string][]string{}}
+	out := &Store{Shards: n, Docs: map[string]json.RawMessage{}, Dirs: map[string][]string{}}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("shard-%04x-%04x", boundary(i), boundary(i+1)-1)
 		data, ok := blobs[id]
@@ -183,19 +186,19 @@ func specDecode(blobs map[string][]byte, passphrase string) (*decodedStore, erro
 						return nil, fmt.Errorf("directory %q not sorted", p)
 					}
 				}
-				out.dirs[p] = names
+				out.Dirs[p] = names
 			} else {
-				out.docs[p] = v
+				out.Docs[p] = v
 			}
 		}
 	}
 	return out, nil
 }
 
-// invariant checks the safety invariant of spec §1: every document's
-// ancestors exist and list the next name on the way down.
-func (d *decodedStore) invariant() error {
-	for p := range d.docs {
+// Invariant checks the safety invariant: every document's ancestors exist
+// and list the next name on the way down.
+func (d *Store) Invariant() error {
+	for p := range d.Docs {
 		segs := strings.Split(p[1:], "/")
 		dir := "/"
 		for i, s := range segs {
@@ -203,7 +206,7 @@ func (d *decodedStore) invariant() error {
 			if i < len(segs)-1 {
 				name += "/"
 			}
-			names, ok := d.dirs[dir]
+			names, ok := d.Dirs[dir]
 			if !ok {
 				return fmt.Errorf("document %s: directory %s missing", p, dir)
 			}
