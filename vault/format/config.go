@@ -400,7 +400,9 @@ func deriveKey(ctx context.Context, passphrase, salt []byte, iterations int) ([]
 	if err := CheckIterations(iterations); err != nil {
 		return nil, err
 	}
-	pw := norm.NFKD.Bytes(passphrase)
+	// Append, not Bytes: Bytes may return passphrase itself, which the
+	// caller still needs, and pw is wiped.
+	pw := norm.NFKD.Append(nil, passphrase...)
 	defer clear(pw)
 	k, err := pbkdf2SHA256(ctx, pw, salt, iterations)
 	if err != nil {

@@ -105,3 +105,18 @@ func BenchmarkPBKDF2(b *testing.B) {
 		}
 	})
 }
+
+// Deriving a key leaves the caller's passphrase as it was (it is wiped by
+// its owner, not here).
+func TestDeriveKeyKeepsPassphrase(t *testing.T) {
+	for _, p := range []string{"already NFKD", "cafe\u0301", "café", "ﬁ"} {
+		pass := []byte(p)
+		c, _, err := NewConfig(testRand(1), pass, testIterations, 1)
+		if err != nil || string(pass) != p {
+			t.Fatalf("NewConfig changed the passphrase %q to %q (%v)", p, pass, err)
+		}
+		if _, err := c.Unlock(pass); err != nil || string(pass) != p {
+			t.Fatalf("Unlock(%q): %v, passphrase now %q", p, err, pass)
+		}
+	}
+}
