@@ -54,6 +54,10 @@ type Factory struct {
 	traceMu  sync.Mutex
 	recorder *trace.Recorder
 
+	// fsck is set by "vaultdb fsck", which reports what other commands
+	// refuse to open (shard files the config does not name).
+	fsck bool
+
 	dropboxMu  sync.Mutex
 	dropbox    *dropbox.Adapter
 	dropboxLoc string
@@ -229,6 +233,11 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+	}
+	if !f.fsck {
+		if err := refuseStrayShards(loc, s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 )
 
 // errProblems: fsck found problems that remain; see ExitProblems.
@@ -31,6 +32,9 @@ With --repair, fix what can be fixed safely through the normal operations:
 re-link unreachable entries, drop names of missing children and empty
 directories. It never deletes an entry, and prints what it changed.
 Damaged shards or items are not repaired: restore them from a backup.
+In a local directory, shard files the config does not name are reported
+(stray-shard): the config's shard count was altered, or they are left
+from another store; other commands refuse to open such a store.
 
 The exit code is 0 when the store is (or was made) consistent, 8 when
 problems remain.`,
@@ -50,11 +54,21 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 	if err != nil {
 		return err
 	}
+	o.fsck = true
 	s, err := o.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	rep, err := s.Check(ctx)
+	check := func() (*vault.Report, error) {
+		rep, err := s.Check(ctx)
+		if err != nil {
+			return nil, err
+		}
+		strays, err := strayShards(loc, s)
+		rep.Findings = append(rep.Findings, strays...)
+		return rep, err
+	}
+	rep, err := check()
 	if err != nil {
 		return err
 	}
@@ -85,7 +99,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 					repaired++
 				}
 			}
-			if rep, err = s.Check(ctx); err != nil {
+			if rep, err = check(); err != nil {
 				return err
 			}
 			if len(reps) == 0 {

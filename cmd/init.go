@@ -57,6 +57,12 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	case !errors.Is(err, adapters.ErrNotFound):
 		return fmt.Errorf("cannot read %s: %w", loc, err)
 	}
+	switch left, err := leftoverShards(ctx, loc, a, o.Shards); {
+	case err != nil:
+		return err
+	case len(left) > 0:
+		return hintf(vault.ErrStoreExists, "%s has no config but holds shard files (%s) left from a store: a new store would sit beside them; restore that store's config, or move the files away; nothing was changed", loc, idList(left))
+	}
 	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc+": ", true)
 	if err != nil {
 		return err

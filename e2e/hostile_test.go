@@ -280,3 +280,32 @@ func TestHostileListings(t *testing.T) {
 	)
 	runHostile(t, cases)
 }
+
+// TestAlteredShardCount: a config whose shards.n was changed no longer
+// shows an empty store; init refuses a location with leftover shards
+// (issue 12 point 4).
+func TestAlteredShardCount(t *testing.T) {
+	alter := func(n string) func(t *testing.T, s *store) {
+		return func(t *testing.T, s *store) { setConfig(t, s.dir, `"n": 3`, `"n": `+n) }
+	}
+	const refused = "holds shard files its config does not name"
+	runHostile(t, []hostileCase{
+		{name: "n 3 to 6, ls -r", setup: alter("6"), args: []string{"ls", "-r"}, code: 1,
+			errSub: []string{refused, "the config names 6 shards", "shard-0000-5554"}},
+		{name: "n 3 to 1, get", setup: alter("1"), args: []string{"get", "bank"}, code: 1, errSub: []string{refused}},
+		{name: "n 3 to 4, set", setup: alter("4"), stdin: "new", args: []string{"set", "other"}, code: 1, errSub: []string{refused}},
+		{name: "n 3 to 6, fsck", setup: alter("6"), args: []string{"fsck"}, code: 8, errSub: []string{"3 problems remain"},
+			after: func(t *testing.T, s *store) {
+				r := s.run("", nil, "fsck")
+				if strings.Count(r.out, "stray-shard shard-") != 3 || !strings.Contains(r.out, "shards.n = 6") {
+					t.Errorf("fsck output: %s", r.out)
+				}
+			}},
+		{name: "init beside leftover shards", setup: func(t *testing.T, s *store) {
+			if err := os.Remove(filepath.Join(s.dir, "config")); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"init", "--iterations", "1000", "--shards", "2"}, code: 5,
+			errSub: []string{"has no config but holds shard files (shard-"}},
+	})
+}
