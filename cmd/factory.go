@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -178,24 +177,6 @@ func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, wha
 		}
 	}
 	return s, nil
-}
-
-// readSecretFile returns the first line of a file, without its line end.
-func readSecretFile(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the passphrase file: %w", err)
-	}
-	defer wipe(data)
-	line := data
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	if len(line) == 0 {
-		return nil, fmt.Errorf("the passphrase file %s has an empty first line", name)
-	}
-	return bytes.Clone(line), nil
 }
 
 // openTask opens the store and starts the one task a command runs in.

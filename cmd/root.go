@@ -30,7 +30,7 @@ func Main() int {
 	f := &Factory{
 		IO:                SystemIO(),
 		Now:               time.Now,
-		LookupEnv:         os.LookupEnv,
+		LookupEnv:         secureProcess(),
 		Rand:              rand.Reader,
 		Clipboard:         systemClipboard{},
 		ScheduleClipClear: startClipClearHelper,

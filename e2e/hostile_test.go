@@ -164,7 +164,19 @@ func runHostile(t *testing.T, cases []hostileCase) {
 				c.setup(t, s)
 			}
 			before := snapshot(t, s.dir)
-			r := s.runBounded(hostileTimeLimit, c.stdin, c.env, nil, 0, c.args...)
+			args := append([]string(nil), c.args...)
+			for i, a := range args {
+				// @VAR is the value of VAR in the store's environment,
+				// which setup may add.
+				if v, ok := strings.CutPrefix(a, "@"); ok {
+					for _, kv := range s.env {
+						if val, ok := strings.CutPrefix(kv, v+"="); ok {
+							args[i] = val
+						}
+					}
+				}
+			}
+			r := s.runBounded(hostileTimeLimit, c.stdin, c.env, nil, 0, args...)
 			checkBounded(t, r, c.code, c.errSub...)
 			for _, n := range c.never {
 				if strings.Contains(r.out+r.errOut, n) {
