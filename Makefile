@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
 FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test bench fuzz crash-test clean
+.PHONY: all build install test bench fuzz crash-test clean rs-servers
 
 all: build
 
@@ -14,6 +14,12 @@ build:
 
 install:
 	$(GO) install .
+
+# The remoteStorage servers the tests start (armadietto and
+# remotestorage-server, pinned in testdata/rs-servers/package-lock.json).
+# Run once; without them those tests skip (and fail when CI is set).
+rs-servers:
+	cd testdata/rs-servers && npm ci --no-audit --no-fund
 
 test:
 	$(GO) vet ./...

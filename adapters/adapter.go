@@ -45,6 +45,13 @@ type Adapter interface {
 	Write(ctx context.Context, id string, data []byte, rev Rev) (Rev, error)
 }
 
+// MaxBlobSize is the largest blob an adapter reads or writes: 64 MiB. A
+// store's blobs are far smaller (shards of small JSON documents), so a
+// larger one is damage or hostile; refusing it bounds the memory a read can
+// take. Adapters fail a read of a larger blob with an error naming it, and
+// refuse to write one.
+const MaxBlobSize = 64 << 20
+
 // The kinds of failure. Errors returned by adapters match exactly one of them
 // with errors.Is, or none for an unexpected, permanent failure.
 var (

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 )
 
 // ExportOptions are the options of "vaultdb export".
@@ -25,7 +27,10 @@ func newExportCmd(f *Factory) *cobra.Command {
 		Long: `Print every entry below DIR (by default the whole store) as one JSON object
 {"/path": value, ...} on stdout, sorted by path, for a backup or to move the
 entries to another store with "vaultdb import". The output holds all those
-secrets in clear: it is refused on a terminal unless --force.`,
+secrets in clear: it is refused on a terminal unless --force. A DIR with
+no entry below it (a typo, or an entry's path) is an error with exit code 3,
+so that a backup script cannot succeed with an empty backup; an empty store
+exports {} with a note on stderr.`,
 		Example: `  vaultdb export > backup.json
   vaultdb export work/ | vaultdb --store /mnt/usb/vault import
   vaultdb export | gpg --encrypt -r me@example.com > backup.json.gpg`,
@@ -65,6 +70,14 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(docs) == 0 {
+		// A backup script with a typo must not "succeed" with an empty
+		// backup: only an empty store exports {} without an error.
+		if dir != "/" {
+			return exportNothing(ctx, t, dir)
+		}
+		fmt.Fprintln(o.IO.ErrOut, "vaultdb: export: the store is empty, nothing to export.")
+	}
 	vals, errs := t.GetAll(ctx, docs)
 	if err := firstError(errs...); err != nil {
 		return fmt.Errorf("nothing was exported: %w", err)
@@ -73,6 +86,16 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	defer wipe(out)
 	_, err = o.IO.Out.Write(out)
 	return err
+}
+
+// exportNothing is the error for a directory below which there is no
+// entry: dir names an entry (export prints directories), or nothing.
+func exportNothing(ctx context.Context, t *vault.Task, dir string) error {
+	p := strings.TrimSuffix(dir, "/")
+	if _, err := t.Get(ctx, p); err == nil {
+		return notFoundf("%s is an entry, not a directory: export prints the entries below a directory (print this one with \"vaultdb get %s\")", p, p[1:])
+	}
+	return notFoundf("%s: no such directory, nothing was exported (see \"vaultdb ls\")", dir)
 }
 
 // exportJSON returns {"path": value, ...} in the order given, indented by

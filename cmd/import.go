@@ -45,8 +45,14 @@ func newImportCmd(f *Factory) *cobra.Command {
   json  (the default) the JSON object {"path": value, ...} that "vaultdb
         export" prints, from FILE or stdin (- or no FILE)
   pass  a pass password store directory (default $PASSWORD_STORE_DIR or
-        ~/.password-store); each .gpg file is decrypted with gpg; its first
-        line is the password, the other "key: value" lines are fields
+        ~/.password-store); each .gpg file is decrypted with gpg. Its
+        first line is the password, a "key: value" line a field, an
+        otpauth:// line the field totp (so "vaultdb totp" gives its codes),
+        other lines the field notes; a file of one line is a string. No
+        byte is lost: where that reading would change the text (a repeated
+        key, a second otpauth:// line, CRLF, no final newline, ...) the
+        object also holds the whole text in the field raw, and a file that
+        is not UTF-8 text becomes {"type": "binary", "base64": ...}
   csv   a CSV export of KeePassXC, Bitwarden or 1Password, from FILE or
         stdin, recognised by its header; each row becomes an object
         {username, password, url, notes, totp} at GROUP/TITLE

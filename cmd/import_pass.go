@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // readPassStore reads a pass (passwordstore.org) store: every .gpg file
@@ -120,61 +122,154 @@ func gpgDecrypt(ctx context.Context, f *Factory, file string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// passValue turns a decrypted pass file into a document: its first line is
-// the password; "key: value" lines below are fields, an otpauth:// line is
-// the field totp, and any other lines are kept in the field notes. A file
-// of only a password is a string entry.
+// passValue turns a decrypted pass file into a document from which the
+// file's exact bytes can be had back (passText). The structured reading:
+// the first line is the password; a "key: value" line below is the field
+// key; an otpauth:// line is the field totp; runs of other lines (blank
+// and indented ones too) are the field notes, as they are. A file of only
+// a password line is a string entry. Where that reading would lose
+// anything (a repeated key, a second otpauth:// line, a "password:" or
+// "notes:" line, CRLF line ends, no final newline), the object also keeps
+// the whole text in the field raw. A file that is not UTF-8 text (Latin-1,
+// binary) is {"type": "binary", "base64": ...}. An entry that still would
+// not round-trip is an error, never a silent loss.
 func passValue(plain []byte) (json.RawMessage, error) {
-	text := strings.ReplaceAll(string(plain), "\r\n", "\n")
-	password, rest, _ := strings.Cut(text, "\n")
-	var fs []field
-	var notes []string
-	set := func(k, v string) {
-		for i := range fs {
-			if fs[i].key == k {
-				fs[i].val = jsonString(v)
-				return
-			}
+	var v json.RawMessage
+	if !utf8.Valid(plain) {
+		v = marshalObject([]field{
+			{"type", jsonString(binaryType)},
+			{"base64", jsonString(base64.StdEncoding.EncodeToString(plain))},
+		})
+	} else {
+		fs := passFields(string(plain))
+		if len(fs) == 1 {
+			v = fs[0].val // only a password
+		} else {
+			v = marshalObject(fs)
 		}
-		fs = append(fs, field{k, jsonString(v)})
-	}
-	for _, line := range strings.Split(strings.TrimRight(rest, "\n"), "\n") {
-		switch k, v, ok := strings.Cut(line, ":"); {
-		case strings.TrimSpace(line) == "":
-			if len(notes) > 0 {
-				notes = append(notes, "")
+		if hasRepeatedKey(fs) || !passTextIs(v, plain) {
+			// Keep what the structured reading found (first of each key),
+			// and the text as it was.
+			var kept []field
+			seen := map[string]bool{"raw": true}
+			for _, f := range fs {
+				if !seen[f.key] {
+					seen[f.key] = true
+					kept = append(kept, f)
+				}
 			}
-		case strings.HasPrefix(line, "otpauth://"):
-			set("totp", strings.TrimSpace(line))
-		case ok && validFieldName(k):
-			set(strings.TrimSpace(k), strings.TrimSpace(v))
-		default:
+			v = marshalObject(append(kept, field{"raw", jsonString(string(plain))}))
+		}
+	}
+	if !passTextIs(v, plain) {
+		return nil, errors.New("its content cannot be imported without changing it; nothing was imported for it")
+	}
+	return v, nil
+}
+
+func hasRepeatedKey(fs []field) bool {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if seen[f.key] {
+			return true
+		}
+		seen[f.key] = true
+	}
+	return false
+}
+
+// binaryType marks a pass entry imported as bytes.
+const binaryType = "binary"
+
+// passFields is the structured reading of the text of a pass entry, in
+// line order, keys possibly repeated.
+func passFields(text string) []field {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSuffix(lines[i], "\r")
+	}
+	fs := []field{{"password", jsonString(lines[0])}}
+	var notes []string
+	flush := func() {
+		if notes != nil {
+			fs = append(fs, field{"notes", jsonString(strings.Join(notes, "\n"))})
+			notes = nil
+		}
+	}
+	for _, line := range lines[1:] {
+		if strings.HasPrefix(line, "otpauth://") {
+			flush()
+			fs = append(fs, field{"totp", jsonString(line)})
+		} else if k, v, ok := passKeyValue(line); ok {
+			flush()
+			fs = append(fs, field{k, jsonString(v)})
+		} else {
 			notes = append(notes, line)
 		}
 	}
-	if len(fs) == 0 && len(notes) == 0 {
-		return marshalText([]byte(password))
+	flush()
+	return fs
+}
+
+// passKeyValue splits a "key: value" line. The key is a name (no
+// surrounding space, no "/" or ":" so that a URL is not one); the value
+// is everything after ": ", spaces included.
+func passKeyValue(line string) (k, v string, ok bool) {
+	k, v, ok = strings.Cut(line, ": ")
+	if !ok || k == "" || len(k) > 64 || strings.TrimSpace(k) != k || strings.ContainsAny(k, "/:\t") {
+		return "", "", false
 	}
-	if len(notes) > 0 {
-		set("notes", strings.TrimRight(strings.Join(notes, "\n"), "\n"))
+	return k, v, true
+}
+
+// passText is the text of a pass entry that v, as passValue makes it,
+// stands for (see passValue); ok is false for a value it did not make.
+func passText(v json.RawMessage) (text []byte, ok bool) {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return []byte(s + "\n"), true
 	}
-	all := []field{{"password", jsonString(password)}}
+	fs, err := parseObject(v)
+	if err != nil {
+		return nil, false
+	}
+	vals := map[string]string{}
 	for _, f := range fs {
-		if f.key != "password" {
-			all = append(all, f)
+		var s string
+		if json.Unmarshal(f.val, &s) != nil {
+			return nil, false
+		}
+		vals[f.key] = s
+	}
+	if raw, ok := vals["raw"]; ok {
+		return []byte(raw), true
+	}
+	if vals["type"] == binaryType {
+		b, err := base64.StdEncoding.DecodeString(vals["base64"])
+		return b, err == nil
+	}
+	var b strings.Builder
+	b.WriteString(vals["password"] + "\n")
+	for _, f := range fs {
+		switch val := vals[f.key]; {
+		case f.key == "password":
+		case f.key == "notes", f.key == "totp" && strings.HasPrefix(val, "otpauth://"):
+			b.WriteString(val + "\n")
+		default:
+			b.WriteString(f.key + ": " + val + "\n")
 		}
 	}
-	return marshalObject(all), nil
+	return []byte(b.String()), true
 }
 
-// validFieldName reports whether k (before the ":" of a line) looks like a
-// field name rather than text that happens to hold a colon.
-func validFieldName(k string) bool {
-	k = strings.TrimSpace(k)
-	return k != "" && len(k) <= 64 && !strings.ContainsAny(k, "/\t") && !strings.Contains(k, "://")
+func passTextIs(v json.RawMessage, plain []byte) bool {
+	text, ok := passText(v)
+	defer wipe(text)
+	return ok && bytes.Equal(text, plain)
 }
 
-// jsonString returns the JSON string for s (invalid UTF-8 replaced).
+// jsonString returns the JSON string for s, which is UTF-8 (invalid bytes
+// would be replaced: passValue checks before).
 func jsonString(s string) json.RawMessage {
 	b, err := marshalText([]byte(s))
 	if err != nil {

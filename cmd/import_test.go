@@ -276,10 +276,15 @@ func TestImportCSV(t *testing.T) {
 func TestPassValue(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"pw\n", `"pw"`},
-		{"pw", `"pw"`},
+		{"pw", `{"password":"pw","raw":"pw"}`},
 		{"pw\nlogin: me\nurl: https://x.example/a:b\n", `{"password":"pw","login":"me","url":"https://x.example/a:b"}`},
-		{"pw\r\nuser: me\r\nfree text\r\n\r\nmore\r\notpauth://totp/x?secret=AB\r\n",
-			`{"password":"pw","user":"me","totp":"otpauth://totp/x?secret=AB","notes":"free text\n\nmore"}`},
+		{"pw\nuser: me\nfree text\n\nmore\notpauth://totp/x?secret=AB\n",
+			`{"password":"pw","user":"me","notes":"free text\n\nmore","totp":"otpauth://totp/x?secret=AB"}`},
+		{"pw\r\nuser: me\r\n", `{"password":"pw","user":"me","raw":"pw\r\nuser: me\r\n"}`},
+		{"pw\nurl: a\nurl: a\n", `{"password":"pw","url":"a","raw":"pw\nurl: a\nurl: a\n"}`},
+		{"pw\nraw: x\n", `{"password":"pw","raw":"pw\nraw: x\n"}`},
+		{"pw\nhttps://example.com/login\n", `{"password":"pw","notes":"https://example.com/login"}`},
+		{"caf\xe9\n", `{"type":"binary","base64":"Y2Fm6Qo="}`},
 	}
 	for _, c := range cases {
 		got, err := passValue([]byte(c.in))

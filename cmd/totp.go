@@ -50,7 +50,9 @@ func newTotpCmd(f *Factory) *cobra.Command {
 with a directory (DIR/, or nothing for the whole store) the code of every
 TOTP entry below it, with the seconds each has left. On a terminal the
 seconds left go to stderr; in a pipe only the code is printed, and a
-directory prints "path<TAB>code<TAB>seconds" lines.
+directory prints "path<TAB>code<TAB>seconds" lines. A TOTP entry is one
+that "totp add" stored, or any object whose field "totp" holds an
+otpauth:// URI or a base32 secret (as "import" makes from pass and CSV).
 
 Store a secret with "vaultdb totp add PATH", which reads an otpauth:// URI
 or a base32 secret from a hidden prompt or from stdin (never from the
@@ -248,6 +250,31 @@ func parseTOTP(v []byte) (otp.Key, error) {
 	return k, nil
 }
 
+// entryTOTP reads the TOTP key of any entry: a TOTP document, or an object
+// (from "import", say) whose field totp holds an otpauth:// URI or a
+// base32 secret. errNotTOTP means it has neither.
+func entryTOTP(v []byte) (otp.Key, error) {
+	k, err := parseTOTP(v)
+	if !errors.Is(err, errNotTOTP) {
+		return k, err
+	}
+	fv, ok, ferr := getField(v, "totp")
+	var s string
+	if ferr != nil || !ok || json.Unmarshal(fv, &s) != nil {
+		return otp.Key{}, errNotTOTP
+	}
+	s = strings.TrimSpace(s)
+	if otp.IsURI(s) {
+		k, err = otp.ParseURI(s)
+	} else {
+		k, err = otp.NewKey(s)
+	}
+	if err != nil {
+		return otp.Key{}, fmt.Errorf("its field \"totp\" is neither an otpauth:// URI nor a base32 secret: %w", err)
+	}
+	return k, nil
+}
+
 // totpEntry reads the TOTP entry at p, with errors that say what to do.
 func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 	v, err := t.Get(ctx, p)
@@ -261,9 +288,9 @@ func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 }
 
 func totpKey(p string, v []byte) (otp.Key, error) {
-	k, err := parseTOTP(v)
+	k, err := entryTOTP(v)
 	if errors.Is(err, errNotTOTP) {
-		return otp.Key{}, fmt.Errorf("%s is not a TOTP entry (it has no \"type\": \"totp\"); store a secret with \"vaultdb totp add %s\"", p, p[1:])
+		return otp.Key{}, fmt.Errorf("%s is not a TOTP entry (it has neither \"type\": \"totp\" nor a field \"totp\"); store a secret with \"vaultdb totp add %s\"", p, p[1:])
 	}
 	if err != nil {
 		return otp.Key{}, fmt.Errorf("%s is a damaged TOTP entry: %w", p, err)
@@ -373,7 +400,7 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 				errs[i] = err
 				return
 			}
-			k, err := parseTOTP(v)
+			k, err := entryTOTP(v)
 			switch {
 			case errors.Is(err, errNotTOTP):
 				r.skip = true
