@@ -84,7 +84,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		fmt.Fprintf(out, "%s: %d items, %s\n", sh.Blob, sh.Items, state)
 	}
 	for _, f := range rep.Findings {
-		fmt.Fprintln(out, f.String())
+		fmt.Fprintln(out, printable(f.String()))
 	}
 	found := len(rep.Findings)
 	if o.Repair && found > 0 {
@@ -94,7 +94,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		for round := 0; round < 3 && !rep.OK(); round++ {
 			reps := s.Repair(ctx, rep)
 			for _, r := range reps {
-				fmt.Fprintln(out, "repair: "+r.String())
+				fmt.Fprintln(out, "repair: "+printable(r.String()))
 				if r.Err == nil {
 					repaired++
 				}
@@ -107,7 +107,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 			}
 		}
 		for _, f := range rep.Findings {
-			fmt.Fprintln(out, "remaining: "+f.String())
+			fmt.Fprintln(out, "remaining: "+printable(f.String()))
 		}
 		fmt.Fprintf(out, "%d shards, %d entries, %d directories: %d problems found, %d repairs made, %d problems remain\n",
 			len(rep.Shards), rep.Docs, rep.Dirs, found, repaired, len(rep.Findings))

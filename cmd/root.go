@@ -65,7 +65,8 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if errors.Is(err, errUsage) && c != nil {
 		msg += fmt.Sprintf(" (see \"%s --help\")", c.CommandPath())
 	}
-	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+msg)
+	// An error may hold a name from the store or an input file.
+	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+printable(msg))
 	return exitCode(err)
 }
 
