@@ -49,7 +49,9 @@ type Report struct {
 	Populate    []Populate `json:"populate"`
 	Results     []Result   `json:"results"`
 	Targets     []Target   `json:"targets"`
-	TotalMS     float64    `json:"total_ms"`
+	// RemoteStorage holds the rows over a real armadietto on loopback.
+	RemoteStorage *RSReport `json:"remotestorage,omitempty"`
+	TotalMS       float64   `json:"total_ms"`
 }
 
 var jitter time.Duration
@@ -64,7 +66,7 @@ func main() {
 		quick   = flag.Bool("quick", false, "quick mode: growth up to 10,000 documents, smaller naive samples, fewer repetitions")
 		out     = flag.String("o", "bench/results.json", "where to write the JSON report (\"\" for none)")
 		sample  = flag.Int("naive-sample", -1, "naive operations timed at the injected latency per workload (0: all; default 100, quick 20)")
-		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf)")
+		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf, rs-1-get, rs-2-set, rs-3-import, rs-racing)")
 		cpuProf = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 		sizeArg = flag.String("sizes", "", "store sizes of the growth workload, comma-separated (default 100,1000,10000,100000; quick 100,1000,10000)")
 	)
@@ -117,9 +119,11 @@ func main() {
 	if err := bench(context.Background(), rep, *lat, *quick, *sample, sizes); err != nil {
 		fatalf("%v", err)
 	}
+	rep.RemoteStorage = benchRemoteStorage(context.Background(), *quick)
 	rep.TotalMS = ms(time.Since(start))
 	rep.Targets = checkTargets(rep)
 	printTable(os.Stdout, rep)
+	printRemoteStorage(os.Stdout, rep.RemoteStorage)
 	if *out != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

@@ -35,7 +35,6 @@ type op struct {
 	changes  []*change // the current plan's changes
 	replan   bool      // a conflict invalidated the plan; plan again
 	attempts int       // re-plans so far
-	lastBlob string    // shard of the last conflict
 	finished bool
 	err      error
 	wake     chan struct{} // signalled on every state change
@@ -83,6 +82,14 @@ func (c *change) writesInto() string {
 // plan it again after conflicts until it is done or fails.
 func (t *Task) run(ctx context.Context, o *op) error {
 	o.wake = make(chan struct{}, 1)
+	t.mu.Lock()
+	t.live[o] = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.live, o)
+		t.mu.Unlock()
+	}()
 	if o.kind != opPrune {
 		// Calls on one document within a task take turns, so that two
 		// updates of one value compose instead of one overwriting the other.
@@ -125,11 +132,13 @@ func (t *Task) run(ctx context.Context, o *op) error {
 		o.replan = false
 		attempts := o.attempts
 		t.mu.Unlock()
-		select {
-		case <-time.After(backoff(t.s.opts.Backoff, attempts)):
-		case <-ctx.Done():
-			t.abandon(o, ctx.Err())
-			return ctx.Err()
+		if d := backoff(t.s.opts.Backoff, attempts); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				t.abandon(o, ctx.Err())
+				return ctx.Err()
+			}
 		}
 	}
 }
@@ -282,6 +291,17 @@ func (t *Task) prepare(ctx context.Context, o *op) error {
 			t.mu.Unlock()
 			continue
 		}
+		if ch := t.busyChainLocked(o); ch != nil {
+			// Another call of this task is writing a removal on our path:
+			// its outcome decides what we must write, so plan after it.
+			t.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		var err error
 		switch {
 		case o.kind == opUpdate && newVal != nil:
@@ -309,6 +329,37 @@ func (t *Task) prepare(ctx context.Context, o *op) error {
 		t.mu.Unlock()
 		return nil
 	}
+}
+
+// busyChainLocked returns a channel to wait on when a write in flight
+// carries another call's removal (rm, unlink, rmdir, touch) of an item on
+// o's path: the document or one of its ancestors. Planning o against the
+// state before that write would skip links the write is dropping (the model
+// checker's "update during remove"). Changes not yet started need no wait:
+// removals are re-checked when applied, and see o's planned writes.
+func (t *Task) busyChainLocked(o *op) chan struct{} {
+	if o.kind == opPrune {
+		return nil
+	}
+	chain := append(format.Ancestors(o.path), o.path)
+	for _, g := range t.plan.Groups() {
+		if g.State != sched.Running {
+			continue
+		}
+		for _, sc := range g.Changes {
+			c := sc.Data.(*change)
+			if c.op != o && c.kind != chPut && c.kind != chLink && slices.Contains(chain, c.item) {
+				return t.settled
+			}
+		}
+	}
+	return nil
+}
+
+// settleLocked wakes the calls waiting in busyChainLocked.
+func (t *Task) settleLocked() {
+	close(t.settled)
+	t.settled = make(chan struct{})
 }
 
 // normalise checks that v is storable JSON and compacts it.
@@ -450,24 +501,26 @@ func (t *Task) planRemoveLocked(o *op) error {
 	default:
 		return nil
 	}
-	t.planUnlinkChainLocked(o, x, prev)
+	t.planUnlinkLocked(o, x, prev)
 	return nil
 }
 
-// planUnlinkChainLocked plans unlink(parent(child), name(child)) after prev,
-// and further up as long as each directory is predicted to become empty.
-func (t *Task) planUnlinkChainLocked(o *op, child string, prev *change) {
-	for p := format.Parent(child); p != ""; p = format.Parent(p) {
-		names, err := t.listingLocked(p)
-		if err != nil || !slices.Contains(names, format.Name(child)) {
-			return
-		}
-		prev = t.addLocked(o, &change{kind: chUnlink, item: p, name: format.Name(child)}, prev)
-		if len(names) > 1 {
-			return
-		}
-		child = p
+// planUnlinkLocked plans unlink(parent(child), name(child)) after prev.
+// The chain goes further up only when a write actually empties a directory
+// (see followUpsLocked): whether it will is known when the unlink is
+// applied, not when it is planned, since other calls of the task may fill
+// or empty the directory meanwhile (two removes of one task each planning
+// from a listing with two names left a ghost directory).
+func (t *Task) planUnlinkLocked(o *op, child string, prev *change) {
+	p := format.Parent(child)
+	if p == "" {
+		return
 	}
+	names, err := t.listingLocked(p)
+	if err != nil || !slices.Contains(names, format.Name(child)) {
+		return
+	}
+	t.addLocked(o, &change{kind: chUnlink, item: p, name: format.Name(child)}, prev)
 }
 
 // pruneScope lists what prune(dir) touches: every item below dir, dir, and
@@ -544,7 +597,7 @@ func (t *Task) planPruneLocked(o *op) (bool, error) {
 		return ok, err
 	}
 	if dir != "/" {
-		t.planUnlinkChainLocked(o, dir, top)
+		t.planUnlinkLocked(o, dir, top)
 	}
 	return true, nil
 }
@@ -587,26 +640,15 @@ func (t *Task) failAllLocked(err error) {
 	if t.fatal == nil {
 		t.fatal = err
 	}
-	for _, o := range t.opsLocked() {
-		t.cancelLocked(o)
-		t.finishLocked(o, err)
-	}
-}
-
-// opsLocked returns the unfinished ops that have changes in the plan.
-func (t *Task) opsLocked() []*op {
-	var out []*op
-	seen := map[*op]bool{}
-	for _, g := range t.plan.Groups() {
-		for _, sc := range g.Changes {
-			o := sc.Data.(*change).op
-			if !seen[o] && !o.finished {
-				seen[o] = true
-				out = append(out, o)
-			}
+	// Every live call, not only those with changes in the plan: a call
+	// whose last changes were in the failed write has none left there, and
+	// would otherwise wait for ever (found by the model checker).
+	for o := range t.live {
+		if !o.finished {
+			t.cancelLocked(o)
+			t.finishLocked(o, err)
 		}
 	}
-	return out
 }
 
 // pumpLocked starts every write group that may start. It waits while calls
@@ -649,7 +691,7 @@ func (t *Task) pumpLocked() {
 				continue
 			}
 			t.stats.Skipped++
-			t.groupDoneLocked(g, sl, sl.state, sl.rev)
+			t.groupDoneLocked(g, sl, sl.state, sl.rev, false)
 		}
 	}
 	for _, p := range out {
@@ -672,13 +714,15 @@ func (t *Task) write(g *sched.Group, sl *slot, data []byte, rev adapters.Rev) {
 	defer t.mu.Unlock()
 	switch {
 	case err == nil:
-		t.groupDoneLocked(g, sl, next, newRev)
+		t.groupDoneLocked(g, sl, next, newRev, true)
 	case errors.Is(err, adapters.ErrConflict):
 		t.stats.Conflicts++
 		t.conflictLocked(g, sl)
 	default:
 		t.failGroupLocked(g, sl, fmt.Errorf("failed to write shard %s: %w", sl.blob, err))
 	}
+	delete(t.followUps, g)
+	t.settleLocked()
 	t.pumpLocked()
 }
 
@@ -690,6 +734,7 @@ func (t *Task) write(g *sched.Group, sl *slot, data []byte, rev adapters.Rev) {
 func (t *Task) applyLocked(g *sched.Group, sl *slot) (*format.Shard, bool, error) {
 	next := sl.state.Clone()
 	force := false
+	var fus []followUp
 	dirs := map[string][]string{} // edited listings; nil slice = directory deleted
 	edited := func(dir string) ([]string, error) {
 		if names, ok := dirs[dir]; ok {
@@ -739,45 +784,191 @@ func (t *Task) applyLocked(g *sched.Group, sl *slot) (*format.Shard, bool, error
 			if err != nil {
 				return nil, false, err
 			}
-			if i := slices.Index(names, c.name); i >= 0 && gone(c.item+c.name) {
-				dirs[c.item] = slices.Delete(names, i, i+1)
+			child := c.item + c.name
+			if i := slices.Index(names, c.name); i >= 0 && gone(child) {
+				if t.provenLocked(child, c.item) {
+					dirs[c.item] = slices.Delete(names, i, i+1)
+				} else {
+					fus = append(fus, followUp{op: c.op, prove: child})
+				}
 			}
 		case chRmdir:
 			names, err := edited(c.item)
 			if err != nil {
 				return nil, false, err
 			}
-			if t.writers[c.item] > 0 {
+			// Every child proven gone is dropped; the directory goes when
+			// none is left. A child that another call of the task is
+			// filling keeps its name (and the directory).
+			var keep []string
+			unproven := false
+			for _, n := range names {
+				if gone(c.item + n) {
+					if t.provenLocked(c.item+n, c.item) {
+						continue
+					}
+					unproven = true
+				}
+				keep = append(keep, n)
+			}
+			dirs[c.item] = keep
+			if unproven {
+				fus = append(fus, followUp{op: c.op, replan: true})
+			}
+		}
+	}
+	// A directory that empties goes away, and the call that emptied it goes
+	// on to drop its name from the parent: in this same write when the
+	// parent is on this shard (the compare-and-swap proves both), else in a
+	// write of its own once this one has landed.
+	emptier := map[string]*op{} // directory -> the call that emptied it
+	below := map[string]*op{}   // directory emptied by the chain below it
+	for grew := true; grew; {
+		grew = false
+		for dir, names := range dirs {
+			if len(names) > 0 || dir == "/" || !sl.state.Has(dir) || emptier[dir] != nil {
 				continue
 			}
-			empty := true
-			for _, n := range names {
-				if !gone(c.item + n) {
-					empty = false
-					break
-				}
+			o := emptiedBy(g, dir)
+			if o == nil {
+				o = below[dir]
 			}
-			if empty {
-				dirs[c.item] = nil
+			if o == nil {
+				continue
+			}
+			emptier[dir] = o
+			p := format.Parent(dir)
+			if t.s.router.ShardOf(p) != g.Shard || !gone(dir) {
+				fus = append(fus, followUp{op: o, emptied: dir})
+				continue
+			}
+			pnames, err := edited(p)
+			if err != nil {
+				return nil, false, err
+			}
+			if i := slices.Index(pnames, format.Name(dir)); i >= 0 {
+				dirs[p] = slices.Delete(pnames, i, i+1)
+				below[p] = o
+				grew = true
 			}
 		}
 	}
 	for dir, names := range dirs {
 		if len(names) == 0 {
-			next.Delete(dir) // a directory that empties goes away
+			next.Delete(dir)
 		} else {
 			next.Set(dir, format.MarshalList(names))
 		}
 	}
+	if len(fus) > 0 {
+		t.followUps[g] = fus
+	}
 	return next, force || !next.SameContent(sl.state), nil
+}
+
+// emptiedBy returns the call whose unlink or rmdir in g emptied dir.
+func emptiedBy(g *sched.Group, dir string) *op {
+	for _, sc := range g.Changes {
+		c := sc.Data.(*change)
+		if (c.kind == chUnlink || c.kind == chRmdir) && c.item == dir && !c.op.finished {
+			return c.op
+		}
+	}
+	return nil
+}
+
+// followUp is work a write hands to its call once it has landed.
+type followUp struct {
+	op      *op
+	emptied string // the write deleted this directory: unlink it from its parent
+	prove   string // this child looked gone without a write proving it: touch it, then unlink it
+	replan  bool   // a directory looked empty without proof: plan the call again
+}
+
+// provenLocked reports whether the task may drop child from parent on the
+// strength of its view of child's shard. On one shard the write itself is
+// the proof (compare-and-swap covers both items). On two, the view must
+// come from this task's own write, made after parent's shard was read: any
+// client that re-created child since wrote child's shard (our write would
+// have conflicted) or parent's shard (our unlink will conflict, since its
+// rev predates that write). A view from a read proves nothing: the child
+// may have been re-created, and its name written again, after it.
+func (t *Task) provenLocked(child, parent string) bool {
+	ci, pi := t.s.router.ShardOf(child), t.s.router.ShardOf(parent)
+	if ci == pi {
+		return true
+	}
+	cs, ps := t.slots[ci], t.slots[pi]
+	return cs != nil && ps != nil && cs.wroteSeq > 0 && cs.wroteSeq > ps.readSeq
+}
+
+// followUpsLocked adds the changes that g's write handed over: the next
+// unlink up the chain for a directory it emptied, a touch for a child it
+// could not prove gone, or a new plan.
+func (t *Task) followUpsLocked(g *sched.Group, written bool) {
+	fus := t.followUps[g]
+	delete(t.followUps, g)
+	for _, fu := range fus {
+		o := fu.op
+		if o.finished || o.replan {
+			continue
+		}
+		switch {
+		case fu.emptied != "" && written:
+			if !pendingOn(o, format.Parent(fu.emptied)) {
+				t.planUnlinkLocked(o, fu.emptied, nil)
+			}
+		case fu.prove != "":
+			p := format.Parent(fu.prove)
+			if pendingOn(o, p) && !pendingUnlink(o, p, format.Name(fu.prove)) {
+				continue
+			}
+			touch := t.addLocked(o, &change{kind: chTouch, item: fu.prove, force: true})
+			t.addLocked(o, &change{kind: chUnlink, item: p, name: format.Name(fu.prove)}, touch)
+		case fu.replan:
+			t.cancelLocked(o)
+			o.attempts++
+			t.stats.Replans++
+			if o.attempts > t.s.opts.MaxConflicts {
+				t.finishLocked(o, &ConflictError{Blob: t.s.router.BlobID(g.Shard), Attempts: o.attempts})
+				continue
+			}
+			o.replan = true
+			o.signal()
+		}
+	}
+}
+
+// pendingOn reports whether o has an unwritten change of item.
+func pendingOn(o *op, item string) bool {
+	for _, c := range o.changes {
+		if c.item == item && !c.sc.IsDone() {
+			return true
+		}
+	}
+	return false
+}
+
+func pendingUnlink(o *op, dir, name string) bool {
+	for _, c := range o.changes {
+		if c.kind == chUnlink && c.item == dir && c.name == name && !c.sc.IsDone() {
+			return true
+		}
+	}
+	return false
 }
 
 // groupDoneLocked records a successful (or skipped) write: the new state is
 // the input of the next group on this shard.
-func (t *Task) groupDoneLocked(g *sched.Group, sl *slot, next *format.Shard, rev adapters.Rev) {
+func (t *Task) groupDoneLocked(g *sched.Group, sl *slot, next *format.Shard, rev adapters.Rev, written bool) {
 	sl.state, sl.rev = next, rev
 	sl.version++
+	if written {
+		t.seq++
+		sl.wroteSeq = t.seq
+	}
 	t.plan.Done(g)
+	t.followUpsLocked(g, written)
 	for _, sc := range g.Changes {
 		c := sc.Data.(*change)
 		t.dropWriterLocked(c)
@@ -812,7 +1003,6 @@ func (t *Task) conflictLocked(g *sched.Group, sl *slot) {
 	for _, o := range t.affectedLocked(g) {
 		t.cancelLocked(o)
 		o.attempts++
-		o.lastBlob = sl.blob
 		t.stats.Replans++
 		if o.attempts > t.s.opts.MaxConflicts {
 			t.finishLocked(o, &ConflictError{Blob: sl.blob, Attempts: o.attempts})
@@ -829,9 +1019,13 @@ func (t *Task) conflictLocked(g *sched.Group, sl *slot) {
 // changes on the shard are planned again.
 func (t *Task) failGroupLocked(g *sched.Group, sl *slot, err error) {
 	if errors.Is(err, adapters.ErrUnauthorized) {
-		t.plan.Fail(g)
 		sl.stale = true
 		t.failAllLocked(err)
+		// A call that failed already may be waiting for this write to end
+		// before it returns (found by the model checker).
+		for _, sc := range t.plan.Fail(g) {
+			sc.Data.(*change).op.signal()
+		}
 		return
 	}
 	inGroup := map[*op]bool{}

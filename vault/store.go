@@ -38,7 +38,8 @@ type Options struct {
 	// conflicts before it fails with ErrTooManyConflicts. Default 12.
 	MaxConflicts int
 	// Backoff is the base of the jittered exponential back-off between
-	// re-plans after a conflict. Default 10ms.
+	// re-plans after a conflict. Default 10ms; negative means none (the
+	// model checker orders every request itself, so waiting adds nothing).
 	Backoff time.Duration
 }
 
@@ -49,7 +50,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxConflicts <= 0 {
 		o.MaxConflicts = 12
 	}
-	if o.Backoff <= 0 {
+	if o.Backoff == 0 {
 		o.Backoff = 10 * time.Millisecond
 	}
 	return o

@@ -34,6 +34,10 @@ type Task struct {
 	preparing int            // write calls still loading or planning
 	writers   map[string]int // item path -> unwritten changes that write into it
 	turns     map[string]chan struct{}
+	live      map[*op]bool  // write calls not yet returned
+	settled   chan struct{} // closed (and replaced) whenever a write ends
+	seq       uint64        // counts completed reads and writes, for proofs
+	followUps map[*sched.Group][]followUp
 	fatal     error // an authorisation failure ends the task
 	stats     Stats
 }
@@ -62,6 +66,12 @@ type slot struct {
 	state   *format.Shard
 	rev     adapters.Rev
 	version uint64 // bumped whenever state changes
+	// readSeq is when state was last read from the store; wroteSeq when
+	// this task last wrote it (0: not since the read). A name may be
+	// dropped from a directory on the strength of this shard's state only
+	// if a write proved it after the directory's shard was read (see
+	// proofLocked).
+	readSeq, wroteSeq uint64
 	// lists caches the directory listings decoded from state while version
 	// is listsVersion, for planning (see Task.listingLocked).
 	lists        map[string][]string
@@ -71,7 +81,9 @@ type slot struct {
 // NewTask starts a task. Its I/O runs under ctx.
 func (s *Store) NewTask(ctx context.Context) *Task {
 	return &Task{s: s, ctx: ctx, slots: map[int]*slot{}, plan: sched.New(),
-		writers: map[string]int{}, turns: map[string]chan struct{}{}}
+		writers: map[string]int{}, turns: map[string]chan struct{}{},
+		live: map[*op]bool{}, settled: make(chan struct{}),
+		followUps: map[*sched.Group][]followUp{}}
 }
 
 // Stats returns the task's counters.
@@ -165,6 +177,8 @@ func (t *Task) read(i int, sl *slot) {
 	case err == nil:
 		sl.state, sl.rev, sl.loaded, sl.stale, sl.readErr = st, rev, true, false, nil
 		sl.version++
+		t.seq++
+		sl.readSeq, sl.wroteSeq = t.seq, 0
 		t.pumpLocked()
 	case errors.Is(err, format.ErrCorrupt) || errors.Is(err, format.ErrUnsupportedVersion):
 		sl.err = err
@@ -350,6 +364,9 @@ func (t *Task) Prune(ctx context.Context, dir string) error {
 }
 
 func backoff(base time.Duration, attempt int) time.Duration {
+	if base <= 0 {
+		return 0
+	}
 	d := base << min(attempt, 8)
 	if d > 2*time.Second {
 		d = 2 * time.Second

@@ -307,28 +307,36 @@ type Store struct {
 }
 
 // NewStore creates an account and returns its folder "vaultdb/<name>"
-// (name may be "" for "vaultdb").
+// (name may be "" for "vaultdb"); it fails t if it cannot.
 func (s *Server) NewStore(t testing.TB, name string) *Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	st, err := s.CreateStore(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// CreateStore creates an account and returns its folder "vaultdb/<name>".
+func (s *Server) CreateStore(ctx context.Context, name string) (*Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	user, tok, err := s.NewUser(ctx)
 	if err != nil {
-		t.Fatalf("%s: new user: %v; stderr: %s", s.Kind, err, s.Stderr())
+		return nil, fmt.Errorf("%s: new user: %v; stderr: %s", s.Kind, err, s.Stderr())
 	}
 	ep, err := s.Endpoints(ctx, user)
 	if err != nil {
-		t.Fatalf("%s: %v", s.Kind, err)
+		return nil, fmt.Errorf("%s: %v", s.Kind, err)
 	}
 	folder := "vaultdb"
 	if name != "" {
 		folder += "/" + name
 	}
-	return &Store{Server: s, User: user, Token: tok, Folder: folder, Root: ep.FolderURL(folder), Account: s.Account(user)}
+	return &Store{Server: s, User: user, Token: tok, Folder: folder, Root: ep.FolderURL(folder), Account: s.Account(user)}, nil
 }
 
-// Options returns adapter options for the store, with retries that suit
-// tests (short back-off).
+// Options returns adapter options for the store.
 func (st *Store) Options() remotestorage.Options {
 	return remotestorage.Options{Root: st.Root, Token: st.Token}
 }

@@ -1,0 +1,135 @@
+package vaultsim
+
+// The scenario catalogue. The two-client ones are those of the reference
+// design's model checker (update/update, update/delete, delete against a
+// create or an update in the sibling, parent, grandparent, child and
+// grandchild positions, with the item present or missing); then
+// three-client races, one client's concurrent calls on one task, a
+// document and a directory sharing a name, and crashes.
+
+func upd(p, v string) Call           { return Call{Kind: Update, Path: p, Value: v} }
+func rm(p string) Call               { return Call{Kind: Remove, Path: p} }
+func prune(p string) Call            { return Call{Kind: Prune, Path: p} }
+func del(p string) Call              { return Call{Kind: Delete, Path: p} }
+func with(c Call) Call               { c.WithPrevious = true; return c }
+func one(v string) map[string]string { return map[string]string{"/path/x": v} }
+
+// TwoClient are the reference checker's scenarios.
+func TwoClient() []*Scenario {
+	return []*Scenario{
+		{Name: "update/update", Setup: one(`1`), Clients: [][]Call{{upd("/path/x", `"A"`)}, {upd("/path/x", `"B"`)}}},
+		{Name: "update/update missing", Setup: one(`1`), Clients: [][]Call{{upd("/path/y", `"A"`)}, {upd("/path/y", `"B"`)}}},
+		{Name: "update/delete", Setup: one(`1`), Clients: [][]Call{{upd("/path/x", `"A"`)}, {rm("/path/x")}}},
+		{Name: "update/delete missing", Setup: one(`1`), Clients: [][]Call{{upd("/path/y", `"A"`)}, {rm("/path/y")}}},
+		{Name: "delete, create sibling", Setup: one(`1`), Clients: [][]Call{{rm("/path/x")}, {upd("/path/y", `1`)}}},
+		{Name: "delete, create in parent", Setup: map[string]string{"/path/to/x": `1`}, Clients: [][]Call{{rm("/path/to/x")}, {upd("/path/y", `1`)}}},
+		{Name: "delete, create in grandparent", Setup: map[string]string{"/path/to/x": `1`}, Clients: [][]Call{{rm("/path/to/x")}, {upd("/y", `1`)}}},
+		{Name: "delete, create in child", Setup: one(`1`), Clients: [][]Call{{rm("/path/x")}, {upd("/path/to/y", `1`)}}},
+		{Name: "delete, create in grandchild", Setup: map[string]string{"/x": `1`}, Clients: [][]Call{{rm("/x")}, {upd("/path/to/y", `1`)}}},
+		{Name: "delete, update sibling", Setup: map[string]string{"/path/x": `1`, "/path/y": `1`}, Clients: [][]Call{{rm("/path/x")}, {upd("/path/y", `2`)}}},
+		{Name: "delete, update in parent", Setup: map[string]string{"/path/to/x": `1`, "/path/y": `1`}, Clients: [][]Call{{rm("/path/to/x")}, {upd("/path/y", `2`)}}},
+		{Name: "delete, update in grandparent", Setup: map[string]string{"/path/to/x": `1`, "/y": `1`}, Clients: [][]Call{{rm("/path/to/x")}, {upd("/y", `2`)}}},
+		{Name: "delete, update in child", Setup: map[string]string{"/path/x": `1`, "/path/to/y": `1`}, Clients: [][]Call{{rm("/path/x")}, {upd("/path/to/y", `2`)}}},
+		{Name: "delete, update in grandchild", Setup: map[string]string{"/x": `1`, "/path/to/y": `1`}, Clients: [][]Call{{rm("/x")}, {upd("/path/to/y", `2`)}}},
+		{Name: "prune, create in child", Setup: map[string]string{"/path/x": `1`}, Clients: [][]Call{{prune("/path/")}, {upd("/path/to/y", `1`)}}},
+		{Name: "document and directory share a name", Setup: map[string]string{"/a": `1`}, Clients: [][]Call{{rm("/a")}, {upd("/a/b", `1`)}}},
+	}
+}
+
+// ThreeClient are races that need a third client.
+func ThreeClient() []*Scenario {
+	return []*Scenario{
+		{Name: "remove last + create /x/a + create /x/b/c", Setup: map[string]string{"/x/y": `1`},
+			Clients: [][]Call{{rm("/x/y")}, {upd("/x/a", `1`)}, {upd("/x/b/c", `1`)}}},
+		{Name: "remove + prune + update", Setup: map[string]string{"/x/y": `1`, "/x/z/w": `1`},
+			Clients: [][]Call{{rm("/x/y")}, {prune("/x/")}, {upd("/x/z/v", `1`)}}},
+		{Name: "two removers + a creator", Setup: map[string]string{"/x/a": `1`, "/x/b": `1`},
+			Clients: [][]Call{{rm("/x/a")}, {rm("/x/b")}, {upd("/x/c", `1`)}}},
+		{Name: "remove last + two creators", Setup: map[string]string{"/x/y": `1`},
+			Clients: [][]Call{{rm("/x/y")}, {upd("/x/a", `1`)}, {upd("/x/b", `1`)}}},
+		{Name: "remove deep + create below + update existing", Setup: map[string]string{"/p/q/x": `1`, "/p/r": `1`},
+			Clients: [][]Call{{rm("/p/q/x")}, {upd("/p/q/s/t", `1`)}, {upd("/p/r", `2`)}}},
+		{Name: "prune + two creators", Setup: map[string]string{"/d/a": `1`},
+			Clients: [][]Call{{prune("/d/")}, {upd("/d/b", `1`)}, {upd("/d/e/f", `1`)}}},
+	}
+}
+
+// SameTask are one client's concurrent calls on one task.
+func SameTask() []*Scenario {
+	return []*Scenario{
+		{Name: "update during remove", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{rm("/a/b/z"), with(upd("/a/b/y", `1`))}}},
+		{Name: "update during prune", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{prune("/a/"), with(upd("/a/b/y", `1`))}}},
+		{Name: "update during deleting update", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{del("/a/b/z"), with(upd("/a/b/y", `1`))}}},
+		{Name: "remove during update", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{upd("/a/b/y", `1`), with(rm("/a/b/z"))}}},
+		{Name: "mv of a directory", Setup: map[string]string{"/email/a": `1`, "/email/b": `2`},
+			Clients: [][]Call{{upd("/mail/a", `1`), with(upd("/mail/b", `2`)), with(rm("/email/a")), with(rm("/email/b"))}}},
+		{Name: "import batch + remove", Setup: map[string]string{"/i/old": `1`},
+			Clients: [][]Call{{upd("/i/a/1", `1`), with(upd("/i/a/2", `1`)), with(upd("/i/b/1", `1`)), with(rm("/i/old"))}}},
+		{Name: "remove document, fill directory of the same name", Setup: map[string]string{"/a": `1`},
+			Clients: [][]Call{{rm("/a"), with(upd("/a/x", `1`))}}},
+		{Name: "same task against another client", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{rm("/a/b/z"), with(upd("/a/b/y", `1`))}, {upd("/a/c", `1`)}}},
+	}
+}
+
+// Crashing are single clients that may crash after any request, and a
+// pair where one may lose a reply.
+func Crashing() []*Scenario {
+	return []*Scenario{
+		{Name: "crash: create three levels", Crashes: 1, Clients: [][]Call{{upd("/a/b/c/d", `1`)}}},
+		{Name: "crash: remove three levels", Crashes: 1, Setup: map[string]string{"/a/b/c/d": `1`}, Clients: [][]Call{{rm("/a/b/c/d")}}},
+		{Name: "crash: prune", Crashes: 1, Setup: map[string]string{"/a/b/c": `1`, "/a/d": `1`}, Clients: [][]Call{{prune("/a/")}}},
+		{Name: "crash: mv", Crashes: 1, Setup: map[string]string{"/e/a": `1`, "/e/b": `2`},
+			Clients: [][]Call{{upd("/m/a", `1`), with(upd("/m/b", `2`)), with(rm("/e/a")), with(rm("/e/b"))}}},
+		{Name: "crash: delete against create in child", Crashes: 1, Setup: one(`1`), Clients: [][]Call{{rm("/path/x")}, {upd("/path/to/y", `1`)}}},
+		{Name: "lost reply: update/delete", LostReplies: 1, Setup: one(`1`), Clients: [][]Call{{upd("/path/x", `"A"`)}, {rm("/path/x")}}},
+	}
+}
+
+// All is every scenario, each with the paths whose placement matters.
+func All() []*Scenario {
+	var all []*Scenario
+	for _, group := range [][]*Scenario{TwoClient(), ThreeClient(), SameTask(), Crashing()} {
+		for _, sc := range group {
+			sc.Paths = relevantPaths(sc)
+			all = append(all, sc)
+		}
+	}
+	return all
+}
+
+// relevantPaths are every item the scenario's calls touch: documents and
+// their ancestor directories.
+func relevantPaths(sc *Scenario) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		for i := 1; i < len(p); i++ {
+			if p[i-1] == '/' {
+				d := p[:i]
+				if !seen[d] {
+					seen[d] = true
+					out = append(out, d)
+				}
+			}
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for p := range sc.Setup {
+		add(p)
+	}
+	for _, calls := range sc.Clients {
+		for _, c := range calls {
+			add(c.Path)
+		}
+	}
+	sortStrings(out)
+	return out
+}

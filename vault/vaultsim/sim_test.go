@@ -1,0 +1,93 @@
+package vaultsim
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+)
+
+// The short form runs in make test: every scenario, a few shard placements,
+// a bounded number of schedules each. make check-model sets VAULTSIM_FULL
+// for the exhaustive run over every placement (docs/reliability.md has its
+// counts).
+func budget() (placements, schedules int, full bool) {
+	if os.Getenv("VAULTSIM_FULL") != "" {
+		return 64, 2_000_000, true
+	}
+	return 2, 300, false
+}
+
+func TestModel(t *testing.T) {
+	placements, limit, full := budget()
+	for _, sc := range All() {
+		t.Run(sc.Name, func(t *testing.T) {
+			seeds, err := Placements(sc, placements, 400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total, pruned, gaveUp, complete := 0, 0, 0, true
+			for _, seed := range seeds {
+				res := Exhaustive(t, sc, seed, limit)
+				if res.Failure != nil {
+					t.Fatalf("violation after %d schedules: %s", res.Schedules, res.Failure)
+				}
+				total += res.Schedules
+				pruned += res.Pruned
+				gaveUp += res.GaveUp
+				complete = complete && res.Complete
+			}
+			if full {
+				fmt.Printf("model: %-52s placements %2d  schedules %8d  pruned %8d  complete %-5v  gave-up calls %d\n",
+					strconv.Quote(sc.Name), len(seeds), total, pruned, complete, gaveUp)
+			}
+		})
+	}
+}
+
+// TestRandomLarger runs seeded random schedules of the larger scenarios
+// past what the exhaustive bound reaches.
+func TestRandomLarger(t *testing.T) {
+	n := 40
+	if os.Getenv("VAULTSIM_FULL") != "" {
+		n = 2000
+	}
+	for _, sc := range append(ThreeClient(), SameTask()...) {
+		sc.Paths = relevantPaths(sc)
+		sc.Crashes = 1
+		t.Run(sc.Name, func(t *testing.T) {
+			seeds, err := Placements(sc, 3, 400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, seed := range seeds {
+				if res := Random(t, sc, seed, seed*1000, n); res.Failure != nil {
+					t.Fatalf("violation: %s", res.Failure)
+				}
+			}
+		})
+	}
+}
+
+// TestReplay runs the schedule in VAULTSIM_REPLAY, printed by a failure.
+func TestReplay(t *testing.T) {
+	s := os.Getenv("VAULTSIM_REPLAY")
+	if s == "" {
+		t.Skip("set VAULTSIM_REPLAY to a schedule printed by a failing run")
+	}
+	name, seed, choices, err := ParseReplay(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range All() {
+		if sc.Name == name {
+			out := ReplayChoices(t, sc, seed, choices)
+			t.Logf("schedule:\n    %s\ncalls:\n%s", describe(out), out.Calls)
+			if len(out.Problems) > 0 {
+				t.Fatalf("%v", out.Problems)
+			}
+			return
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+}
