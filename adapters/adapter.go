@@ -14,7 +14,6 @@ package adapters
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -79,7 +78,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("failed to %s blob %q", e.Op, e.ID)
+	msg := e.Op + " " + e.ID
 	if e.Kind != nil {
 		msg += ": " + e.Kind.Error()
 	}

@@ -222,15 +222,15 @@ func TestStoreLocation(t *testing.T) {
 		v := map[string]string{"HOME": "/home/u", "XDG_DATA_HOME": "/xdg"}[k]
 		return v, v != ""
 	}}
-	if loc, _ := f.storeLocation(); loc != "/xdg/vaultdb" {
+	if loc, _ := f.storeLocation(); loc.String() != "/xdg/vaultdb" {
 		t.Errorf("XDG: %q", loc)
 	}
 	f.LookupEnv = func(k string) (string, bool) { return map[string]string{"HOME": "/home/u"}[k], k == "HOME" }
-	if loc, _ := f.storeLocation(); loc != "/home/u/.local/share/vaultdb" {
+	if loc, _ := f.storeLocation(); loc.String() != "/home/u/.local/share/vaultdb" {
 		t.Errorf("HOME: %q", loc)
 	}
 	f.StoreFlag = "/flag"
-	if loc, _ := f.storeLocation(); loc != "/flag" {
+	if loc, _ := f.storeLocation(); loc.String() != "/flag" {
 		t.Errorf("flag: %q", loc)
 	}
 }
@@ -560,4 +560,28 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.code)
 		}
 	}
+}
+
+// Issue 14 point 4: a scheme is case-insensitive, and an unknown scheme:
+// prefix is an error, never a local directory named after it.
+func TestStoreSchemes(t *testing.T) {
+	e := newEnv(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	e.vars[envStore] = "Dropbox:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUnauthorized, "", "vaultdb login dropbox")
+	e.vars[envStore] = "DROPBOX:/vault"
+	expect(t, e.run(false, "", "ls"), ExitUnauthorized, "", "vaultdb login dropbox")
+	e.vars[envStore] = "webdav:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUsage, "", `unknown kind of store "webdav:"`)
+	e.vars[envStore] = "s3://bucket/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), ExitUsage, "", `unknown kind of store "s3:"`)
+	if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
+		t.Errorf("a local directory was created for a scheme: %v", ents)
+	}
+	// A directory whose name has a colon is still reachable as a path.
+	e.vars[envStore] = "./webdav:/vault"
+	expect(t, e.run(false, "", "init", "--iterations", "1000"), 0, "", "")
+	e.vars[envStore] = "dir:" + filepath.Join(cwd, "webdav:", "vault")
+	expect(t, e.run(false, "", "ls"), 0, "", "")
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
 	"github.com/vaultdb/vaultdb/adapters/retry"
+	"github.com/vaultdb/vaultdb/internal/location"
+	locdropbox "github.com/vaultdb/vaultdb/internal/location/dropbox"
 )
 
 func TestExitCodesOfStoreErrors(t *testing.T) {
@@ -25,46 +27,12 @@ func TestExitCodesOfStoreErrors(t *testing.T) {
 		code int
 	}{
 		{adapters.NewError("read", "config", adapters.ErrUnauthorized, errors.New("x")), ExitUnauthorized},
-		{fmt.Errorf("cannot read: %w", dropbox.ErrNoToken), ExitUnauthorized},
+		{fmt.Errorf("cannot read: %w", location.NotSignedInf("not signed in")), ExitUnauthorized},
 		{&retry.GaveUpError{Attempts: 5, Err: adapters.NewError("read", "config", adapters.ErrTransient, errors.New("x"))}, ExitUnavailable},
 		{adapters.NewError("write", "config", adapters.ErrConflict, nil), ExitError},
 	} {
 		if got := exitCode(tt.err); got != tt.code {
 			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.code)
-		}
-	}
-}
-
-func TestStoreErrorMessage(t *testing.T) {
-	cause := errors.New("Dropbox is rate-limiting requests; try again later")
-	err := storeError(&retry.GaveUpError{Attempts: 5, Err: adapters.NewError("read", "config", adapters.ErrTransient, cause)})
-	if got, want := err.Error(), cause.Error()+" (gave up after 5 attempts)"; got != want {
-		t.Errorf("message %q, want %q", got, want)
-	}
-	if !errors.Is(err, adapters.ErrTransient) || !errors.Is(err, cause) {
-		t.Errorf("%v no longer matches its kind and cause", err)
-	}
-	// Other errors are left alone.
-	nf := adapters.NewError("read", "config", adapters.ErrNotFound, nil)
-	if storeError(nf) != nf || storeError(nil) != nil {
-		t.Error("storeError changed an error it should not")
-	}
-}
-
-func TestCheckServiceURL(t *testing.T) {
-	for u, ok := range map[string]bool{
-		"https://api.dropboxapi.com":   true,
-		"http://127.0.0.1:4567":        true,
-		"http://localhost:80/x":        true,
-		"http://[::1]:9999":            true,
-		"http://api.dropboxapi.com":    false,
-		"ftp://127.0.0.1":              false,
-		"api.dropboxapi.com":           false,
-		"https://":                     false,
-		"http://127.0.0.1.example.com": false,
-	} {
-		if err := checkServiceURL(u); (err == nil) != ok {
-			t.Errorf("checkServiceURL(%q) = %v, want ok=%v", u, err, ok)
 		}
 	}
 }
@@ -122,15 +90,15 @@ func newDropboxEnv(t *testing.T) *dropboxEnv {
 		"HOME":               "/nonexistent",
 		envStore:             "dropbox:/Vault",
 		envPassphrase:        "pw",
-		envDropboxAPIURL:     fake.URL,
-		envDropboxContentURL: fake.URL,
-		envDropboxTokenURL:   fake.TokenURL(),
-		envDropboxAuthURL:    fake.AuthURL(),
+		locdropbox.EnvAPIURL:     fake.URL,
+		locdropbox.EnvContentURL: fake.URL,
+		locdropbox.EnvTokenURL:   fake.TokenURL(),
+		locdropbox.EnvAuthURL:    fake.AuthURL(),
 	}}
 }
 
 func (e *dropboxEnv) tokenPath() string {
-	return filepath.Join(e.config, "vaultdb", dropbox.TokenFileName)
+	return filepath.Join(e.config, "vaultdb", locdropbox.TokenFileName)
 }
 
 // run runs vaultdb in-process; with tty, stdin is a terminal and the code
@@ -164,7 +132,7 @@ func TestDropboxLoginOnTerminal(t *testing.T) {
 			if r.code != 0 || len(p.asked) != 1 || !strings.Contains(r.errOut, "Signed in to Dropbox") {
 				t.Fatalf("login: exit %d, prompts %q, stderr %q", r.code, p.asked, r.errOut)
 			}
-			tf, err := dropbox.LoadToken(e.tokenPath())
+			tf, err := locdropbox.LoadToken(e.tokenPath())
 			if err != nil || tf.AppKey != dropboxtest.AppKey || tf.Token.RefreshToken == "" {
 				t.Fatalf("token file: %+v, %v", tf, err)
 			}
@@ -235,7 +203,7 @@ func TestDropboxRefreshedTokenIsSaved(t *testing.T) {
 	if r, _ := e.run(false, false, "", "init", "--iterations", "1000", "--shards", "1"); r.code != 0 {
 		t.Fatalf("init: %q", r.errOut)
 	}
-	before, _ := dropbox.LoadToken(e.tokenPath())
+	before, _ := locdropbox.LoadToken(e.tokenPath())
 	// Several processes' worth of concurrent refreshes all leave a good file.
 	e.fake.ExpireAccessTokens()
 	var wg sync.WaitGroup
@@ -247,7 +215,7 @@ func TestDropboxRefreshedTokenIsSaved(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	after, err := dropbox.LoadToken(e.tokenPath())
+	after, err := locdropbox.LoadToken(e.tokenPath())
 	if err != nil || after.Token.AccessToken == before.Token.AccessToken || after.Token.RefreshToken != before.Token.RefreshToken || after.AppKey != dropboxtest.AppKey {
 		t.Errorf("token after refresh: %+v, %v", after, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vaultdb/vaultdb/adapters"
-	"github.com/vaultdb/vaultdb/adapters/dropbox"
+	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -34,13 +34,13 @@ var exitCodes = []struct {
 	code int
 }{
 	{errUsage, ExitUsage},
+	{location.ErrUsage, ExitUsage},
 	{vault.ErrInvalidPath, ExitUsage},
 	{vault.ErrNotFound, ExitNotFound},
 	{vault.ErrWrongPassphrase, ExitWrongPassphrase},
 	{vault.ErrNoStore, ExitStore},
 	{vault.ErrStoreExists, ExitStore},
 	{adapters.ErrUnauthorized, ExitUnauthorized},
-	{dropbox.ErrNoToken, ExitUnauthorized},
 	{adapters.ErrTransient, ExitUnavailable},
 	{context.Canceled, ExitInterrupted},
 	{errProblems, ExitProblems},

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
-	"github.com/vaultdb/vaultdb/adapters/dropbox"
-	"github.com/vaultdb/vaultdb/adapters/localdir"
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/stack"
 	"github.com/vaultdb/vaultdb/adapters/trace"
+	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/location/all"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -44,22 +43,24 @@ type Factory struct {
 	ScheduleClipClear func(sum [32]byte, d time.Duration) error
 	// VaultOptions are passed to vault.Open and vault.Create.
 	VaultOptions vault.Options
+	// Locations are the kinds of store known; nil means all of them.
+	Locations *location.Registry
 
 	// Global flags.
 	StoreFlag      string
 	PassphraseFile string
 	Trace          bool
 
-	traceMu  sync.Mutex
+	// errMu serialises what is printed on ErrOut from several goroutines.
+	errMu    sync.Mutex
 	recorder *trace.Recorder
 
 	// fsck is set by "vaultdb fsck", which reports what other commands
 	// refuse to open (shard files the config does not name).
 	fsck bool
 
-	dropboxMu  sync.Mutex
-	dropbox    *dropbox.Adapter
-	dropboxLoc string
+	// loc is the store location once it was parsed, for error hints.
+	loc *location.Location
 }
 
 func (f *Factory) getenv(k string) string {
@@ -67,11 +68,18 @@ func (f *Factory) getenv(k string) string {
 	return v
 }
 
+func (f *Factory) locations() *location.Registry {
+	if f.Locations == nil {
+		f.Locations = all.Registry()
+	}
+	return f.Locations
+}
+
 // storeLocation returns where the store lives: --store, else
 // $VAULTDB_STORE, else $XDG_DATA_HOME/vaultdb, else
-// ~/.local/share/vaultdb. A location dropbox:/FOLDER is a folder in
-// Dropbox; it needs the sign-in of "vaultdb login dropbox".
-func (f *Factory) storeLocation() (string, error) {
+// ~/.local/share/vaultdb. What a location may be is up to the registry
+// (a directory, dropbox:/FOLDER, ...).
+func (f *Factory) storeLocation() (location.Location, error) {
 	loc := f.StoreFlag
 	if loc == "" {
 		loc = f.getenv(envStore)
@@ -82,51 +90,86 @@ func (f *Factory) storeLocation() (string, error) {
 		} else if home := f.getenv("HOME"); home != "" {
 			loc = filepath.Join(home, ".local", "share", "vaultdb")
 		} else {
-			return "", usageErrorf("cannot tell where the store is: neither HOME nor XDG_DATA_HOME is set; use --store DIR or set %s", envStore)
+			return location.Location{}, usageErrorf("cannot tell where the store is: neither HOME nor XDG_DATA_HOME is set; use --store DIR or set %s", envStore)
 		}
 	}
-	switch {
-	case strings.HasPrefix(loc, dropboxPrefix):
-		if _, err := f.dropboxStore(loc); err != nil {
-			return "", err
-		}
-	case strings.Contains(loc, "://"):
-		return "", fmt.Errorf("store %q: this kind of store is not supported; use a local directory or dropbox:/FOLDER", loc)
+	l, err := f.locations().Parse(loc)
+	if err != nil {
+		return location.Location{}, err
 	}
-	return loc, nil
+	f.loc = &l
+	return l, nil
 }
 
-// adapter returns the blob store at loc (a local directory, or a Dropbox
-// folder for dropbox:/FOLDER) with retries and, with --trace, tracing.
-func (f *Factory) adapter(loc string) adapters.Adapter {
+// configDir is vaultdb's configuration directory, where sign-ins are kept:
+// $XDG_CONFIG_HOME/vaultdb, or ~/.config/vaultdb.
+func (f *Factory) configDir() (string, error) {
+	if d := f.getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "vaultdb"), nil
+	}
+	if h := f.getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".config", "vaultdb"), nil
+	}
+	return "", errors.New("neither XDG_CONFIG_HOME nor HOME is set")
+}
+
+// locationEnv is what the location schemes may use of the command line.
+func (f *Factory) locationEnv() *location.Env {
+	dir, err := f.configDir()
+	return &location.Env{
+		Getenv:       f.getenv,
+		ConfigDir:    dir,
+		ConfigDirErr: err,
+		ErrOut:       lockedWriter{&f.errMu, f.IO.ErrOut},
+		ReadLine:     f.readLine,
+	}
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// adapter returns the blob store at loc with retries and, with --trace,
+// tracing; the registry composes them.
+func (f *Factory) adapter(ctx context.Context, loc location.Location) (adapters.Adapter, error) {
 	opts := stack.Options{Retry: &retry.Options{}}
 	if f.Trace {
-		f.traceMu.Lock()
+		f.errMu.Lock()
 		if f.recorder == nil {
 			f.recorder = &trace.Recorder{}
 		}
-		f.traceMu.Unlock()
+		f.errMu.Unlock()
 		opts.Trace = func(e trace.Event) {
-			f.traceMu.Lock()
-			defer f.traceMu.Unlock()
+			f.errMu.Lock()
+			defer f.errMu.Unlock()
 			f.recorder.Record(e)
 			fmt.Fprintln(f.IO.ErrOut, "trace: "+trace.FormatEvent(e))
 		}
 	}
-	if strings.HasPrefix(loc, dropboxPrefix) {
-		base, err := f.dropboxStore(loc)
-		if err != nil {
-			return failedAdapter{err}
-		}
-		return storeErrors{stack.Build(base, opts)}
+	return f.locations().Open(ctx, f.locationEnv(), loc, opts)
+}
+
+// hint says what to do about err, a failure of the command, when the
+// store's kind knows (such as signing in again).
+func (f *Factory) hint(err error) string {
+	if f.loc == nil {
+		return ""
 	}
-	return stack.Build(localdir.New(loc, localdir.Options{}), opts)
+	return f.loc.Hint(err)
 }
 
 // traceSummary prints the --trace summary, if any request was traced.
 func (f *Factory) traceSummary() {
-	f.traceMu.Lock()
-	defer f.traceMu.Unlock()
+	f.errMu.Lock()
+	defer f.errMu.Unlock()
 	if f.recorder == nil {
 		return
 	}
@@ -195,7 +238,10 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := f.adapter(loc)
+	a, err := f.adapter(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
 	data, rev, err := a.Read(ctx, vault.ConfigBlob)
 	if errors.Is(err, adapters.ErrNotFound) {
 		return nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
@@ -203,7 +249,7 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the store at %s: %w", loc, err)
 	}
-	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc+": ", false)
+	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,10 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return err
 	}
 	exists := hintf(vault.ErrStoreExists, "a store already exists at %s; nothing was changed (use \"vaultdb passwd\" to change its passphrase)", loc)
-	a := o.adapter(loc)
+	a, err := o.adapter(ctx, loc)
+	if err != nil {
+		return err
+	}
 	// Check first, so that nobody types a new passphrase twice for nothing.
 	switch _, _, err := a.Read(ctx, vault.ConfigBlob); {
 	case err == nil:
@@ -63,7 +66,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	case len(left) > 0:
 		return hintf(vault.ErrStoreExists, "%s has no config but holds shard files (%s) left from a store: a new store would sit beside them; restore that store's config, or move the files away; nothing was changed", loc, idList(left))
 	}
-	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc+": ", true)
+	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	if o.NewPassphraseFile != "" {
 		pass, err = readSecretFile(o.NewPassphraseFile)
 	} else {
-		pass, err = askSecret(ctx, o.IO.Prompter, "New passphrase for "+loc+": ", true, "passphrase")
+		pass, err = askSecret(ctx, o.IO.Prompter, "New passphrase for "+loc.String()+": ", true, "passphrase")
 		if errors.Is(err, errNoTerminal) {
 			err = usageErrorf("the new passphrase is needed but there is no terminal to ask on: use --new-passphrase-file FILE")
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vaultdb/vaultdb/internal/location"
 )
 
 // version is set at build time with -ldflags "-X ...cmd.version=...".
@@ -62,7 +64,10 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		err = &usageError{cobraMessage(err)}
 	}
 	msg := err.Error()
-	if errors.Is(err, errUsage) && c != nil {
+	if h := f.hint(err); h != "" {
+		msg += "; " + h
+	}
+	if (errors.Is(err, errUsage) || errors.Is(err, location.ErrUsage)) && c != nil {
 		msg += fmt.Sprintf(" (see \"%s --help\")", c.CommandPath())
 	}
 	// An error may hold a name from the store or an input file.

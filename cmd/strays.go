@@ -8,22 +8,25 @@ import (
 	"strings"
 
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/location/dir"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
-// localShards lists the shard files in the local store directory loc; ok
-// is false where blobs cannot be listed (a Dropbox folder).
-func localShards(loc string) (ids []string, ok bool, err error) {
-	if strings.HasPrefix(loc, dropboxPrefix) {
+// localShards lists the shard files at loc when it is a local directory;
+// ok is false where blobs cannot be listed (the adapters have no listing,
+// so a Dropbox or remoteStorage folder is not checked).
+func localShards(loc location.Location) (ids []string, ok bool, err error) {
+	if loc.Scheme != dir.Scheme {
 		return nil, false, nil
 	}
-	entries, err := os.ReadDir(loc)
+	entries, err := os.ReadDir(loc.Where)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, true, nil
 	}
 	if err != nil {
-		return nil, true, fmt.Errorf("cannot list the store directory %s: %w", loc, err)
+		return nil, true, fmt.Errorf("cannot list the store directory %s: %w", loc.Where, err)
 	}
 	for _, e := range entries {
 		if vault.IsShardID(e.Name()) {
@@ -35,7 +38,7 @@ func localShards(loc string) (ids []string, ok bool, err error) {
 
 // strayShards returns the findings for shard files at loc that the opened
 // store's config does not name (nil where the location cannot be listed).
-func strayShards(loc string, s *vault.Store) ([]vault.Finding, error) {
+func strayShards(loc location.Location, s *vault.Store) ([]vault.Finding, error) {
 	ids, _, err := localShards(loc)
 	if err != nil {
 		return nil, err
@@ -46,7 +49,7 @@ func strayShards(loc string, s *vault.Store) ([]vault.Finding, error) {
 // refuseStrayShards fails when shard files the config does not name sit
 // beside it: an altered shards.n would otherwise show an empty store and
 // let writes start a second set of shards. fsck reports them instead.
-func refuseStrayShards(loc string, s *vault.Store) error {
+func refuseStrayShards(loc location.Location, s *vault.Store) error {
 	found, err := strayShards(loc, s)
 	if err != nil || len(found) == 0 {
 		return err
@@ -75,7 +78,7 @@ func idList(ids []string) string {
 // no config, where init is about to create a store of n shards: listed in
 // a local directory, else those of the new store's own shard names that
 // exist (a Dropbox folder cannot be listed through the adapter).
-func leftoverShards(ctx context.Context, loc string, a adapters.Adapter, n int) ([]string, error) {
+func leftoverShards(ctx context.Context, loc location.Location, a adapters.Adapter, n int) ([]string, error) {
 	ids, ok, err := localShards(loc)
 	if err != nil || ok {
 		return ids, err

@@ -238,7 +238,7 @@ func TestDropboxLoginErrors(t *testing.T) {
 	// No app key.
 	check(t, d.run("", nil, "login", "dropbox"), 2, "", "--app-key")
 	check(t, d.run("", nil, "login"), 2, "", "vaultdb login dropbox")
-	check(t, d.run("", nil, "login", "gdrive"), 2, "", "only dropbox")
+	check(t, d.run("", nil, "login", "gdrive"), 2, "", `unknown service "gdrive": the services are dropbox`)
 	// A wrong code: nothing is saved.
 	r := d.login(func(code string) string { return code + "x" }, "--app-key", dropboxtest.AppKey)
 	checkLogin(t, r, 6, "did not accept the code")

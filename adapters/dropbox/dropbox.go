@@ -36,7 +36,7 @@
 //     refresh token (one refresh is shared by all concurrent requests) and the
 //     request is sent again; if that fails too, or the refresh is refused
 //     (400 invalid_grant), the error matches adapters.ErrUnauthorized and says
-//     to run `vaultdb login dropbox`.
+//     to sign in again (the caller knows how).
 //   - Other 401s, 403, no_write_permission and access_restricted match
 //     ErrUnauthorized; insufficient_space, malformed_path, disallowed_name and
 //     the like are permanent (no kind); every message says what to do.
@@ -158,7 +158,7 @@ func New(opts Options) (*Adapter, error) {
 		return nil, err
 	}
 	if opts.Token == nil || (opts.Token.AccessToken == "" && opts.Token.RefreshToken == "") {
-		return nil, errors.New("no Dropbox credentials: run `vaultdb login dropbox` first")
+		return nil, errors.New("no Dropbox credentials")
 	}
 	if opts.APIBase == "" {
 		opts.APIBase = DefaultAPIBase
@@ -371,7 +371,7 @@ func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []by
 		if resp.StatusCode == http.StatusUnauthorized && apiErr.tag(0) == "expired_access_token" {
 			if refreshed {
 				return nil, adapters.NewError(op, id, adapters.ErrUnauthorized,
-					errors.New("Dropbox rejected the access token as expired even after refreshing it; run `vaultdb login dropbox` to sign in again"))
+					errors.New("Dropbox rejected the access token as expired even after refreshing it"))
 			}
 			if tok, err = c.tokens.refresh(ctx, tok); err != nil {
 				return nil, c.tokenErr(ctx, op, id, err)

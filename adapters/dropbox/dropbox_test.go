@@ -320,7 +320,7 @@ func TestFailureMapping(t *testing.T) {
 		{name: "download restricted", faults: []dropboxtest.Fault{dropboxtest.DownloadError("restricted_content")},
 			want: "permanent", msg: "restricts", attempts: 1},
 		{name: "invalid token", faults: []dropboxtest.Fault{dropboxtest.AuthError(dropboxtest.Download, "invalid_access_token")},
-			want: "unauthorized", msg: "vaultdb login dropbox", attempts: 1},
+			want: "unauthorized", msg: "no longer accepts", attempts: 1},
 		{name: "missing scope", write: true, faults: []dropboxtest.Fault{dropboxtest.AuthError(dropboxtest.Upload, "missing_scope")},
 			want: "unauthorized", msg: "files.content.write", attempts: 1},
 		{name: "forbidden", faults: []dropboxtest.Fault{{Kind: dropboxtest.Raw, Status: 403, ContentType: "application/json",
@@ -511,7 +511,7 @@ func TestExpiredAgainAfterRefresh(t *testing.T) {
 	e := newEnv(t, "/v")
 	e.srv.Inject(dropboxtest.Fault{Kind: dropboxtest.ExpireToken}, dropboxtest.Fault{Endpoint: dropboxtest.Download, Kind: dropboxtest.ExpireToken})
 	_, _, err := e.a.Read(ctx, "blob")
-	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "vaultdb login dropbox") {
+	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "even after refreshing") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := e.srv.Stats().Refreshes; n != 1 {
@@ -525,7 +525,7 @@ func TestRefreshRefused(t *testing.T) {
 	e.srv.ExpireAccessTokens()
 	e.srv.RevokeRefreshTokens()
 	_, _, err := e.a.Read(ctx, "blob")
-	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "vaultdb login dropbox") {
+	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "refused the stored sign-in") {
 		t.Fatalf("err = %v", err)
 	}
 	e.noSecrets(t, err)
@@ -586,7 +586,7 @@ func TestAccessTokenOnlyExpires(t *testing.T) {
 	e := newEnv(t, "/v", func(o *dropbox.Options) { o.Token.RefreshToken = "" })
 	e.srv.ExpireAccessTokens()
 	_, _, err := e.a.Read(ctx, "blob")
-	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "vaultdb login dropbox") {
+	if !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "no refresh token") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -164,15 +164,15 @@ func classify(op, id string, e *APIError) error {
 		kind = adapters.ErrUnauthorized
 		switch e.tag(0) {
 		case "missing_scope":
-			e.Advice = "the Dropbox authorisation lacks a permission vaultdb needs; run `vaultdb login dropbox` to sign in again"
+			e.Advice = "the Dropbox authorisation lacks a permission vaultdb needs"
 		case "user_suspended":
 			e.Advice = "the Dropbox account is suspended; contact Dropbox"
 		default:
-			e.Advice = "Dropbox no longer accepts vaultdb's authorisation; run `vaultdb login dropbox` to sign in again"
+			e.Advice = "Dropbox no longer accepts vaultdb's authorisation"
 		}
 	case s == http.StatusForbidden:
 		kind = adapters.ErrUnauthorized
-		e.Advice = "Dropbox denied access; check that the account may use this folder, or run `vaultdb login dropbox` with another account"
+		e.Advice = "Dropbox denied access; check that the account may use this folder, or sign in with another account"
 	case s == http.StatusConflict:
 		kind = classifyEndpoint(e)
 	case s == http.StatusTooManyRequests:

@@ -2,15 +2,10 @@ package dropbox_test
 
 import (
 	"errors"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
@@ -47,7 +42,7 @@ func TestLoginFlow(t *testing.T) {
 	}
 	// A second login's verifier does not match the first one's code.
 	other := authConfig(srv).StartLogin()
-	if _, err := other.Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "paste the new code") {
+	if _, err := other.Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) || !strings.Contains(err.Error(), "did not accept the code") {
 		t.Fatalf("exchange with the wrong verifier: %v", err)
 	}
 	code, _ = srv.Approve(login.URL)
@@ -63,26 +58,9 @@ func TestLoginFlow(t *testing.T) {
 		t.Fatalf("second exchange: %v", err)
 	}
 
-	// Save, load, use.
-	path := filepath.Join(t.TempDir(), "cfg", "vaultdb", dropbox.TokenFileName)
-	if err := dropbox.SaveToken(path, &dropbox.TokenFile{AppKey: dropboxtest.AppKey, Token: tok}); err != nil {
-		t.Fatal(err)
-	}
-	for p, want := range map[string]fs.FileMode{path: 0o600, filepath.Dir(path): 0o700 | fs.ModeDir} {
-		if st, err := os.Stat(p); err != nil || st.Mode() != want {
-			t.Errorf("%s: mode %v, want %v (%v)", p, st.Mode(), want, err)
-		}
-	}
-	tf, err := dropbox.LoadToken(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tf.AppKey != dropboxtest.AppKey || tf.AccountID != "dbid:fake-account" || tf.Token.RefreshToken != tok.RefreshToken ||
-		tf.Token.AccessToken != tok.AccessToken || !tf.Token.Expiry.Equal(tok.Expiry) {
-		t.Fatalf("loaded %+v %+v", tf, tf.Token)
-	}
+	// Use.
 	a, err := dropbox.New(dropbox.Options{Root: "/v", APIBase: srv.URL, ContentBase: srv.URL, TokenURL: srv.TokenURL(),
-		AppKey: tf.AppKey, Token: tf.Token})
+		AppKey: dropboxtest.AppKey, Token: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,15 +87,6 @@ func TestLoginFlow(t *testing.T) {
 	if err := authConfig(srv).Revoke(ctx, tok); err != nil {
 		t.Fatalf("second revoke: %v", err)
 	}
-	if err := dropbox.RemoveToken(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := dropbox.RemoveToken(path); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dropbox.LoadToken(path); !errors.Is(err, dropbox.ErrNoToken) {
-		t.Fatalf("load after remove: %v", err)
-	}
 }
 
 func TestExchangeErrors(t *testing.T) {
@@ -139,50 +108,5 @@ func TestExchangeErrors(t *testing.T) {
 	_, err = authConfig(srv).Refresh(ctx, "rt-secret-value")
 	if !errors.Is(err, adapters.ErrUnauthorized) || strings.Contains(err.Error(), "rt-secret-value") {
 		t.Fatalf("unknown refresh token: %v", err)
-	}
-}
-
-func TestTokenPath(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	for _, tt := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"XDG_CONFIG_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/vaultdb/dropbox-token.json"},
-		{map[string]string{"XDG_CONFIG_HOME": "rel", "HOME": "/home/u"}, "/home/u/.config/vaultdb/dropbox-token.json"},
-		{map[string]string{"HOME": "/home/u"}, "/home/u/.config/vaultdb/dropbox-token.json"},
-		{map[string]string{}, ""},
-	} {
-		got, err := dropbox.TokenPath(env(tt.env))
-		if got != tt.want || (err == nil) != (tt.want != "") {
-			t.Errorf("TokenPath(%v) = %q, %v", tt.env, got, err)
-		}
-	}
-}
-
-func TestLoadTokenChecks(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "t.json")
-	if err := dropbox.SaveToken(path, &dropbox.TokenFile{Token: &oauth2.Token{RefreshToken: "r"}}); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(path, 0o644)
-	if _, err := dropbox.LoadToken(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Fatalf("world-readable token file: %v", err)
-	}
-	os.WriteFile(path, []byte("{broken"), 0o600)
-	os.Chmod(path, 0o600)
-	if _, err := dropbox.LoadToken(path); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Fatalf("broken token file: %v", err)
-	}
-	os.WriteFile(path, []byte(`{"note":"x"}`), 0o600)
-	if _, err := dropbox.LoadToken(path); !errors.Is(err, dropbox.ErrNoToken) {
-		t.Fatalf("empty token file: %v", err)
-	}
-	if _, err := dropbox.LoadToken(filepath.Join(dir, "none")); !errors.Is(err, dropbox.ErrNoToken) || !strings.Contains(err.Error(), "vaultdb login dropbox") {
-		t.Fatalf("missing token file: %v", err)
-	}
-	if err := dropbox.SaveToken(path, nil); err == nil {
-		t.Fatal("saved nil")
 	}
 }

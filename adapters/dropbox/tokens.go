@@ -100,7 +100,7 @@ func (t *tokens) refresh(ctx context.Context, stale string) (string, error) {
 	}
 	if cur.RefreshToken == "" {
 		err := &tokenError{adapters.ErrUnauthorized,
-			"the Dropbox access token has expired and no refresh token is stored; run `vaultdb login dropbox` to sign in again"}
+			"the Dropbox access token has expired and no refresh token is stored"}
 		t.mu.Lock()
 		t.fatal = err
 		t.mu.Unlock()
@@ -145,13 +145,13 @@ func tokenErr(ctx context.Context, what string, err error, secrets ...string) er
 	switch {
 	case re.ErrorCode == "invalid_grant" && what == "exchange":
 		return &tokenError{adapters.ErrUnauthorized,
-			"Dropbox did not accept the code (it may be mistyped, used already or expired); run `vaultdb login dropbox` again and paste the new code"}
+			"Dropbox did not accept the code (it may be mistyped, used already or expired)"}
 	case re.ErrorCode == "invalid_grant":
 		return &tokenError{adapters.ErrUnauthorized,
-			"Dropbox refused the stored sign-in (it was revoked or has expired); run `vaultdb login dropbox` to sign in again"}
+			"Dropbox refused the stored sign-in (it was revoked or has expired)"}
 	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
 		return &tokenError{adapters.ErrUnauthorized,
-			"Dropbox does not accept vaultdb's app key; configure a valid Dropbox app key, then run `vaultdb login dropbox`"}
+			"Dropbox does not accept vaultdb's app key; configure a valid Dropbox app key"}
 	case status == http.StatusTooManyRequests || status >= 500:
 		return &tokenError{adapters.ErrTransient,
 			fmt.Sprintf("Dropbox could not %s the sign-in just now (%d %s); try again later", what, status, http.StatusText(status))}
@@ -161,6 +161,6 @@ func tokenErr(ctx context.Context, what string, err error, secrets ...string) er
 			code = fmt.Sprintf("%d %s", status, http.StatusText(status))
 		}
 		return &tokenError{adapters.ErrUnauthorized,
-			fmt.Sprintf("Dropbox refused to %s the sign-in (%s); run `vaultdb login dropbox` to sign in again", what, shorten(redact(code, secrets)))}
+			fmt.Sprintf("Dropbox refused to %s the sign-in (%s)", what, shorten(redact(code, secrets)))}
 	}
 }
