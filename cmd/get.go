@@ -25,11 +25,13 @@ func newGetCmd(f *Factory) *cobra.Command {
 		Use:   "get PATH",
 		Short: "Print an entry, or copy it to the clipboard",
 		Long: `Print the entry at PATH. A string prints as it is, with one newline (so
-$(vaultdb get PATH) is the secret); other values print as indented JSON.`,
+$(vaultdb get PATH) is the secret); other values print as indented JSON.
+Do not put the secret in another program's arguments (every user sees them
+in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
 		Example: `  vaultdb get github/password
   vaultdb get -c github/password          # copy; cleared after 45s
   vaultdb get servers/db --field host
-  curl -u "me:$(vaultdb get api/token)" https://example.com`,
+  vaultdb get api/token | sed 's/^/Authorization: Bearer /' | curl -H @- https://example.com`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]

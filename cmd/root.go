@@ -130,6 +130,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newImportCmd(f),
 		newEditCmd(f),
 		newFsckCmd(f),
+		newGitCredentialCmd(f),
 	)
 	return root
 }

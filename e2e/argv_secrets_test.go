@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestExportToFile: export -o FILE makes a file only its owner may read,
+// also over an existing one, and a failed export leaves the old file
+// (issue 12 point 13).
+func TestExportToFile(t *testing.T) {
+	s := hostileStore(t)
+	out := filepath.Join(t.TempDir(), "backup.json")
+	if err := os.WriteFile(out, []byte("old backup\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Umask(0o022)
+	check(t, s.run("", nil, "export", "-o", out), 0, "", "")
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("export -o made mode %04o, want 0600", st.Mode().Perm())
+	}
+	data, _ := os.ReadFile(out)
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil || m["/bank"] != "secret-3" {
+		t.Errorf("exported %q: %v", data, err)
+	}
+	// A directory is refused.
+	check(t, s.run("", nil, "export", "-o", filepath.Dir(out)), 1, "", "not a regular file")
+	// A damaged store: nothing is written, the old file stays.
+	editItem(t, s.dir, "pw", "/mail/", []byte(`["","home","otp","work/"]`))
+	check(t, s.run("", nil, "export", "-o", out), 1, "", "is damaged")
+	if again, _ := os.ReadFile(out); string(again) != string(data) {
+		t.Error("a failed export changed the file")
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 1 {
+		t.Errorf("files left beside the export: %v", ents)
+	}
+}
+
+// TestGitCredential: git gets the password from the helper, through its
+// real credential protocol, without it in any argument (issue 12 point 13).
+func TestGitCredential(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not installed (CI must install it)")
+		}
+		t.Skip("git is not installed")
+	}
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("tok-octocat", "set", "git/github.com/octocat")
+	s.must(`{"username": "bot", "password": "tok-bot"}`, "set", "--json", "git/example.com:8443")
+	s.must("a\nhost=evil.example", "set", "git/inject.example")
+	fill := func(req string) result {
+		helper := "!'" + bin + "' --store '" + s.dir + "' git-credential"
+		c := exec.Command("git", "-c", "credential.helper=", "-c", "credential.helper="+helper, "credential", "fill")
+		c.Env = append(append([]string(nil), s.env...), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
+		c.Stdin = strings.NewReader(req)
+		var out, errOut strings.Builder
+		c.Stdout, c.Stderr = &out, &errOut
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{code, out.String(), errOut.String()}
+	}
+	r := fill("protocol=https\nhost=github.com\nusername=octocat\n\n")
+	if r.code != 0 || !strings.Contains(r.out, "username=octocat\n") || !strings.Contains(r.out, "password=tok-octocat\n") {
+		t.Errorf("git credential fill (user in URL): %+v", r)
+	}
+	r = fill("protocol=https\nhost=example.com:8443\n\n")
+	if r.code != 0 || !strings.Contains(r.out, "username=bot\n") || !strings.Contains(r.out, "password=tok-bot\n") {
+		t.Errorf("git credential fill (object entry): %+v", r)
+	}
+	// No entry: no answer, and git (without a terminal) gives up.
+	r = fill("protocol=https\nhost=nowhere.example\n\n")
+	if r.code == 0 || strings.Contains(r.out, "password=") {
+		t.Errorf("git credential fill (no entry): %+v", r)
+	}
+	// An entry with a line end cannot add keys to the answer, and the
+	// error does not quote it.
+	r = fill("protocol=https\nhost=inject.example\n\n")
+	if strings.Contains(r.out, "evil") || strings.Contains(r.errOut, "evil") || !strings.Contains(r.errOut, "line end") {
+		t.Errorf("git credential fill (line end in the entry): %+v", r)
+	}
+	// store and erase change nothing.
+	before := snapshot(t, s.dir)
+	check(t, s.run("protocol=https\nhost=github.com\nusername=x\npassword=y\n\n", nil, "git-credential", "store"), 0, "", "")
+	check(t, s.run("protocol=https\nhost=github.com\n\n", nil, "git-credential", "erase"), 0, "", "")
+	sameSnapshot(t, before, snapshot(t, s.dir))
+}
