@@ -23,7 +23,15 @@ func newPasswdCmd(f *Factory) *cobra.Command {
 		Short: "Change the store's passphrase",
 		Long: `Change the passphrase: the store's keys are wrapped again under the new
 passphrase; no entry is rewritten. The new passphrase is asked twice on the
-terminal, or read from --new-passphrase-file.`,
+terminal, or read from --new-passphrase-file.
+
+The keys themselves do not change: whoever has the old passphrase and a copy
+of the old config (a backup, Dropbox's version history) can still decrypt
+the whole store, entries written after the change included. If both may
+have leaked, make a new store and move the entries to it
+("vaultdb export | vaultdb --store NEW import"), then delete the old store
+and its copies. Rotating the keys in place (--rotate-keys) is not
+implemented.`,
 		Example: `  vaultdb passwd
   vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
 		Args: args(cobra.NoArgs),
