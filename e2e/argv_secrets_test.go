@@ -102,3 +102,43 @@ func TestGitCredential(t *testing.T) {
 	check(t, s.run("protocol=https\nhost=github.com\n\n", nil, "git-credential", "erase"), 0, "", "")
 	sameSnapshot(t, before, snapshot(t, s.dir))
 }
+
+// TestConfusableNames: set warns about a new name that looks like an
+// existing one or hides characters, and keeps it exactly as typed (issue
+// 12 point 15).
+func TestConfusableNames(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("v1", "set", "web/café")
+	s.must("v2", "set", "web/paypal")
+	s.must("v3", "set", "web/github")
+	for _, c := range []struct{ name, warn string }{
+		{"web/cafe\u0301", "looks like the existing entry /web/café (the same letters, composed differently"},
+		{"web/p\u0430ypal", "looks like the existing entry /web/paypal (they differ in look-alike letters"},
+		{"web/git\u200bhub", `the name /web/git\u200bhub holds invisible or direction-changing characters`},
+		{"web/git\u200bhub2", "invisible"},
+		{"web/evil\u202egpj.exe", `/web/evil\u202egpj.exe holds invisible or direction-changing`},
+	} {
+		r := s.run("new", nil, "set", c.name)
+		check(t, r, 0, "", c.warn)
+		if strings.ContainsFunc(r.errOut, isRawControl) {
+			t.Errorf("warning holds a raw control character: %q", r.errOut)
+		}
+		check(t, s.run("", nil, "get", c.name), 0, "new\n", "")
+	}
+	check(t, s.run("", nil, "get", "web/café"), 0, "v1\n", "")
+	check(t, s.run("", nil, "get", "web/paypal"), 0, "v2\n", "")
+	// zero-width github also looks like github.
+	if r := s.run("x", nil, "set", "web/git\u200bhub3"); strings.Contains(r.errOut, "/web/github") {
+		t.Errorf("github3 reported as like github: %q", r.errOut)
+	}
+	if r := s.run("x", nil, "set", "web/g\u200bithub"); !strings.Contains(r.errOut, "looks like the existing entry /web/github (they differ in invisible characters)") {
+		t.Errorf("zero-width github: %q", r.errOut)
+	}
+	// Ordinary new names and replacements get no warning.
+	for _, p := range []string{"web/gitlab", "web/github"} {
+		if r := s.run("x", nil, "set", "-f", p); r.code != 0 || r.errOut != "" {
+			t.Errorf("set %s: %+v", p, r)
+		}
+	}
+}
