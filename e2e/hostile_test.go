@@ -157,7 +157,7 @@ type hostileCase struct {
 	// writes: the command may change the store (a partial import);
 	// multiLine: it may print several lines on stderr.
 	writes, multiLine bool
-	after func(t *testing.T, s *store)
+	after             func(t *testing.T, s *store)
 }
 
 // hostileStore is a store with a few entries, TOTP among them, in the
