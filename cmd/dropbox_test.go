@@ -86,10 +86,10 @@ func newDropboxEnv(t *testing.T) *dropboxEnv {
 	fake := dropboxtest.NewServer(t)
 	config := t.TempDir()
 	return &dropboxEnv{t: t, fake: fake, config: config, vars: map[string]string{
-		"XDG_CONFIG_HOME":    config,
-		"HOME":               "/nonexistent",
-		envStore:             "dropbox:/Vault",
-		envPassphrase:        "pw",
+		"XDG_CONFIG_HOME":        config,
+		"HOME":                   "/nonexistent",
+		envStore:                 "dropbox:/Vault",
+		envPassphrase:            "pw",
 		locdropbox.EnvAPIURL:     fake.URL,
 		locdropbox.EnvContentURL: fake.URL,
 		locdropbox.EnvTokenURL:   fake.TokenURL(),

@@ -242,19 +242,19 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, rev, err := a.Read(ctx, vault.ConfigBlob)
-	if errors.Is(err, adapters.ErrNotFound) {
+	l, err := vault.Locate(ctx, a, f.VaultOptions)
+	if errors.Is(err, vault.ErrNoStore) {
 		return nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the store at %s: %w", loc, err)
+		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
 	}
 	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
 	if err != nil {
 		return nil, err
 	}
 	defer wipe(pass)
-	s, err := vault.Open(ctx, &prereadAdapter{Adapter: a, id: vault.ConfigBlob, data: data, rev: rev}, pass, f.VaultOptions)
+	s, err := l.Unlock(ctx, vault.Passphrase(pass))
 	if errors.Is(err, vault.ErrWrongPassphrase) {
 		return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
 	}
@@ -267,27 +267,4 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 		}
 	}
 	return s, nil
-}
-
-// prereadAdapter answers the first read of blob id with content already
-// read, so that checking for a store before the passphrase prompt costs
-// no extra request.
-type prereadAdapter struct {
-	adapters.Adapter
-	mu   sync.Mutex
-	id   string
-	data []byte
-	rev  adapters.Rev
-	used bool
-}
-
-func (p *prereadAdapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
-	p.mu.Lock()
-	if id == p.id && !p.used {
-		p.used = true
-		p.mu.Unlock()
-		return p.data, p.rev, nil
-	}
-	p.mu.Unlock()
-	return p.Adapter.Read(ctx, id)
 }

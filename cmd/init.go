@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -54,10 +53,11 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return err
 	}
 	// Check first, so that nobody types a new passphrase twice for nothing.
-	switch _, _, err := a.Read(ctx, vault.ConfigBlob); {
-	case err == nil:
+	switch _, err := vault.Locate(ctx, a, o.VaultOptions); {
+	case err == nil, errors.Is(err, vault.ErrBadConfig), errors.Is(err, vault.ErrUnsupportedVersion):
+		// Something is there, even if this program cannot read it.
 		return exists
-	case !errors.Is(err, adapters.ErrNotFound):
+	case !errors.Is(err, vault.ErrNoStore):
 		return fmt.Errorf("cannot read %s: %w", loc, err)
 	}
 	switch left, err := leftoverShards(ctx, loc, a, o.Shards); {

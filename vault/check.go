@@ -311,7 +311,7 @@ func (r Repair) String() string {
 // Repair fixes the repairable findings of rep through the engine's normal
 // operations, one task per change, never deleting a document:
 //
-//   - an unreachable document is re-written with its own value (Update),
+//   - an unreachable document is re-written with its own value (relink),
 //     which links every missing edge above it;
 //   - a dangling name of a missing document is dropped by Remove of that
 //     document, of a missing directory by Prune of that directory, each
@@ -344,7 +344,7 @@ func (s *Store) Repair(ctx context.Context, rep *Report) []Repair {
 			continue
 		}
 		do(f, "re-linked", func(t *Task, action *string) (bool, error) {
-			return true, t.Update(ctx, f.Path, func(old json.RawMessage) (json.RawMessage, error) { return old, nil })
+			return true, t.relink(ctx, f.Path)
 		})
 	}
 	relinked := map[string]bool{}
@@ -398,7 +398,7 @@ func (s *Store) Repair(ctx context.Context, rep *Report) []Repair {
 					// Documents below an unlinked directory: re-writing
 					// one links the whole chain above it.
 					*action = "re-linked"
-					return true, t.Update(ctx, docs[0], func(old json.RawMessage) (json.RawMessage, error) { return old, nil })
+					return true, t.relink(ctx, docs[0])
 				}
 				if _, exists, err := t.item(ctx, f.Path); err != nil || !exists {
 					return false, err

@@ -28,9 +28,10 @@ func (k opKind) String() string {
 
 // op is one high-level write call in flight.
 type op struct {
-	kind opKind
-	path string
-	fn   UpdateFunc
+	kind   opKind
+	path   string
+	fn     UpdateFunc
+	relink bool // link every edge even if the document exists (repair)
 
 	changes  []*change // the current plan's changes
 	replan   bool      // a conflict invalidated the plan; plan again
@@ -429,54 +430,35 @@ func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {
 	return c
 }
 
-// planUpdateLocked plans update(x): the links of every ancestor edge, then
-// the put after all of them (spec §5).
+// planUpdateLocked plans update(x).
 //
-// Directories are created top-down: the link that creates a directory
-// depends on the link of the edge above it, so that no directory ever
-// exists unlisted by its parent. An edge whose parent lists the child
-// although the child is gone (drift left by an interrupted remove, or a
-// remove of another client in flight) gets a forced link: a write to the
-// parent's shard that must land before anything is written into the child.
-// A concurrent remover that planned to drop that name conflicts on it
-// instead of unlinking a directory we are about to fill. See
-// docs/architecture.md.
+// An existing document gets only its put: the write's compare-and-swap on
+// the document's shard proves the document still exists when it lands, and
+// the directories above an existing document exist and list it (the safety
+// invariant held just before), so nothing above needs touching.
+//
+// A new document gets a link of every edge above it, each a write even
+// when the directory already lists the name, all independent of each other
+// (one round), then the put after all of them (spec §5 as corrected). The
+// write is what makes a concurrent remover's read of that directory stale,
+// so its unlink conflicts instead of dropping a name we are about to rely
+// on. See docs/architecture.md for the scenarios that need each rule.
 func (t *Task) planUpdateLocked(o *op, value json.RawMessage) error {
 	x := o.path
+	if t.existsLocked(x) && !o.relink {
+		t.addLocked(o, &change{kind: chPut, item: x, value: value})
+		return nil
+	}
 	anc := format.Ancestors(x)
 	chain := append(slices.Clone(anc), x)
-	var links []*change
-	var above *change // the link of the edge above the current node
+	links := make([]*change, 0, len(anc))
 	for i, p := range anc {
-		child := chain[i+1]
-		name := format.Name(child)
-		names, err := t.listingLocked(p)
-		if err != nil {
+		if _, err := t.listingLocked(p); err != nil {
 			return err
 		}
-		listed := slices.Contains(names, name)
-		var l *change
-		switch {
-		case !listed:
-			l = &change{kind: chLink, item: p, name: name}
-		case !t.existsLocked(child):
-			l = &change{kind: chLink, item: p, name: name, force: true}
-		}
-		if l != nil {
-			// Creating p (writing into a directory that does not exist)
-			// waits for the edge above p: a directory never exists
-			// without its parent listing it (docs/architecture.md).
-			var dep *change
-			if !t.existsLocked(p) {
-				dep = above
-			}
-			t.addLocked(o, l, dep)
-			links = append(links, l)
-		}
-		above = l
+		links = append(links, t.addLocked(o, &change{kind: chLink, item: p, name: format.Name(chain[i+1]), force: true}))
 	}
-	put := &change{kind: chPut, item: x, value: value}
-	t.addLocked(o, put, links...)
+	t.addLocked(o, &change{kind: chPut, item: x, value: value}, links...)
 	return nil
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	// re-plans after a conflict. Default 10ms; negative means none (the
 	// model checker orders every request itself, so waiting adds nothing).
 	Backoff time.Duration
+	// KDF derives password keys from passphrases. Default format.PBKDF2;
+	// a browser build plugs in WebCrypto.
+	KDF format.KDF
 }
 
 func (o Options) withDefaults() Options {
@@ -52,6 +55,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 10 * time.Millisecond
+	}
+	if o.KDF == nil {
+		o.KDF = format.PBKDF2
 	}
 	return o
 }
@@ -97,7 +103,7 @@ func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co Creat
 	if err := format.CheckIterations(co.Iterations); err != nil {
 		return nil, err
 	}
-	cfg, keys, err := format.NewConfigContext(ctx, opts.Rand, passphrase, co.Iterations, co.Shards)
+	cfg, keys, err := format.NewConfigKDF(ctx, opts.KDF, opts.Rand, passphrase, co.Iterations, co.Shards)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create keys: %w", err)
 	}
@@ -116,27 +122,15 @@ func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co Creat
 		router: format.NewRouter(keys.Router, cfg.Shards())}, nil
 }
 
-// Open reads the store's config and unlocks its keys with passphrase.
-// A wrong passphrase yields an error matching ErrWrongPassphrase; a
-// location without a store, ErrNoStore.
+// Open reads the store's config and unlocks its keys with passphrase:
+// Locate, then Unlock with Passphrase. A wrong passphrase yields an error
+// matching ErrWrongPassphrase; a location without a store, ErrNoStore.
 func Open(ctx context.Context, a adapters.Adapter, passphrase []byte, opts Options) (*Store, error) {
-	data, rev, err := a.Read(ctx, ConfigBlob)
-	if errors.Is(err, adapters.ErrNotFound) {
-		return nil, ErrNoStore
-	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to read config: %w", err)
-	}
-	cfg, err := format.ParseConfig(data)
+	l, err := Locate(ctx, a, opts)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.UnlockContext(ctx, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	return &Store{a: a, opts: opts.withDefaults(), cfg: cfg, cfgRev: rev, keys: keys,
-		router: format.NewRouter(keys.Router, cfg.Shards())}, nil
+	return l.Unlock(ctx, Passphrase(passphrase))
 }
 
 // ChangePassphrase re-wraps the store's keys under a new passphrase (and a
@@ -147,7 +141,10 @@ func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iter
 	if len(newPassphrase) == 0 {
 		return errors.New("the passphrase must not be empty")
 	}
-	cfg, err := s.cfg.RewrapContext(ctx, s.opts.Rand, s.keys, newPassphrase, iterations)
+	if s.cfg == nil {
+		return errors.New("the store was opened with keys alone; locate it to change its passphrase")
+	}
+	cfg, err := s.cfg.RewrapKDF(ctx, s.opts.KDF, s.opts.Rand, s.keys, newPassphrase, iterations)
 	if err != nil {
 		return fmt.Errorf("failed to re-wrap keys: %w", err)
 	}
@@ -169,14 +166,8 @@ func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iter
 // Shards returns the number of shards.
 func (s *Store) Shards() int { return s.router.N() }
 
-// Iterations returns the PBKDF2 iteration count of the config.
-func (s *Store) Iterations() int { return s.cfg.Iterations() }
-
 // BlobIDs returns the blob ids of all shards, in shard order.
 func (s *Store) BlobIDs() []string { return s.router.BlobIDs() }
 
 // ShardOf returns the blob id of the shard that holds path.
 func (s *Store) ShardOf(path string) string { return s.router.BlobID(s.router.ShardOf(path)) }
-
-// Adapter returns the blob store the store was opened on.
-func (s *Store) Adapter() adapters.Adapter { return s.a }

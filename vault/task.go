@@ -341,6 +341,17 @@ func (t *Task) Update(ctx context.Context, path string, fn UpdateFunc) error {
 	return t.run(ctx, &op{kind: opUpdate, path: path, fn: fn})
 }
 
+// relink re-writes the document at path with its own value and links every
+// edge above it, for Repair: a plain update of an existing document writes
+// only the document.
+func (t *Task) relink(ctx context.Context, path string) error {
+	if err := format.CheckDoc(path); err != nil {
+		return err
+	}
+	return t.run(ctx, &op{kind: opUpdate, path: path, relink: true,
+		fn: func(old json.RawMessage) (json.RawMessage, error) { return old, nil }})
+}
+
 // Set is Update with a constant value.
 func (t *Task) Set(ctx context.Context, path string, value json.RawMessage) error {
 	return t.Update(ctx, path, func(json.RawMessage) (json.RawMessage, error) { return value, nil })

@@ -257,12 +257,17 @@ func wrappedField(fs []field, obj, key string, size int) (string, error) {
 // NewConfig returns the config of a new store together with its fresh keys.
 // rnd is the source of randomness, crypto/rand if nil.
 func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
-	return NewConfigContext(context.Background(), rnd, passphrase, iterations, shards)
+	return NewConfigKDF(context.Background(), PBKDF2, rnd, passphrase, iterations, shards)
 }
 
 // NewConfigContext is NewConfig with a key derivation that stops, with
 // ctx's error, when ctx is done.
 func NewConfigContext(ctx context.Context, rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
+	return NewConfigKDF(ctx, PBKDF2, rnd, passphrase, iterations, shards)
+}
+
+// newConfig returns a config without its wrapped keys, and fresh keys.
+func newConfig(rnd io.Reader, shards int) (*Config, *Keys, error) {
 	if shards < 1 || shards > MaxShards {
 		return nil, nil, fmt.Errorf("shard count must be between 1 and %d, got %d", MaxShards, shards)
 	}
@@ -271,26 +276,24 @@ func NewConfigContext(ctx context.Context, rnd io.Reader, passphrase []byte, ite
 		return nil, nil, fmt.Errorf("failed to create keys: %w", err)
 	}
 	keys := &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}
-	c := &Config{version: 1, shards: shards}
-	if err := c.wrap(ctx, rnd, keys, passphrase, iterations); err != nil {
-		return nil, nil, err
-	}
-	return c, keys, nil
+	return &Config{version: 1, shards: shards}, keys, nil
 }
 
 // Rewrap returns a copy of c with keys wrapped under newPassphrase and a new
 // salt; iterations 0 keeps the current count. No shard needs rewriting.
 func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
-	return c.RewrapContext(context.Background(), rnd, keys, newPassphrase, iterations)
+	return c.RewrapKDF(context.Background(), PBKDF2, rnd, keys, newPassphrase, iterations)
 }
 
 // RewrapContext is Rewrap with a key derivation that stops, with ctx's
 // error, when ctx is done.
 func (c *Config) RewrapContext(ctx context.Context, rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
-	if iterations == 0 {
-		iterations = c.iterations
-	}
-	n := &Config{
+	return c.RewrapKDF(ctx, PBKDF2, rnd, keys, newPassphrase, iterations)
+}
+
+// rewrapCopy is c without its wrapped keys.
+func (c *Config) rewrapCopy() *Config {
+	return &Config{
 		version:       c.version,
 		shards:        c.shards,
 		extra:         cloneFields(c.extra),
@@ -298,10 +301,6 @@ func (c *Config) RewrapContext(ctx context.Context, rnd io.Reader, keys *Keys, n
 		extraCipher:   cloneFields(c.extraCipher),
 		extraShards:   cloneFields(c.extraShards),
 	}
-	if err := n.wrap(ctx, rnd, keys, newPassphrase, iterations); err != nil {
-		return nil, err
-	}
-	return n, nil
 }
 
 func cloneFields(fs []field) []field {
@@ -312,8 +311,9 @@ func cloneFields(fs []field) []field {
 	return out
 }
 
-// wrap sets a fresh salt and the wrapped keys.
-func (c *Config) wrap(ctx context.Context, rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
+// wrapKDF sets a fresh salt and the keys wrapped under the password key
+// kdf derives.
+func (c *Config) wrapKDF(ctx context.Context, kdf KDF, rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
 	if err := CheckIterations(iterations); err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func (c *Config) wrap(ctx context.Context, rnd io.Reader, keys *Keys, passphrase
 	if err != nil {
 		return fmt.Errorf("failed to create salt: %w", err)
 	}
-	pk, err := deriveKey(ctx, passphrase, salt, iterations)
+	pk, err := kdf(ctx, passphrase, KDFParams{Salt: salt, Iterations: iterations})
 	if err != nil {
 		return err
 	}
@@ -360,6 +360,16 @@ func (c *Config) UnlockContext(ctx context.Context, passphrase []byte) (*Keys, e
 		return nil, err
 	}
 	defer clear(pk)
+	return c.UnlockKey(pk)
+}
+
+// UnlockKey unwraps the store's keys with a password key derived elsewhere
+// (with c.KDFParams(); see KDF). A key that does not unwrap them yields
+// ErrWrongPassphrase.
+func (c *Config) UnlockKey(pk []byte) (*Keys, error) {
+	if len(pk) != keySize {
+		return nil, fmt.Errorf("a password key is %d bytes, got %d", keySize, len(pk))
+	}
 	ck, err := unwrapKey(pk, c.cipherKey)
 	if err != nil {
 		return nil, ErrWrongPassphrase
@@ -387,6 +397,10 @@ func DeriveKey(passphrase, salt []byte, iterations int) []byte {
 	return k
 }
 
+// nfkd is the passphrase normalised as the format requires; it may be
+// passphrase itself.
+func nfkd(passphrase []byte) []byte { return norm.NFKD.Bytes(passphrase) }
+
 // CheckIterations reports whether n is an acceptable PBKDF2 round count:
 // from 1 to MaxIterations.
 func CheckIterations(n int) error {
@@ -400,9 +414,9 @@ func deriveKey(ctx context.Context, passphrase, salt []byte, iterations int) ([]
 	if err := CheckIterations(iterations); err != nil {
 		return nil, err
 	}
-	// Append, not Bytes: Bytes may return passphrase itself, which the
+	// A copy, not nfkd: that may return passphrase itself, which the
 	// caller still needs, and pw is wiped.
-	pw := norm.NFKD.Append(nil, passphrase...)
+	pw := NormalizePassphrase(passphrase)
 	defer clear(pw)
 	k, err := pbkdf2SHA256(ctx, pw, salt, iterations)
 	if err != nil {

@@ -11,11 +11,19 @@ import (
 // a bounded number of schedules each. make check-model sets VAULTSIM_FULL
 // for the exhaustive run over every placement (docs/reliability.md has its
 // counts).
+// VAULTSIM_PLACEMENTS and VAULTSIM_SCHEDULES override the budget.
 func budget() (placements, schedules int, full bool) {
-	if os.Getenv("VAULTSIM_FULL") != "" {
-		return 64, 2_000_000, true
+	placements, schedules = 2, 300
+	if full = os.Getenv("VAULTSIM_FULL") != ""; full {
+		placements, schedules = 64, 2_000_000
 	}
-	return 2, 300, false
+	if n, err := strconv.Atoi(os.Getenv("VAULTSIM_PLACEMENTS")); err == nil {
+		placements = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("VAULTSIM_SCHEDULES")); err == nil {
+		schedules = n
+	}
+	return placements, schedules, full
 }
 
 func TestModel(t *testing.T) {
@@ -37,7 +45,7 @@ func TestModel(t *testing.T) {
 				gaveUp += res.GaveUp
 				complete = complete && res.Complete
 			}
-			if full {
+			if full || testing.Verbose() {
 				fmt.Printf("model: %-52s placements %2d  schedules %8d  pruned %8d  complete %-5v  gave-up calls %d\n",
 					strconv.Quote(sc.Name), len(seeds), total, pruned, complete, gaveUp)
 			}
