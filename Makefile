@@ -9,11 +9,16 @@ FUZZ_PKGS = ./vault/format ./internal/otp
 
 all: build
 
+# The version "vaultdb --version" prints: git describe in a clone (without
+# one, the binary reads what the Go toolchain recorded in it).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS  = $(if $(VERSION),-X github.com/vaultdb/vaultdb/cmd.version=$(VERSION))
+
 build:
-	$(GO) build -o bin/vaultdb .
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/vaultdb .
 
 install:
-	$(GO) install .
+	$(GO) install -ldflags "$(LDFLAGS)" .
 
 # The remoteStorage servers the tests start (armadietto and
 # remotestorage-server, pinned in testdata/rs-servers/package-lock.json).

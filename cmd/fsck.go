@@ -109,11 +109,13 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		for _, f := range rep.Findings {
 			fmt.Fprintln(out, "remaining: "+printable(f.String()))
 		}
-		fmt.Fprintf(out, "%d shards, %d entries, %d directories: %d problems found, %d repairs made, %d problems remain\n",
-			len(rep.Shards), rep.Docs, rep.Dirs, found, repaired, len(rep.Findings))
+		fmt.Fprintf(out, "%s, %s, %s: %s found, %s made, %s\n",
+			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
+			plural(found, "problem", "problems"), plural(repaired, "repair", "repairs"), remain(len(rep.Findings)))
 	} else {
-		fmt.Fprintf(out, "%d shards, %d entries, %d directories: %d problems found\n",
-			len(rep.Shards), rep.Docs, rep.Dirs, found)
+		fmt.Fprintf(out, "%s, %s, %s: %s found\n",
+			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
+			plural(found, "problem", "problems"))
 	}
 	if !rep.OK() {
 		hint := ""
@@ -123,7 +125,15 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 				break
 			}
 		}
-		return hintf(errProblems, "%d problems remain in the store at %s%s", len(rep.Findings), loc, hint)
+		return hintf(errProblems, "%s in the store at %s%s", remain(len(rep.Findings)), loc, hint)
 	}
 	return nil
+}
+
+// remain says how many problems remain.
+func remain(n int) string {
+	if n == 1 {
+		return "1 problem remains"
+	}
+	return fmt.Sprintf("%d problems remain", n)
 }

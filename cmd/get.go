@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/vault"
@@ -26,6 +28,8 @@ func newGetCmd(f *Factory) *cobra.Command {
 		Short: "Print an entry, or copy it to the clipboard",
 		Long: `Print the entry at PATH. A string prints as it is, with one newline (so
 $(vaultdb get PATH) is the secret); other values print as indented JSON.
+With -c, an object's field "password" is copied (as "pass show -c" copies
+the first line), never the whole object; --field chooses another field.
 Do not put the secret in another program's arguments (every user sees them
 in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
 		Example: `  vaultdb get github/password
@@ -77,6 +81,18 @@ func runGet(ctx context.Context, o *GetOptions) error {
 		}
 		v, what = fv, fmt.Sprintf("field %q of %s", o.Field, p)
 	}
+	if o.Clip && o.Field == "" && kindOf(v) == "an object" {
+		// Like "pass show -c": the password, never the whole object with
+		// its other secrets (a TOTP secret, say).
+		fv, ok, err := getField(v, "password")
+		if err != nil {
+			return fmt.Errorf("the value of %s is damaged: %w", p, vault.ErrCorrupt)
+		}
+		if !ok {
+			return clipFieldError(p, v)
+		}
+		v, what = fv, fmt.Sprintf("field %q of %s", "password", p)
+	}
 	var out []byte
 	if o.JSON {
 		out, err = indentJSON(v)
@@ -104,4 +120,18 @@ func notFoundHint(ctx context.Context, t *vault.Task, p string) error {
 		return hintf(&vault.NotFoundError{Path: p}, "%s: no such entry, but %s/ is a directory: list it with \"vaultdb ls %s/\"", p, p, p[1:])
 	}
 	return hintf(&vault.NotFoundError{Path: p}, "%s: no such entry (see \"vaultdb ls -r\" for what there is)", p)
+}
+
+// clipFieldError says which --field to copy from object v, which has no
+// password field.
+func clipFieldError(p string, v []byte) error {
+	if _, err := parseTOTP(v); !errors.Is(err, errNotTOTP) {
+		return usageErrorf("%s is a TOTP entry: copy its code with \"vaultdb totp -c %s\"", p, p[1:])
+	}
+	fs, _ := parseObject(v)
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = strconv.Quote(f.key)
+	}
+	return usageErrorf("%s is an object without a \"password\" field, and -c copies one value: choose it with --field NAME (its fields: %s)", p, strings.Join(names, ", "))
 }

@@ -71,34 +71,7 @@ func (ttyPrompter) Secret(ctx context.Context, prompt string) ([]byte, error) {
 		return nil, err
 	}
 	defer tty.Close()
-	fd := int(tty.Fd())
-	state, err := term.GetState(fd)
-	if err != nil {
-		return nil, errNoTerminal
-	}
-	fmt.Fprint(tty, prompt)
-	type result struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		b, err := term.ReadPassword(fd)
-		ch <- result{b, err}
-	}()
-	select {
-	case r := <-ch:
-		fmt.Fprintln(tty)
-		if r.err != nil {
-			return nil, fmt.Errorf("failed to read from the terminal: %w", r.err)
-		}
-		return r.b, nil
-	case <-ctx.Done():
-		// Interrupted: put echo back before the process exits.
-		term.Restore(fd, state)
-		fmt.Fprintln(tty)
-		return nil, ctx.Err()
-	}
+	return readSecretTTY(ctx, tty, prompt)
 }
 
 func (ttyPrompter) Confirm(ctx context.Context, prompt string) (bool, error) {

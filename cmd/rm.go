@@ -14,7 +14,7 @@ import (
 // RmOptions are the options of "vaultdb rm".
 type RmOptions struct {
 	*Factory
-	Path      string
+	Paths     []string
 	Recursive bool
 	Force     bool
 }
@@ -22,136 +22,166 @@ type RmOptions struct {
 func newRmCmd(f *Factory) *cobra.Command {
 	o := &RmOptions{Factory: f}
 	c := &cobra.Command{
-		Use:   "rm PATH",
-		Short: "Remove an entry, or a directory with -r",
-		Long: `Remove the entry at PATH, or with -r everything below the directory PATH/
-(and the entry PATH, if there is one). On a terminal it asks first unless
+		Use:   "rm PATH...",
+		Short: "Remove entries, or directories with -r",
+		Long: `Remove the entry at each PATH, or with -r everything below the directory
+PATH/ (and the entry PATH, if there is one). If one PATH is not there,
+nothing is removed. On a terminal it asks first unless
 --force; when stdin is not a terminal it never asks, and refuses without
 --force.`,
 		Example: `  vaultdb rm github/password
   vaultdb rm -r github
+  vaultdb rm old/token old/key
   vaultdb rm -rf old/ < /dev/null`,
 		Aliases: []string{"remove"},
-		Args:    args(cobra.ExactArgs(1)),
+		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
-			o.Path = a[0]
+			o.Paths = a
 			return runRm(c.Context(), o)
 		},
-		ValidArgsFunction: completePaths(f, 1, false),
+		ValidArgsFunction: completePaths(f, 1<<20, false),
 	}
 	c.Flags().BoolVarP(&o.Recursive, "recursive", "r", false, "remove a directory and everything below it")
 	c.Flags().BoolVarP(&o.Force, "force", "f", false, "do not ask for confirmation")
 	return c
 }
 
+// rmTarget is what one argument of rm removes: the entry doc (if any)
+// and, with -r, everything below dir.
+type rmTarget struct {
+	arg       string
+	doc, dir  string
+	docExists bool
+	docs      []string
+}
+
 func runRm(ctx context.Context, o *RmOptions) error {
-	p := absPath(o.Path)
-	var dir string
-	if o.Recursive {
-		var err error
-		if dir, err = dirPath(p); err != nil {
+	// Every argument is checked before any I/O, and found before anything
+	// is removed: a typo in one removes nothing.
+	targets := make([]*rmTarget, len(o.Paths))
+	for i, arg := range o.Paths {
+		tg, err := rmParse(o, arg)
+		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(p, "/") {
-			p = "" // only the directory
-		} else if _, err := docPath(p); err != nil {
-			return err
-		}
-	} else {
-		if strings.HasSuffix(p, "/") {
-			return usageErrorf("%s is a directory: use \"vaultdb rm -r %s\" to remove it and everything below it", p, o.Path)
-		}
-		if _, err := docPath(p); err != nil {
-			return err
-		}
+		targets[i] = tg
 	}
 	if !o.Force && !o.IO.InTTY {
-		return usageErrorf("refusing to remove %s without --force: stdin is not a terminal, so there is nobody to confirm", absPath(o.Path))
+		return usageErrorf("refusing to remove %s without --force: stdin is not a terminal, so there is nobody to confirm", strings.Join(o.Paths, ", "))
 	}
 	t, err := o.openTask(ctx)
 	if err != nil {
 		return err
 	}
-	if !o.Recursive {
-		if _, err := t.Get(ctx, p); errors.Is(err, vault.ErrNotFound) {
-			if names, lerr := t.List(ctx, p+"/"); lerr == nil && len(names) > 0 {
-				return usageErrorf("%s is not an entry, but %s/ is a directory: use \"vaultdb rm -r %s\" to remove it and everything below it", p, p, o.Path)
-			}
-			return notFoundHint(ctx, t, p)
-		} else if err != nil {
+	whats := make([]string, len(targets))
+	for i, tg := range targets {
+		if whats[i], err = rmFind(ctx, o, t, tg); err != nil {
 			return err
 		}
-		if !o.Force {
-			if err := confirm(ctx, o.IO, fmt.Sprintf("Remove %s?", p)); err != nil {
-				return err
-			}
-		}
-		if err := t.Remove(ctx, p); err != nil {
-			return err
-		}
-		if o.IO.ErrTTY {
-			fmt.Fprintf(o.IO.ErrOut, "Removed %s.\n", p)
-		}
-		return nil
 	}
-
-	// rm -r: the entry p (if any) and everything below dir, read together.
-	var (
-		wg        sync.WaitGroup
-		docExists bool
-		docErr    error
-		docs      []string
-		findErr   error
-	)
-	if p != "" {
-		wg.Go(func() {
-			_, err := t.Get(ctx, p)
-			docExists, docErr = err == nil, err
-			if errors.Is(err, vault.ErrNotFound) {
-				docErr = nil
-			}
-		})
-	}
-	wg.Go(func() { docs, findErr = t.Find(ctx, dir) })
-	wg.Wait()
-	if err := firstError(docErr, findErr); err != nil {
-		return err
-	}
-	if !docExists && len(docs) == 0 {
-		if p == "" {
-			return notFoundf("%s: no such directory", dir)
-		}
-		return notFoundf("%s: no such entry or directory", p)
-	}
-	var what string
-	switch {
-	case len(docs) == 0:
-		what = p
-	case docExists:
-		what = fmt.Sprintf("%s and %s with %s", p, dir, plural(len(docs), "entry", "entries"))
-	default:
-		what = fmt.Sprintf("%s with %s", dir, plural(len(docs), "entry", "entries"))
-	}
+	what := strings.Join(whats, ", ")
 	if !o.Force {
 		if err := confirm(ctx, o.IO, "Remove "+what+"?"); err != nil {
 			return err
 		}
 	}
-	var rmErr, pruneErr error
-	if docExists {
-		wg.Go(func() { rmErr = t.Remove(ctx, p) })
-	}
-	if len(docs) > 0 {
-		wg.Go(func() { pruneErr = t.Prune(ctx, dir) })
-	}
-	wg.Wait()
-	if err := firstError(rmErr, pruneErr); err != nil {
-		return err
+	// One argument after the other, so that no two plans of the task
+	// unlink from the same directory at once.
+	for _, tg := range targets {
+		var wg sync.WaitGroup
+		var rmErr, pruneErr error
+		if tg.docExists {
+			wg.Go(func() { rmErr = t.Remove(ctx, tg.doc) })
+		}
+		if len(tg.docs) > 0 {
+			wg.Go(func() { pruneErr = t.Prune(ctx, tg.dir) })
+		}
+		wg.Wait()
+		if err := firstError(rmErr, pruneErr); err != nil {
+			return err
+		}
 	}
 	if o.IO.ErrTTY {
 		fmt.Fprintf(o.IO.ErrOut, "Removed %s.\n", what)
 	}
 	return nil
+}
+
+// rmParse checks one argument of rm, before any I/O.
+func rmParse(o *RmOptions, arg string) (*rmTarget, error) {
+	p := absPath(arg)
+	tg := &rmTarget{arg: arg}
+	if o.Recursive {
+		var err error
+		if tg.dir, err = dirPath(p); err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(p, "/") {
+			if _, err := docPath(p); err != nil {
+				return nil, err
+			}
+			tg.doc = p
+		}
+		return tg, nil
+	}
+	if strings.HasSuffix(p, "/") {
+		return nil, usageErrorf("%s is a directory: use \"vaultdb rm -r %s\" to remove it and everything below it", p, arg)
+	}
+	if _, err := docPath(p); err != nil {
+		return nil, err
+	}
+	tg.doc = p
+	return tg, nil
+}
+
+// rmFind finds what tg removes and describes it, or says why not.
+func rmFind(ctx context.Context, o *RmOptions, t *vault.Task, tg *rmTarget) (string, error) {
+	if !o.Recursive {
+		p := tg.doc
+		if _, err := t.Get(ctx, p); errors.Is(err, vault.ErrNotFound) {
+			if names, lerr := t.List(ctx, p+"/"); lerr == nil && len(names) > 0 {
+				return "", usageErrorf("%s is not an entry, but %s/ is a directory: use \"vaultdb rm -r %s\" to remove it and everything below it; nothing was removed", p, p, tg.arg)
+			}
+			return "", notFoundHint(ctx, t, p)
+		} else if err != nil {
+			return "", err
+		}
+		tg.docExists = true
+		return p, nil
+	}
+
+	// rm -r: the entry (if any) and everything below dir, read together.
+	var (
+		wg      sync.WaitGroup
+		docErr  error
+		findErr error
+	)
+	if tg.doc != "" {
+		wg.Go(func() {
+			_, err := t.Get(ctx, tg.doc)
+			tg.docExists, docErr = err == nil, err
+			if errors.Is(err, vault.ErrNotFound) {
+				docErr = nil
+			}
+		})
+	}
+	wg.Go(func() { tg.docs, findErr = t.Find(ctx, tg.dir) })
+	wg.Wait()
+	if err := firstError(docErr, findErr); err != nil {
+		return "", err
+	}
+	switch {
+	case !tg.docExists && len(tg.docs) == 0 && tg.doc == "":
+		return "", notFoundf("%s: no such directory; nothing was removed", tg.dir)
+	case !tg.docExists && len(tg.docs) == 0:
+		return "", notFoundf("%s: no such entry or directory; nothing was removed", tg.doc)
+	case len(tg.docs) == 0:
+		return tg.doc, nil
+	case tg.docExists:
+		return fmt.Sprintf("%s and %s with %s", tg.doc, tg.dir, plural(len(tg.docs), "entry", "entries")), nil
+	default:
+		return fmt.Sprintf("%s with %s", tg.dir, plural(len(tg.docs), "entry", "entries")), nil
+	}
 }
 
 func plural(n int, one, many string) string {

@@ -6,12 +6,14 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,8 +23,44 @@ import (
 	"github.com/vaultdb/vaultdb/internal/location"
 )
 
-// version is set at build time with -ldflags "-X ...cmd.version=...".
-var version = "dev"
+// version can be set at build time with -ldflags "-X ...cmd.version=...";
+// otherwise it is read from the build (buildVersion).
+var version = ""
+
+// buildVersion is the version of this binary: the -ldflags one, else the
+// module version that "go install ...@v1.2.3" records, else the VCS
+// revision and time that "go build" in a clone records; "dev" without any.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return cmp.Or(version, "dev")
+	}
+	if version != "" {
+		return version + ", " + bi.GoVersion
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	if rev := settings["vcs.revision"]; rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " (" + rev
+		if t := settings["vcs.time"]; t != "" {
+			v += ", " + t
+		}
+		if settings["vcs.modified"] == "true" {
+			v += ", modified"
+		}
+		v += ")"
+	}
+	return v + ", " + bi.GoVersion
+}
 
 // Main runs vaultdb with the process's arguments and streams and returns
 // the exit code.
@@ -54,6 +92,10 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	}
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = context.Canceled
+	}
+	if errors.Is(err, errCancelled) {
+		fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+errCancelled.Error())
+		return ExitInterrupted
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(f.IO.ErrOut, "vaultdb: interrupted")
@@ -98,7 +140,7 @@ Paths look like github/password; a leading "/" is optional and a trailing
 The store is --store DIR, else $VAULTDB_STORE, else $XDG_DATA_HOME/vaultdb
 (~/.local/share/vaultdb). The passphrase is asked on the terminal; scripts
 can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
-		Version:       version,
+		Version:       buildVersion(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -109,7 +151,8 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		return &usageError{err.Error()}
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.StoreFlag, "store", "", "store location (default $VAULTDB_STORE or $XDG_DATA_HOME/vaultdb)")
+	pf.StringVar(&f.StoreFlag, "store", "", "the store: a directory, or a folder in Dropbox (default $VAULTDB_STORE or $XDG_DATA_HOME/vaultdb)")
+	pf.Lookup("store").Usage = "the store `DIR|dropbox:/FOLDER` (default $VAULTDB_STORE or $XDG_DATA_HOME/vaultdb)"
 	pf.StringVar(&f.PassphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
 	pf.BoolVar(&f.Trace, "trace", false, "print every store request, and a summary, on stderr")
 

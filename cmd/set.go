@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/vault"
@@ -15,11 +16,14 @@ import (
 // SetOptions are the options of "vaultdb set".
 type SetOptions struct {
 	*Factory
-	Path     string
-	JSON     bool
-	Generate int // length of a generated password; 0: read the value
-	Field    string
-	Force    bool
+	Path      string
+	JSON      bool
+	Generate  int // length of a generated password; 0: read the value
+	NoSymbols bool
+	Words     int // with Generate: a passphrase of this many words
+	Separator string
+	Field     string
+	Force     bool
 	clipOptions
 }
 
@@ -34,26 +38,48 @@ less one trailing newline, so multi-line values work.`,
 		Example: `  vaultdb set github/password              # asks for the value
   printf '%s' "$TOKEN" | vaultdb set api/token
   vaultdb set --generate github/password   # stores and prints a new password
-  vaultdb set --generate=40 -c bank/pin
+  vaultdb set --generate 40 -c bank/pin
+  vaultdb set --generate 16 --no-symbols wifi/home
+  vaultdb set --generate --words 6 disk/luks
   echo '{"user":"me","host":"db.example"}' | vaultdb set --json servers/db
   echo db2.example | vaultdb set servers/db --field host`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: args(cobra.RangeArgs(1, 2)),
 		RunE: func(c *cobra.Command, a []string) error {
-			o.Path = a[0]
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
-			if c.Flags().Changed("generate") {
+			gen := c.Flags().Changed("generate")
+			if len(a) == 2 {
+				// "set --generate 32 x" (the length is not --generate's
+				// value, which is optional) or, as pass has it, "x 32".
+				n, i, ok := lengthArg(a)
+				if !gen || !ok || c.Flags().Lookup("generate").Value.String() != fmt.Sprint(defaultLength) {
+					return usageErrorf("set takes one PATH (and with --generate, a length): set [--generate [N]] PATH")
+				}
+				o.Generate, a = n, []string{a[1-i]}
+			}
+			o.Path = a[0]
+			if gen {
 				if o.Generate < 1 || o.Generate > maxLength {
 					return usageErrorf("--generate=N needs N between 1 and %d", maxLength)
 				}
 				if o.JSON {
 					return usageErrorf("--generate and --json cannot be used together")
 				}
+				if c.Flags().Changed("words") {
+					if o.Words < 1 || o.Words > maxWords {
+						return usageErrorf("--words needs a number from 1 to %d", maxWords)
+					}
+					if o.NoSymbols || c.Flags().Lookup("generate").Value.String() != fmt.Sprint(defaultLength) {
+						return usageErrorf("--words cannot be used with a length or --no-symbols")
+					}
+				}
 			} else {
 				o.Generate = 0
-				if o.Clip {
-					return usageErrorf("--clip needs --generate")
+				for _, f := range []string{"clip", "no-symbols", "words", "separator"} {
+					if c.Flags().Changed(f) {
+						return usageErrorf("--%s needs --generate", f)
+					}
 				}
 			}
 			return runSet(c.Context(), o)
@@ -64,6 +90,9 @@ less one trailing newline, so multi-line values work.`,
 	fl.BoolVar(&o.JSON, "json", false, "the value is JSON (an object, array, number, ...), not text")
 	fl.IntVar(&o.Generate, "generate", defaultLength, "store a new random password of `N` characters and print it")
 	fl.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultLength)
+	fl.BoolVar(&o.NoSymbols, "no-symbols", false, "with --generate: letters and digits only")
+	fl.IntVar(&o.Words, "words", 0, "with --generate: a passphrase of `N` words instead")
+	fl.StringVar(&o.Separator, "separator", "-", "with --generate --words: what goes between the words")
 	fl.StringVar(&o.Field, "field", "", "set only field `NAME` of an object entry, keeping the others")
 	fl.BoolVarP(&o.Force, "force", "f", false, "replace an existing entry without asking")
 	addClipFlags(c, &o.clipOptions)
@@ -106,10 +135,15 @@ func runSet(ctx context.Context, o *SetOptions) error {
 
 	var text []byte
 	switch {
+	case o.Generate > 0 && o.Words > 0:
+		text, err = generateWords(o.Rand, o.Words, o.Separator)
 	case o.Generate > 0:
-		text, err = generateChars(o.Rand, o.Generate, true)
+		text, err = generateChars(o.Rand, o.Generate, !o.NoSymbols)
 	case o.IO.InTTY:
 		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
+		if errors.Is(err, errMultiLinePaste) {
+			err = fmt.Errorf("%w; to store a value of several lines use \"vaultdb insert -m %s\", \"vaultdb set %s < FILE\" or \"vaultdb edit %s\"", err, p[1:], p[1:], p[1:])
+		}
 	default:
 		text, err = readValue(o.IO.In)
 		if err == nil && text == nil {
@@ -215,4 +249,23 @@ func confirm(ctx context.Context, io *IOStreams, question string) error {
 		return errNotConfirmed
 	}
 	return nil
+}
+
+// lengthArg finds the one argument of two that is a length (a number) and
+// returns it and its index.
+func lengthArg(a []string) (n, i int, ok bool) {
+	found := -1
+	for j, s := range a {
+		if _, err := strconv.Atoi(s); err == nil {
+			if found >= 0 {
+				return 0, 0, false
+			}
+			found = j
+		}
+	}
+	if found < 0 {
+		return 0, 0, false
+	}
+	n, _ = strconv.Atoi(a[found])
+	return n, found, true
 }

@@ -188,7 +188,7 @@ func TestBadInput(t *testing.T) {
 			errSub: func(d *docStore) string { return "shard " + d.blobA + " is damaged" },
 			after:  readsOther},
 		{name: "fsck reports the flipped item", damage: flipItem, args: argv("fsck", "--repair"), code: 8,
-			errSub: fixed("1 problems remain"),
+			errSub: fixed("1 problem remains"),
 			after: func(t *testing.T, d *docStore) {
 				r := d.run("", nil, "fsck")
 				if !strings.Contains(r.out, "unreadable-item "+d.blobA+" "+d.a1) {

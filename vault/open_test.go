@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/vaultdb/vaultdb/adapters/memory"
@@ -89,10 +90,27 @@ func TestLocateThenUnlock(t *testing.T) {
 
 	// Keys of another store do not read this one: the shard is reported
 	// damaged, which tells a key cache to locate again.
+	// Every shard of this store holds something, so that whichever shard
+	// the other keys route /a to, it is read and fails to decrypt.
+	for i := 0; !allBlobsExist(m, s.BlobIDs()); i++ {
+		if err := s.NewTask(ctx).Set(ctx, fmt.Sprintf("/fill/%d", i), json.RawMessage(`1`)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	other := memory.New()
 	o := newStore(t, other, 3)
 	bad, _ := OpenKeys(m, o.Keys(), 3, Options{})
 	if _, err := bad.NewTask(ctx).Get(ctx, "/a"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("get with another store's keys: %v", err)
 	}
+}
+
+func allBlobsExist(m *memory.Store, ids []string) bool {
+	blobs := m.Blobs()
+	for _, id := range ids {
+		if _, ok := blobs[id]; !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -51,7 +51,7 @@ func (o Options) withDefaults() Options {
 		o.Rand = rand.Reader
 	}
 	if o.MaxConflicts <= 0 {
-		o.MaxConflicts = 12
+		o.MaxConflicts = 40
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 10 * time.Millisecond

@@ -378,9 +378,11 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	if base <= 0 {
 		return 0
 	}
+	// Capped at a second: with the re-plan limit at 40, a call under the
+	// worst contention gives up within about half a minute.
 	d := base << min(attempt, 8)
-	if d > 2*time.Second {
-		d = 2 * time.Second
+	if d > time.Second {
+		d = time.Second
 	}
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }

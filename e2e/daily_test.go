@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// get -c on an object copies its password, never the whole object with
+// its other secrets (issue 19 point 5).
+func TestGetClipObject(t *testing.T) {
+	display := startX(t)
+	s := newStore(t)
+	s.env = append(s.env, "DISPLAY="+display)
+	s.must("", "init", "--iterations", "1000")
+	s.must(`{"username":"me","password":"pw1","totp":"otpauth://totp/x?secret=`+e2eSecret+`"}`, "set", "--json", "web/site")
+	s.must(`{"username":"me","token":"t0k"}`, "set", "--json", "api")
+
+	r := s.run("", nil, "get", "-c", "--clip-timeout", "0", "web/site")
+	check(t, r, 0, "", `Copied field "password" of /web/site`)
+	// xclip hands the selection to its background process: wait for it.
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "pw1" })
+	xclipIn(t, display, "before")
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "before" })
+	r = s.run("", nil, "get", "-c", "api")
+	check(t, r, 2, "", "--field")
+	if !strings.Contains(r.errOut, "token") {
+		t.Errorf("the error does not name the fields: %q", r.errOut)
+	}
+	if got := xclipOut(t, display); got != "before" {
+		t.Errorf("clipboard holds %q after a refused copy", got)
+	}
+	s.must("", "get", "-c", "--clip-timeout", "0", "api", "--field", "token")
+	waitFor(t, 3*time.Second, func() bool { return xclipOut(t, display) == "t0k" })
+}
+
+// A multi-line paste at the hidden prompt of set: refused whole, with
+// nothing left over for the shell to run (issue 19 point 6).
+func TestSetPromptMultiLinePaste(t *testing.T) {
+	for _, c := range []struct{ name, paste string }{
+		{"plain", "line one\nline two\nrm -rf important\n"},
+		{"bracketed", "\x1b[200~line one\nline two\nrm -rf important\n\x1b[201~"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			s.must("", "init", "--iterations", "1000")
+			p := s.startPTY(nil, "set", "x")
+			p.expect("Value for /x: ")
+			p.typ(c.paste)
+			code := p.wait()
+			if code == 0 {
+				t.Errorf("a multi-line paste was accepted; the terminal shows %q", p.output())
+			}
+			if !strings.Contains(p.output(), "several lines") || !strings.Contains(p.output(), "edit") {
+				t.Errorf("the terminal shows %q, not why and what to do", p.output())
+			}
+			if n := p.pendingInput(); n != 0 {
+				t.Errorf("%d bytes of the paste are left for the shell to run", n)
+			}
+			check(t, s.run("", nil, "get", "x"), 3, "", "no such entry")
+		})
+	}
+	// One line, typed or pasted, is stored; bracketed paste is asked for.
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	p := s.startPTY(nil, "set", "x")
+	p.expect("Value for /x: ")
+	p.typ("\x1b[200~pasted one\x1b[201~\r")
+	p.expect("Retype value: ")
+	p.typ("pasted onX\x7fe\r")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d; the terminal shows %q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "\x1b[?2004h") || !strings.Contains(p.output(), "\x1b[?2004l") {
+		t.Errorf("bracketed paste was not switched on and off: %q", p.output())
+	}
+	check(t, s.run("", nil, "get", "x"), 0, "pasted one\n", "")
+}
+
+// Ctrl-D at the passphrase prompt cancels (issue 19 point 13).
+func TestPassphrasePromptCtrlD(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
+	p := s.startPTY(nil, "get", "x")
+	p.expect("Passphrase for ")
+	p.typ("\x04")
+	if code := p.wait(); code != 130 {
+		t.Errorf("exit %d, want 130; the terminal shows %q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "cancelled") {
+		t.Errorf("the terminal shows %q", p.output())
+	}
+}
+
+// set --generate takes the length as "generate" does, and its options
+// (issue 19 point 10).
+func TestSetGenerateOptions(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	out := s.must("", "set", "--generate", "32", "x")
+	if len(out) != 33 {
+		t.Errorf("set --generate 32 x printed %q", out)
+	}
+	check(t, s.run("", nil, "get", "x"), 0, out, "")
+	out = s.must("", "set", "-f", "y", "--generate", "40", "--no-symbols")
+	if len(out) != 41 || strings.Trim(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\n") != "" {
+		t.Errorf("set --generate 40 --no-symbols printed %q", out)
+	}
+	out = s.must("", "set", "--generate", "--words", "5", "--separator", ".", "z")
+	if w := strings.Split(strings.TrimSpace(out), "."); len(w) != 5 {
+		t.Errorf("set --generate --words 5 printed %q", out)
+	}
+	check(t, s.run("", nil, "get", "z"), 0, out, "")
+	check(t, s.run("", nil, "set", "--no-symbols", "w"), 2, "", "--generate")
+	check(t, s.run("", nil, "set", "--generate", "a", "b"), 2, "", "")
+}
+
+// The rough edges of issue 19 point 14: a stamped version, the --store
+// argument named, "1 problem", rm of several paths.
+func TestRoughEdges(t *testing.T) {
+	s := newStore(t)
+	r := s.run("", nil, "--version")
+	check(t, r, 0, "*", "")
+	if !strings.HasPrefix(r.out, "vaultdb version ") || strings.Contains(r.out, "version dev\n") {
+		t.Errorf("--version prints %q", r.out)
+	}
+	if r := s.run("", nil, "--help"); !strings.Contains(r.out, "--store DIR|dropbox:/FOLDER") {
+		t.Errorf("--help does not name the argument of --store:\n%s", r.out)
+	}
+
+	s.must("", "init", "--iterations", "1000")
+	s.must("1", "set", "a/b")
+	editItem(t, s.dir, "pw", "/", format.MarshalList([]string{"a/", "ghost"}))
+	r = s.run("", nil, "fsck")
+	check(t, r, 8, "*", "1 problem remains")
+	if !strings.Contains(r.out, "1 problem found") {
+		t.Errorf("fsck output: %s", r.out)
+	}
+	s.must("", "fsck", "--repair")
+
+	for _, p := range []string{"x/1", "x/2", "y", "z/3"} {
+		s.must("v", "set", p)
+	}
+	s.must("", "rm", "-f", "x/1", "y")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n/x/2\n/z/3\n", "")
+	s.must("", "rm", "-rf", "x", "z/")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n", "")
+	// A missing one among several: an error, checked before anything goes.
+	check(t, s.run("", nil, "rm", "-f", "a/b", "nope"), 3, "", "nope")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/a/b\n", "")
+	check(t, s.run("", nil, "fsck"), 0, "*", "")
+}
+
+// A binary built in a clone says which commit it is (issue 19 point 14).
+func TestVersionStamped(t *testing.T) {
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("git rev-parse HEAD: %v (CI runs in a clone)", err)
+		}
+		t.Skipf("not in a git clone: %v", err)
+	}
+	if fi, err := os.Stat("../.git"); err == nil && !fi.IsDir() {
+		// The go command finds only a .git directory, not the .git file
+		// of a linked worktree (CI runs in a clone, never in one).
+		t.Skip("a linked git worktree: go build records no VCS information here")
+	}
+	exe := filepath.Join(t.TempDir(), "vaultdb")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", exe, "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -buildvcs=true: %v\n%s", err, out)
+	}
+	out, err := exec.Command(exe, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := string(rev[:12]); !strings.Contains(string(out), want) {
+		t.Errorf("--version prints %q, without the commit %s", out, want)
+	}
+}
