@@ -14,6 +14,7 @@ type PasswdOptions struct {
 	*Factory
 	NewPassphraseFile string
 	Iterations        int
+	RotateKeys        bool
 }
 
 func newPasswdCmd(f *Factory) *cobra.Command {
@@ -36,6 +37,9 @@ implemented.`,
   vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if o.RotateKeys {
+				return usageErrorf("--rotate-keys is not implemented: a store's keys never change, so an old passphrase with an old config still opens it; make a new store and move the entries (vaultdb export | vaultdb --store NEW import), then delete the old store and its copies")
+			}
 			if o.Iterations < 0 || o.Iterations > format.MaxIterations {
 				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
 			}
@@ -44,6 +48,7 @@ implemented.`,
 	}
 	c.Flags().StringVar(&o.NewPassphraseFile, "new-passphrase-file", "", "read the new passphrase from the first line of `FILE`")
 	c.Flags().IntVar(&o.Iterations, "iterations", 0, "new PBKDF2 iteration count (default: keep the current one)")
+	c.Flags().BoolVar(&o.RotateKeys, "rotate-keys", false, "new keys, every entry re-encrypted: NOT IMPLEMENTED (see above)")
 	return c
 }
 

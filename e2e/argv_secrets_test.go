@@ -142,3 +142,19 @@ func TestConfusableNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswdSaysKeysStay: passwd --help says that the old passphrase and
+// an old config still open the store, and --rotate-keys is visibly not
+// done (issue 12 point 6).
+func TestPasswdSaysKeysStay(t *testing.T) {
+	s := hostileStore(t)
+	r := s.run("", nil, "passwd", "--help")
+	for _, want := range []string{"old passphrase and a copy\nof the old config", "entries written after the change", "--rotate-keys) is not\nimplemented"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("passwd --help lacks %q:\n%s", want, r.out)
+		}
+	}
+	before := snapshot(t, s.dir)
+	check(t, s.run("", nil, "passwd", "--rotate-keys"), 2, "", "--rotate-keys is not implemented")
+	sameSnapshot(t, before, snapshot(t, s.dir))
+}
