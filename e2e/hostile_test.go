@@ -293,7 +293,7 @@ func TestHostileListings(t *testing.T) {
 		hostileCase{name: "empty name in / ls -r", setup: listing("/", `["","bank","mail/"]`),
 			args: []string{"ls", "-r"}, code: 1, errSub: []string{"item \"/\": directory listing holds an invalid name"}},
 		hostileCase{name: "empty name in / fsck", setup: listing("/", `["","bank","mail/"]`),
-			args: []string{"fsck"}, code: 8, errSub: []string{"problems remain"},
+			args: []string{"fsck"}, code: 8, errSub: []string{"1 problem remains"},
 			after: func(t *testing.T, s *store) {
 				r := s.run("", nil, "fsck")
 				if !strings.Contains(r.out, "unreadable-item") || !strings.Contains(r.out, "invalid name") {
