@@ -44,13 +44,6 @@ type Adapter interface {
 	Write(ctx context.Context, id string, data []byte, rev Rev) (Rev, error)
 }
 
-// MaxBlobSize is the largest blob an adapter reads or writes: 64 MiB. A
-// store's blobs are far smaller (shards of small JSON documents), so a
-// larger one is damage or hostile; refusing it bounds the memory a read can
-// take. Adapters fail a read of a larger blob with an error naming it, and
-// refuse to write one.
-const MaxBlobSize = 64 << 20
-
 // The kinds of failure. Errors returned by adapters match exactly one of them
 // with errors.Is, or none for an unexpected, permanent failure.
 var (
@@ -66,6 +59,24 @@ var (
 	// Fatal for the task; the user has to act.
 	ErrUnauthorized = errors.New("not authorized")
 )
+
+// MaxBlobSize is the largest blob vaultdb reads or writes: 64 MiB.
+//
+// Anything read from a store is hostile until validated, and a blob is read
+// whole into memory (and decoded at a few times its size), so every adapter
+// checks the size before it reads: a blob larger than this is refused with
+// an error matching ErrBlobTooLarge, and so is a write of one, so that
+// vaultdb never writes what it would refuse to read back. Real stores are
+// far smaller: a shard holds one encrypted line per entry and directory,
+// about 130 bytes plus 4/3 of the value's size, so even 100 000 entries of
+// 100-byte values over the default 4 shards make shards of about 7 MiB. A
+// single value can be up to about 48 MiB.
+const MaxBlobSize = 64 << 20
+
+// ErrBlobTooLarge is the cause of a read or write refused because the blob
+// is larger than MaxBlobSize. It is permanent (no Kind): retrying cannot
+// shrink the blob.
+var ErrBlobTooLarge = errors.New("blob larger than the limit of 64 MiB")
 
 // Error is the error type adapters return. Kind is one of the sentinel errors
 // above (or nil for a permanent failure of no particular kind); Err is the

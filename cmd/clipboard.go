@@ -85,7 +85,16 @@ func (o clipOptions) check(c *cobra.Command) error {
 // copySecret puts secret on the clipboard, says so on stderr, and arranges
 // for it to be cleared after the timeout.
 func copySecret(f *Factory, o clipOptions, secret []byte, what string) error {
+	_, system := f.Clipboard.(systemClipboard)
+	if system {
+		if err := clipUnusable(f.getenv); err != nil {
+			return fmt.Errorf("cannot copy to the clipboard: %w", err)
+		}
+	}
 	if err := f.Clipboard.Write(string(secret)); err != nil {
+		if system {
+			err = explainClipError(err, f.getenv)
+		}
 		return fmt.Errorf("cannot copy to the clipboard: %w", err)
 	}
 	if o.Timeout == 0 {

@@ -585,3 +585,15 @@ func TestStoreSchemes(t *testing.T) {
 	e.vars[envStore] = "dir:" + filepath.Join(cwd, "webdav:", "vault")
 	expect(t, e.run(false, "", "ls"), 0, "", "")
 }
+
+// Issue 17 point 4: a repeated key in a JSON object means what JSON.parse
+// (and the config parser, and the reference) make of it: the last value.
+func TestRepeatedKeyLastWins(t *testing.T) {
+	e := newEnv(t)
+	e.init()
+	e.must(`{"a":1,"b":0,"a":2}`, "set", "--json", "x")
+	expect(t, e.run(false, "", "get", "x", "--field", "a"), 0, "2\n", "")
+	e.must("3", "set", "x", "--field", "b")
+	expect(t, e.run(false, "", "get", "x", "--field", "a"), 0, "2\n", "")
+	expect(t, e.run(false, "", "get", "x", "--field", "b"), 0, "3\n", "")
+}

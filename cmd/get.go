@@ -36,7 +36,8 @@ in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
   vaultdb get -c github/password          # copy; cleared after 45s
   vaultdb get servers/db --field host
   vaultdb get api/token | sed 's/^/Authorization: Bearer /' | curl -H @- https://example.com`,
-		Args: args(cobra.ExactArgs(1)),
+		Aliases: []string{"show"},
+		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
 			if err := o.clipOptions.check(c); err != nil {
@@ -131,7 +132,7 @@ func clipFieldError(p string, v []byte) error {
 	fs, _ := parseObject(v)
 	names := make([]string, len(fs))
 	for i, f := range fs {
-		names[i] = strconv.Quote(f.key)
+		names[i] = strconv.Quote(f.Key)
 	}
 	return usageErrorf("%s is an object without a \"password\" field, and -c copies one value: choose it with --field NAME (its fields: %s)", p, strings.Join(names, ", "))
 }

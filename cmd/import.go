@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/jsonobj"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -263,33 +264,21 @@ func readImportJSON(r io.Reader) ([]importEntry, error) {
 		return nil, fmt.Errorf("cannot read the input: %w", err)
 	}
 	defer wipe(data)
-	dec := json.NewDecoder(bytes.NewReader(data))
-	bad := func() error {
-		return fmt.Errorf("the input is not a JSON object {\"path\": value, ...} (error near byte %d); nothing was imported", dec.InputOffset())
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, bad()
+	// ParseAll, not Parse: a path given twice is reported, not silently
+	// read as its last value.
+	ms, err := jsonobj.ParseAll(data)
+	var se *jsonobj.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return nil, fmt.Errorf("the input is not a JSON object {\"path\": value, ...} (error near byte %d); nothing was imported", se.Offset)
+	case err != nil:
+		return nil, errors.New("the input is not a JSON object {\"path\": value, ...}; nothing was imported")
 	}
 	var entries []importEntry
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, bad()
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, bad()
-		}
-		val, err := parseValue(raw)
-		wipe(raw)
-		entries = append(entries, importEntry{path: key, val: val, err: err})
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, bad()
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, bad()
+	for _, m := range ms {
+		val, err := parseValue(m.Value)
+		wipe(m.Value)
+		entries = append(entries, importEntry{path: m.Key, val: val, err: err})
 	}
 	return entries, nil
 }

@@ -127,13 +127,13 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 		seen[p] = true
 
 		fs := []field{
-			{"username", jsonString(get(layout.user))},
-			{"password", jsonString(get(layout.pass))},
-			{"url", jsonString(get(layout.url))},
-			{"notes", jsonString(get(layout.notes))},
+			{Key: "username", Value: jsonString(get(layout.user))},
+			{Key: "password", Value: jsonString(get(layout.pass))},
+			{Key: "url", Value: jsonString(get(layout.url))},
+			{Key: "notes", Value: jsonString(get(layout.notes))},
 		}
 		if t := get(layout.totp); t != "" {
-			fs = append(fs, field{"totp", jsonString(t)})
+			fs = append(fs, field{Key: "totp", Value: jsonString(t)})
 		}
 		for _, line := range strings.Split(get(layout.fields), "\n") {
 			k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ": ")
@@ -141,7 +141,7 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 			if !ok || k == "" || hasField(fs, k) {
 				continue
 			}
-			fs = append(fs, field{k, jsonString(v)})
+			fs = append(fs, field{Key: k, Value: jsonString(v)})
 		}
 		entries = append(entries, importEntry{path: p, val: marshalObject(fs)})
 	}
@@ -150,7 +150,7 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 
 func hasField(fs []field, k string) bool {
 	for _, f := range fs {
-		if f.key == k {
+		if f.Key == k {
 			return true
 		}
 	}

@@ -137,13 +137,13 @@ func passValue(plain []byte) (json.RawMessage, error) {
 	var v json.RawMessage
 	if !utf8.Valid(plain) {
 		v = marshalObject([]field{
-			{"type", jsonString(binaryType)},
-			{"base64", jsonString(base64.StdEncoding.EncodeToString(plain))},
+			{Key: "type", Value: jsonString(binaryType)},
+			{Key: "base64", Value: jsonString(base64.StdEncoding.EncodeToString(plain))},
 		})
 	} else {
 		fs := passFields(string(plain))
 		if len(fs) == 1 {
-			v = fs[0].val // only a password
+			v = fs[0].Value // only a password
 		} else {
 			v = marshalObject(fs)
 		}
@@ -153,12 +153,12 @@ func passValue(plain []byte) (json.RawMessage, error) {
 			var kept []field
 			seen := map[string]bool{"raw": true}
 			for _, f := range fs {
-				if !seen[f.key] {
-					seen[f.key] = true
+				if !seen[f.Key] {
+					seen[f.Key] = true
 					kept = append(kept, f)
 				}
 			}
-			v = marshalObject(append(kept, field{"raw", jsonString(string(plain))}))
+			v = marshalObject(append(kept, field{Key: "raw", Value: jsonString(string(plain))}))
 		}
 	}
 	if !passTextIs(v, plain) {
@@ -170,10 +170,10 @@ func passValue(plain []byte) (json.RawMessage, error) {
 func hasRepeatedKey(fs []field) bool {
 	seen := map[string]bool{}
 	for _, f := range fs {
-		if seen[f.key] {
+		if seen[f.Key] {
 			return true
 		}
-		seen[f.key] = true
+		seen[f.Key] = true
 	}
 	return false
 }
@@ -188,21 +188,21 @@ func passFields(text string) []field {
 	for i := range lines {
 		lines[i] = strings.TrimSuffix(lines[i], "\r")
 	}
-	fs := []field{{"password", jsonString(lines[0])}}
+	fs := []field{{Key: "password", Value: jsonString(lines[0])}}
 	var notes []string
 	flush := func() {
 		if notes != nil {
-			fs = append(fs, field{"notes", jsonString(strings.Join(notes, "\n"))})
+			fs = append(fs, field{Key: "notes", Value: jsonString(strings.Join(notes, "\n"))})
 			notes = nil
 		}
 	}
 	for _, line := range lines[1:] {
 		if strings.HasPrefix(line, "otpauth://") {
 			flush()
-			fs = append(fs, field{"totp", jsonString(line)})
+			fs = append(fs, field{Key: "totp", Value: jsonString(line)})
 		} else if k, v, ok := passKeyValue(line); ok {
 			flush()
-			fs = append(fs, field{k, jsonString(v)})
+			fs = append(fs, field{Key: k, Value: jsonString(v)})
 		} else {
 			notes = append(notes, line)
 		}
@@ -236,10 +236,10 @@ func passText(v json.RawMessage) (text []byte, ok bool) {
 	vals := map[string]string{}
 	for _, f := range fs {
 		var s string
-		if json.Unmarshal(f.val, &s) != nil {
+		if json.Unmarshal(f.Value, &s) != nil {
 			return nil, false
 		}
-		vals[f.key] = s
+		vals[f.Key] = s
 	}
 	if raw, ok := vals["raw"]; ok {
 		return []byte(raw), true
@@ -251,12 +251,12 @@ func passText(v json.RawMessage) (text []byte, ok bool) {
 	var b strings.Builder
 	b.WriteString(vals["password"] + "\n")
 	for _, f := range fs {
-		switch val := vals[f.key]; {
-		case f.key == "password":
-		case f.key == "notes", f.key == "totp" && strings.HasPrefix(val, "otpauth://"):
+		switch val := vals[f.Key]; {
+		case f.Key == "password":
+		case f.Key == "notes", f.Key == "totp" && strings.HasPrefix(val, "otpauth://"):
 			b.WriteString(val + "\n")
 		default:
-			b.WriteString(f.key + ": " + val + "\n")
+			b.WriteString(f.Key + ": " + val + "\n")
 		}
 	}
 	return []byte(b.String()), true

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/vaultdb/vaultdb/internal/jsonobj"
 )
 
 func jsonUnmarshal(v []byte, dst any) error { return json.Unmarshal(v, dst) }
@@ -56,52 +58,14 @@ func parseValue(text []byte) (json.RawMessage, error) {
 }
 
 // field is one member of a JSON object, in document order.
-type field struct {
-	key string
-	val json.RawMessage
-}
+type field = jsonobj.Member
 
-var errNotObject = errors.New("not a JSON object")
-
-// parseObject returns the members of a JSON object in their order.
-func parseObject(v []byte) ([]field, error) {
-	dec := json.NewDecoder(bytes.NewReader(v))
-	t, err := dec.Token()
-	if d, ok := t.(json.Delim); err != nil || !ok || d != '{' {
-		return nil, errNotObject
-	}
-	var fs []field
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := t.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		fs = append(fs, field{key, raw})
-	}
-	return fs, nil
-}
+// parseObject returns the members of a JSON object in their order, a
+// repeated key read as JSON.parse reads it (its last value).
+func parseObject(v []byte) ([]field, error) { return jsonobj.Parse(v) }
 
 // marshalObject is the inverse of parseObject.
-func marshalObject(fs []field) json.RawMessage {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, f := range fs {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		k, _ := marshalText([]byte(f.key))
-		buf.Write(k)
-		buf.WriteByte(':')
-		buf.Write(f.val)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes()
-}
+func marshalObject(fs []field) json.RawMessage { return jsonobj.Marshal(fs) }
 
 // getField returns the member name of object v.
 func getField(v []byte, name string) (json.RawMessage, bool, error) {
@@ -109,12 +73,8 @@ func getField(v []byte, name string) (json.RawMessage, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	for _, f := range fs {
-		if f.key == name {
-			return f.val, true, nil
-		}
-	}
-	return nil, false, nil
+	val, ok := jsonobj.Get(fs, name)
+	return val, ok, nil
 }
 
 // setField returns object v (nil: a new object) with member name set to
@@ -127,21 +87,12 @@ func setField(v []byte, name string, val json.RawMessage) (json.RawMessage, erro
 			return nil, err
 		}
 	}
-	out := fs[:0:0]
-	done := false
-	for _, f := range fs {
-		if f.key == name {
-			if done {
-				continue
-			}
-			f.val, done = val, true
-		}
-		out = append(out, f)
+	if i := jsonobj.Index(fs, name); i >= 0 {
+		fs[i].Value = val
+	} else {
+		fs = append(fs, field{Key: name, Value: val})
 	}
-	if !done {
-		out = append(out, field{name, val})
-	}
-	return marshalObject(out), nil
+	return marshalObject(fs), nil
 }
 
 // kindOf names the JSON type of v, for messages.

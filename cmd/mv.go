@@ -18,6 +18,7 @@ type MvOptions struct {
 	*Factory
 	Src, Dst string
 	Force    bool
+	Copy     bool // cp: keep the source
 }
 
 func newMvCmd(f *Factory) *cobra.Command {
@@ -44,11 +45,41 @@ the originals removed only once the copies are safely stored.`,
 	return c
 }
 
+func newCpCmd(f *Factory) *cobra.Command {
+	o := &MvOptions{Factory: f, Copy: true}
+	c := &cobra.Command{
+		Use:   "cp SRC DST",
+		Short: "Copy an entry or a directory",
+		Long: `Copy the entry SRC, or the directory SRC/ with everything below it, to DST.
+If DST ends with "/" or is an existing directory, SRC is copied into it.
+Existing entries are not replaced unless --force.`,
+		Example: `  vaultdb cp github/password github/old-password
+  vaultdb cp work/ archive/          # into archive/: archive/work/...`,
+		Aliases: []string{"copy"},
+		Args:    args(cobra.ExactArgs(2)),
+		RunE: func(c *cobra.Command, a []string) error {
+			o.Src, o.Dst = a[0], a[1]
+			return runMv(c.Context(), o)
+		},
+		ValidArgsFunction: completePaths(f, 2, false),
+	}
+	c.Flags().BoolVarP(&o.Force, "force", "f", false, "replace existing entries at the destination")
+	return c
+}
+
 // errExists: a destination entry exists and --force was not given.
-type existsError struct{ path string }
+type existsError struct{ path, verb string }
 
 func (e *existsError) Error() string {
-	return fmt.Sprintf("%s already exists; nothing was moved (use --force to replace it)", e.path)
+	return fmt.Sprintf("%s already exists; nothing was %s (use --force to replace it)", e.path, e.verb)
+}
+
+// verb is what the command does, for messages: "moved" or "copied".
+func (o *MvOptions) verb() string {
+	if o.Copy {
+		return "copied"
+	}
+	return "moved"
 }
 
 func runMv(ctx context.Context, o *MvOptions) error {
@@ -119,6 +150,12 @@ func moveDoc(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string, 
 	if err := copyDocs(ctx, o, t, []string{dst}, []json.RawMessage{val}); err != nil {
 		return err
 	}
+	if o.Copy {
+		if o.IO.ErrTTY {
+			fmt.Fprintf(o.IO.ErrOut, "Copied %s to %s.\n", src, dst)
+		}
+		return nil
+	}
 	if err := t.Remove(ctx, src); err != nil {
 		return fmt.Errorf("copied %s to %s, but cannot remove %s: %w", src, dst, src, err)
 	}
@@ -133,7 +170,7 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 		return err
 	}
 	if strings.HasPrefix(dst, src) {
-		return usageErrorf("cannot move %s into itself (%s)", src, dst)
+		return usageErrorf("cannot put %s into itself (%s)", src, dst)
 	}
 	docs, err := t.Find(ctx, src)
 	if err != nil {
@@ -142,7 +179,7 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 	// Read every value at once: the task batches the shard reads.
 	vals, errs := t.GetAll(ctx, docs)
 	if err := firstError(errs...); err != nil {
-		return fmt.Errorf("nothing was moved: %w", err)
+		return fmt.Errorf("nothing was %s: %w", o.verb(), err)
 	}
 	targets := make([]string, len(docs))
 	for i, d := range docs {
@@ -150,6 +187,12 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 	}
 	if err := copyDocs(ctx, o, t, targets, vals); err != nil {
 		return err
+	}
+	if o.Copy {
+		if o.IO.ErrTTY {
+			fmt.Fprintf(o.IO.ErrOut, "Copied %s to %s (%s).\n", src, dst, plural(len(docs), "entry", "entries"))
+		}
+		return nil
 	}
 	// The copies are durable; now remove exactly the entries that were
 	// copied (not a prune of src/, which could also delete an entry another
@@ -179,7 +222,7 @@ func copyDocs(ctx context.Context, o *MvOptions, t *vault.Task, paths []string, 
 		for i, p := range paths {
 			wg.Go(func() {
 				if _, err := t.Get(ctx, p); err == nil {
-					errs[i] = &existsError{p}
+					errs[i] = &existsError{p, o.verb()}
 				} else if !errors.Is(err, vault.ErrNotFound) {
 					errs[i] = err
 				}
@@ -194,7 +237,7 @@ func copyDocs(ctx context.Context, o *MvOptions, t *vault.Task, paths []string, 
 		wg.Go(func() {
 			errs[i] = t.Update(ctx, p, func(old json.RawMessage) (json.RawMessage, error) {
 				if old != nil && !o.Force {
-					return nil, &existsError{p}
+					return nil, &existsError{p, o.verb()}
 				}
 				return vals[i], nil
 			})

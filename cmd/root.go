@@ -174,8 +174,12 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newImportCmd(f),
 		newEditCmd(f),
 		newFsckCmd(f),
+		newFindCmd(f),
+		newGrepCmd(f),
+		newCpCmd(f),
 		newGitCredentialCmd(f),
 	)
+	useOwnBashCompletion(root)
 	return root
 }
 

@@ -20,6 +20,7 @@ type SetOptions struct {
 	JSON      bool
 	Generate  int // length of a generated password; 0: read the value
 	NoSymbols bool
+	Multiline bool
 	Words     int // with Generate: a passphrase of this many words
 	Separator string
 	Field     string
@@ -34,7 +35,9 @@ func newSetCmd(f *Factory) *cobra.Command {
 		Short: "Store an entry",
 		Long: `Store a value at PATH. On a terminal the value is asked twice without echo
 (and replacing an existing entry is confirmed); otherwise it is all of stdin,
-less one trailing newline, so multi-line values work.`,
+less one trailing newline, so multi-line values work. With -m, a terminal
+too is read to the end (Ctrl-D), shown as typed, for a value of several
+lines. "insert" is another name for set, as in pass.`,
 		Example: `  vaultdb set github/password              # asks for the value
   printf '%s' "$TOKEN" | vaultdb set api/token
   vaultdb set --generate github/password   # stores and prints a new password
@@ -42,8 +45,10 @@ less one trailing newline, so multi-line values work.`,
   vaultdb set --generate 16 --no-symbols wifi/home
   vaultdb set --generate --words 6 disk/luks
   echo '{"user":"me","host":"db.example"}' | vaultdb set --json servers/db
-  echo db2.example | vaultdb set servers/db --field host`,
-		Args: args(cobra.RangeArgs(1, 2)),
+  echo db2.example | vaultdb set servers/db --field host
+  vaultdb insert -m notes/wifi              # several lines, end with Ctrl-D`,
+		Aliases: []string{"insert"},
+		Args:    args(cobra.RangeArgs(1, 2)),
 		RunE: func(c *cobra.Command, a []string) error {
 			if err := o.clipOptions.check(c); err != nil {
 				return err
@@ -74,6 +79,9 @@ less one trailing newline, so multi-line values work.`,
 						return usageErrorf("--words cannot be used with a length or --no-symbols")
 					}
 				}
+				if o.Multiline {
+					return usageErrorf("--generate and --multiline cannot be used together")
+				}
 			} else {
 				o.Generate = 0
 				for _, f := range []string{"clip", "no-symbols", "words", "separator"} {
@@ -90,6 +98,7 @@ less one trailing newline, so multi-line values work.`,
 	fl.BoolVar(&o.JSON, "json", false, "the value is JSON (an object, array, number, ...), not text")
 	fl.IntVar(&o.Generate, "generate", defaultLength, "store a new random password of `N` characters and print it")
 	fl.Lookup("generate").NoOptDefVal = fmt.Sprint(defaultLength)
+	fl.BoolVarP(&o.Multiline, "multiline", "m", false, "on a terminal, read lines (shown as typed) until Ctrl-D")
 	fl.BoolVar(&o.NoSymbols, "no-symbols", false, "with --generate: letters and digits only")
 	fl.IntVar(&o.Words, "words", 0, "with --generate: a passphrase of `N` words instead")
 	fl.StringVar(&o.Separator, "separator", "-", "with --generate --words: what goes between the words")
@@ -139,6 +148,12 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		text, err = generateWords(o.Rand, o.Words, o.Separator)
 	case o.Generate > 0:
 		text, err = generateChars(o.Rand, o.Generate, !o.NoSymbols)
+	case o.IO.InTTY && o.Multiline:
+		fmt.Fprintf(o.IO.ErrOut, "Enter the value of %s; end it with Ctrl-D on a line of its own:\n", p)
+		text, err = readValue(o.IO.In)
+		if err == nil && len(text) == 0 {
+			err = errors.New("the value is empty; nothing was changed")
+		}
 	case o.IO.InTTY:
 		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
 		if errors.Is(err, errMultiLinePaste) {

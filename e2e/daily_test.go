@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,5 +183,92 @@ func TestVersionStamped(t *testing.T) {
 	}
 	if want := string(rev[:12]); !strings.Contains(string(out), want) {
 		t.Errorf("--version prints %q, without the commit %s", out, want)
+	}
+}
+
+// The commands pass users reach for (issue 19 point 15): show, insert
+// (-m), find, grep, cp.
+func TestPassCommands(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000", "--shards", "1")
+	s.must("gh-pass", "insert", "github/password")
+	check(t, s.run("", nil, "show", "github/password"), 0, "gh-pass\n", "")
+	s.must(`{"user":"octocat","password":"pw","url":"https://mail.example/login"}`, "set", "--json", "mail/work")
+	s.must("line one\nline two\n", "insert", "-m", "notes/multi")
+	check(t, s.run("", nil, "get", "notes/multi"), 0, "line one\nline two\n", "")
+
+	check(t, s.run("", nil, "find", "GIT"), 0, "/github/password\n", "")
+	check(t, s.run("", nil, "find", "o"), 0, "/github/password\n/mail/work\n/notes/multi\n", "")
+	check(t, s.run("", nil, "find", "nothing-like-this"), 3, "", "no entry")
+
+	check(t, s.run("", nil, "grep", "mail\\.example"), 0, "/mail/work:  \"url\": \"https://mail.example/login\"\n", "")
+	check(t, s.run("", nil, "grep", "-i", "LINE TWO"), 0, "/notes/multi:line two\n", "")
+	check(t, s.run("", nil, "grep", "zzz"), 3, "", "no value")
+	r := s.run("", nil, "--trace", "grep", "gh-")
+	check(t, r, 0, "/github/password:gh-pass\n", "")
+	if m := summaryRE.FindStringSubmatch(r.errOut); m == nil || m[1] != "2" {
+		t.Errorf("grep on a 1-shard store: not one task of 2 requests (config and shard): %q", r.errOut)
+	}
+
+	s.must("", "cp", "github/password", "gitlab/password")
+	check(t, s.run("", nil, "get", "gitlab/password"), 0, "gh-pass\n", "")
+	check(t, s.run("", nil, "get", "github/password"), 0, "gh-pass\n", "")
+	check(t, s.run("", nil, "cp", "github/password", "gitlab/password"), 1, "", "already exists")
+	s.must("", "cp", "mail", "mail2")
+	check(t, s.run("", nil, "ls", "-r"), 0, "/github/password\n/gitlab/password\n/mail/work\n/mail2/work\n/notes/multi\n", "")
+	check(t, s.run("", nil, "fsck"), 0, "*", "")
+}
+
+// The bash completion works in a bash without the bash-completion package
+// (issue 19 point 9).
+func TestBashCompletionAlone(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("v", "set", "github/password")
+	s.must("v", "set", "gitlab/token")
+	script := fmt.Sprintf(`source <(vaultdb completion bash) || exit 1
+if declare -F _init_completion >/dev/null; then echo "bash-completion is loaded"; exit 1; fi
+compopt() { :; } # the builtin works only inside a real completion
+COMP_WORDS=(vaultdb --store %[1]q get git)
+COMP_CWORD=4
+COMP_LINE="vaultdb --store %[1]s get git"
+COMP_POINT=${#COMP_LINE}
+__start_vaultdb vaultdb git --store
+printf '%%s\n' "${COMPREPLY[@]}"
+`, s.dir)
+	c := exec.Command("bash", "--norc", "--noprofile", "-c", script)
+	c.Env = append(append([]string(nil), s.env...), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	out, err := c.CombinedOutput()
+	if err != nil || string(out) != "github/\ngitlab/\n" {
+		t.Errorf("completion in a bare bash: %v\n%s", err, out)
+	}
+}
+
+// A clipboard that cannot be used says which tool, why, and what to do
+// (issue 19 point 12).
+func TestClipboardFailureMessages(t *testing.T) {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("v", "set", "x")
+	// No display at all (an ssh session, a container).
+	r := s.run("", []string{"DISPLAY=", "WAYLAND_DISPLAY="}, "get", "-c", "x")
+	check(t, r, 1, "", "no graphical session")
+	if !strings.Contains(r.errOut, "DISPLAY") {
+		t.Errorf("stderr %q does not name DISPLAY", r.errOut)
+	}
+	// No tool installed.
+	empty := t.TempDir()
+	r = s.run("", []string{"DISPLAY=:0", "PATH=" + empty}, "get", "-c", "x")
+	check(t, r, 1, "", "apt-get install xclip")
+	if _, err := exec.LookPath("xclip"); err == nil {
+		// A display that is not there: xclip's own reason.
+		r = s.run("", []string{"DISPLAY=:987"}, "get", "-c", "x")
+		check(t, r, 1, "", "xclip")
+		if !strings.Contains(r.errOut, ":987") {
+			t.Errorf("stderr %q does not say which display failed", r.errOut)
+		}
 	}
 }

@@ -8,13 +8,22 @@
 // directory, a hidden file or one of the store's own files; any other id is
 // rejected with a permanent error before any I/O. Beside the blobs the
 // directory holds one lock file per blob written so far, .lock-<id>, and,
-// only while a write is in progress or after a writer died, temporary files
-// .tmp-<id>.<random>. Files are created with mode 0600 and directories with
-// mode 0700. Nothing is ever written outside the store directory, so the
-// only place an encrypted blob exists on disk is its own file (and, for a
-// moment, its temporary file next to it).
+// only while a write is in progress or after a writer died, the file
+// <id>.lock that holds the new content on its way to <id>. Files are
+// created with mode 0600 and directories with mode 0700. Nothing is ever
+// written outside the store directory.
 //
 // The revision of a blob is the hex SHA-256 of its content.
+//
+// # Hostile files
+//
+// Every store file is opened with O_NOFOLLOW and checked with fstat before
+// it is used: a symbolic link, a named pipe, a device or a directory in
+// place of a blob or a lock file is refused with an error naming the file
+// (matching ErrNotRegular), never followed, read or blocked on. A blob
+// larger than adapters.MaxBlobSize is refused before it is read. When the
+// store directory is writable by other users or owned by another user (not
+// root), the store still works, but Options.Warn is told once.
 //
 // # Reads
 //
@@ -24,49 +33,70 @@
 //
 // # Writes and the lock rule
 //
-// A write of blob id runs these steps:
+// Two lock protocols meet in a store directory. vaultdb's own is flock(2)
+// on .lock-<id>. The VaultDB reference implementation (JavaScript) creates
+// <id>.lock with O_CREAT|O_EXCL, re-reads and compares <id>, writes the new
+// content into <id>.lock, fsyncs it and renames it over <id>; on a mismatch
+// it unlinks <id>.lock, and when <id>.lock exists it reports a conflict and
+// its caller retries. A write here follows both:
 //
 //  1. Open (creating it, 0600) the lock file .lock-<id> and take an
-//     exclusive flock(2) on it. The lock is polled with LOCK_NB until it is
-//     acquired, the context is done, or the lock timeout (DefaultLockTimeout
-//     unless configured) passes; in the last case the write fails with a
-//     transient error saying another process holds the lock.
-//  2. Remove leftover temporary files of that blob.
+//     exclusive flock on it, polling with LOCK_NB. This orders vaultdb
+//     writers among themselves.
+//  2. Create <id>.lock with O_CREAT|O_EXCL, mode 01600 (the sticky bit marks
+//     it as vaultdb's). This excludes reference writers: while it exists
+//     none of them can create it, and so none is between its compare and
+//     its rename; while one of theirs exists, this step waits. Steps 1 and 2
+//     share one deadline, the lock timeout (DefaultLockTimeout unless
+//     configured); when it passes the write fails with a transient error
+//     saying who holds the lock.
 //  3. Read the current content and compare its revision with the expected
-//     one (NoRev: the blob must not exist). On a mismatch nothing is written
-//     and the error matches ErrConflict.
-//  4. Write the new content to a temporary file in the same directory, fsync
-//     it, rename it over the blob, and fsync the directory.
-//  5. Release the lock by closing the lock file.
+//     one (NoRev: the blob must not exist). On a mismatch <id>.lock is
+//     removed, nothing is written and the error matches ErrConflict.
+//  4. Write the new content into <id>.lock, fsync it, rename it over <id>
+//     (which releases the reference's lock), clear the sticky bit, and
+//     fsync the directory.
+//  5. Release the flock by closing .lock-<id>.
 //
 // Why this is safe:
 //
+//   - The lock is held from the revision check to the rename against both
+//     kinds of writer, so the write is a true compare-and-swap: vaultdb
+//     writers are excluded by the flock, reference writers by the O_EXCL
+//     file, which is the very file they contend on.
 //   - A flock belongs to the open lock file, and the kernel drops it when the
-//     last descriptor of that file is closed, which happens however the
-//     holder ends: normal exit, panic, SIGKILL, out-of-memory kill. A lock
-//     therefore never outlives the process holding it, and there is no
-//     stale lock to detect, guess about or break: no pid files, no ages. The
-//     lock timeout only bounds how long a write waits for a holder that is
-//     still alive. Go opens files close-on-exec, so programs started by the
-//     holder do not inherit and prolong the lock.
-//   - Lock files are never deleted. Deleting one would let two writers lock
-//     two different files under the same name, both believing they hold the
-//     lock.
-//   - The lock is held from the revision check to the rename, so no other
-//     writer following this rule can slip in between the compare and the
-//     swap: the write is a true compare-and-swap.
-//   - A writer killed before the rename leaves the blob untouched; the
-//     temporary file it leaves behind is removed by the next writer of that
-//     blob. That writer holds the lock, so the file cannot belong to a live
-//     writer. A writer killed after the rename has already made the new
-//     content durable with fsync. Either way the blob holds the old or the
-//     new content in full, never a torn file.
+//     last descriptor of that file is closed, however the holder ends
+//     (SIGKILL and out-of-memory kills included). Go opens files
+//     close-on-exec, so programs started by the holder do not prolong it.
+//     Lock files .lock-<id> are never deleted: deleting one would let two
+//     writers lock two different files under the same name.
+//   - A vaultdb writer killed between steps 2 and 4 leaves <id>.lock behind,
+//     with the sticky bit. The next vaultdb writer of that blob holds the
+//     flock, so it knows that no live vaultdb writer owns a sticky <id>.lock,
+//     and removes it at once; the reference never sets the sticky bit (the
+//     umask can only clear bits), so it is never mistaken for theirs. A
+//     killed vaultdb therefore never blocks vaultdb. Until a vaultdb writer
+//     of that blob or "vaultdb fsck --repair" comes along, it does block
+//     reference writers of that blob, which keep retrying.
+//   - A reference writer killed between its create and its rename leaves
+//     <id>.lock behind without the sticky bit, and nothing can tell it from
+//     a live writer's. It is treated as abandoned once its last write
+//     (mtime) is StaleAfter old (DefaultStaleAfter, 30 s): a live reference
+//     writer holds its lock for one read, one write and one fsync of a blob,
+//     milliseconds. Options.Warn is told when such a file is removed.
+//   - Either way the blob holds the old or the new content in full, never a
+//     torn file: the new content only reaches <id> by rename, after fsync.
 //
-// The lock is advisory: it protects the store only against processes that
-// follow this rule. flock(2) may not exclude processes on different machines
-// sharing a network filesystem, so a store should live on a local disk (a
-// synchronised folder such as Dropbox is local to each machine, but the
-// synchronisation service does not follow this rule).
+// The residual risk is a reference writer that stops for longer than
+// StaleAfter between its create and its rename (suspended with SIGSTOP or a
+// debugger, or stalled in fsync on a failing disk) and then resumes: its
+// lock will have been removed, and its rename can replace a newer blob or
+// move another writer's half-written <id>.lock into place. The locks are
+// advisory: they protect the store only against processes that follow one
+// of the two rules. flock(2) may not exclude processes on different
+// machines sharing a network filesystem, so a store should live on a local
+// disk (a synchronised folder such as Dropbox is local to each machine, but
+// the synchronisation service follows neither rule).
 //
 // Within one process, writes to the same blob are also serialised by a mutex
 // before the flock is taken, so goroutines queue instead of polling.
@@ -78,6 +108,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,19 +127,45 @@ var _ adapters.Adapter = (*Dir)(nil)
 // the same blob before it gives up with a transient error.
 const DefaultLockTimeout = 10 * time.Second
 
-// maxIDLen keeps ".tmp-<id>.<random>" within the usual 255-byte file name
-// limit.
+// DefaultStaleAfter is the age (time since its last write) at which a lock
+// file <id>.lock of another program is treated as left by a writer that
+// died. A live writer holds it for milliseconds.
+const DefaultStaleAfter = 30 * time.Second
+
+// maxIDLen keeps file names within the usual 255-byte limit.
 const maxIDLen = 200
 
-// maxPoll caps the interval between attempts to take a lock held by another
-// process.
+// maxPoll caps the interval between attempts to take a flock held by
+// another vaultdb process.
 const maxPoll = 50 * time.Millisecond
+
+// maxRefPoll caps the interval between attempts to create <id>.lock while a
+// reference writer holds it. Reference writers retry at once after a
+// conflict, so a slow poll would starve this side; one failed open(2) per
+// few milliseconds costs nothing.
+const maxRefPoll = 4 * time.Millisecond
+
+// ErrNotRegular is the cause of a refusal to use a store file that is not a
+// regular file: a symbolic link, a named pipe, a device, a socket or a
+// directory where a blob or a lock file should be.
+var ErrNotRegular = errors.New("not a regular file")
 
 // Options configures a Dir. The zero value gives the defaults.
 type Options struct {
 	// LockTimeout bounds how long a write waits for another process's lock
 	// on the blob. Zero means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// StaleAfter is the age of its last write at which another program's
+	// lock file <id>.lock is removed as abandoned. Zero means
+	// DefaultStaleAfter.
+	StaleAfter time.Duration
+	// Warn, if not nil, receives warnings meant for the user: once per Dir
+	// when the store directory is writable by other users or owned by
+	// another user, and whenever an abandoned lock file is removed. The
+	// package never prints.
+	Warn func(msg string)
+	// Now is the clock lock ages are measured with. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Dir is a blob store in a local directory. It is safe for concurrent use by
@@ -116,6 +173,11 @@ type Options struct {
 type Dir struct {
 	dir         string
 	lockTimeout time.Duration
+	staleAfter  time.Duration
+	warn        func(string)
+	now         func() time.Time
+
+	dirChecked sync.Once
 
 	mu    sync.Mutex
 	local map[string]chan struct{} // per-blob in-process lock, see lock
@@ -128,9 +190,18 @@ func New(dir string, opts Options) *Dir {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = DefaultStaleAfter
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Dir{
 		dir:         dir,
 		lockTimeout: opts.LockTimeout,
+		staleAfter:  opts.StaleAfter,
+		warn:        opts.Warn,
+		now:         opts.Now,
 		local:       make(map[string]chan struct{}),
 	}
 }
@@ -146,7 +217,8 @@ func (d *Dir) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error)
 	if err := validateID(id); err != nil {
 		return nil, adapters.NoRev, adapters.NewError("read", id, nil, err)
 	}
-	data, err := os.ReadFile(d.blobPath(id))
+	d.checkDir()
+	data, err := readFile(d.blobPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, adapters.NoRev, adapters.NewError("read", id, adapters.ErrNotFound, nil)
 	}
@@ -164,19 +236,37 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 	if err := validateID(id); err != nil {
 		return adapters.NoRev, adapters.NewError("write", id, nil, err)
 	}
+	if len(data) > adapters.MaxBlobSize {
+		return adapters.NoRev, adapters.NewError("write", id, nil,
+			fmt.Errorf("the new content is %d bytes: %w", len(data), adapters.ErrBlobTooLarge))
+	}
+	d.checkDir()
 	if err := d.ensureDir(); err != nil {
 		return adapters.NoRev, mapError("write", id, d.dir, err)
 	}
-	unlock, err := d.lock(ctx, id)
+	deadline := time.Now().Add(d.lockTimeout)
+	unlock, err := d.lock(ctx, id, deadline)
 	if err != nil {
 		return adapters.NoRev, err
 	}
 	defer unlock()
 
-	d.removeTemps(id)
+	f, err := d.refLock(ctx, id, deadline)
+	if err != nil {
+		return adapters.NoRev, err
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			f.Close()
+			// Ours: nobody else removes a vaultdb lock file while this
+			// process holds the flock.
+			_ = os.Remove(f.Name())
+		}
+	}()
 
 	cur := adapters.NoRev
-	old, err := os.ReadFile(d.blobPath(id))
+	old, err := readFile(d.blobPath(id))
 	switch {
 	case err == nil:
 		cur = revOf(old)
@@ -192,45 +282,128 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 	if err := ctx.Err(); err != nil {
 		return adapters.NoRev, adapters.NewError("write", id, nil, err)
 	}
-	if err := d.replace(id, data); err != nil {
-		return adapters.NoRev, mapError("write", id, d.dir, err)
+	if _, err := f.Write(data); err != nil {
+		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to write %s: %w", f.Name(), err))
+	}
+	if err := f.Sync(); err != nil {
+		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to sync %s: %w", f.Name(), err))
+	}
+	if err := os.Rename(f.Name(), d.blobPath(id)); err != nil {
+		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to rename %s: %w", f.Name(), err))
+	}
+	renamed = true
+	// The blob keeps the sticky bit if this is lost in a crash: harmless,
+	// the mark only means something on the name <id>.lock.
+	_ = f.Chmod(0o600)
+	f.Close()
+	// Without this the rename itself may be lost in a power failure.
+	if err := syncDir(d.dir); err != nil {
+		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to sync store directory: %w", err))
 	}
 	return revOf(data), nil
 }
 
-// replace atomically and durably replaces blob id with data.
-func (d *Dir) replace(id string, data []byte) error {
-	// CreateTemp creates the file with mode 0600.
-	f, err := os.CreateTemp(d.dir, tempPrefix(id)+"*")
+// readFile reads a store file whole: without following a symbolic link,
+// only if it is a regular file, and only up to adapters.MaxBlobSize.
+// O_NONBLOCK keeps a named pipe from blocking the open; O_NOCTTY keeps a
+// terminal device from becoming the controlling terminal.
+func readFile(path string) ([]byte, error) {
+	f, err := openFile(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
-		return fmt.Errorf("failed to create temporary file: %w", err)
+		return nil, err
 	}
-	tmp := f.Name()
-	renamed := false
-	defer func() {
-		if !renamed {
-			f.Close()
-			os.Remove(tmp)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > adapters.MaxBlobSize {
+		return nil, fmt.Errorf("%s is %d bytes: %w", path, fi.Size(), adapters.ErrBlobTooLarge)
+	}
+	// The size is a hint: a file growing while it is read is still cut
+	// off at the limit.
+	data, err := io.ReadAll(io.LimitReader(f, adapters.MaxBlobSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > adapters.MaxBlobSize {
+		return nil, fmt.Errorf("%s grew past the limit while it was read: %w", path, adapters.ErrBlobTooLarge)
+	}
+	return data, nil
+}
+
+// openFile opens a store file with open(2) flags (O_NOFOLLOW and
+// O_CLOEXEC added) and refuses anything but a regular file.
+func openFile(path string, flags int, mode uint32) (*os.File, error) {
+	fd, err := openRetry(path, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, notRegular(path, "a symbolic link")
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, notRegular(path, fileKind(st.Mode))
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func openRetry(path string, flags int, mode uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, mode)
+		if err != unix.EINTR {
+			return fd, err
 		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("failed to write temporary file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("failed to sync temporary file: %w", err)
+}
+
+func notRegular(path, kind string) error {
+	return fmt.Errorf("refusing to use %s: it is %s: %w", path, kind, ErrNotRegular)
+}
+
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	case unix.S_IFIFO:
+		return "a named pipe (FIFO)"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFDIR:
+		return "a directory"
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("failed to close temporary file: %w", err)
+	return "not a regular file"
+}
+
+// checkDir tells Options.Warn, once, when the store directory can be
+// changed by other users: like ssh with ~/.ssh, the store still works, but
+// whoever can write the directory can replace or delete its files.
+func (d *Dir) checkDir() {
+	if d.warn == nil {
+		return
 	}
-	if err := os.Rename(tmp, d.blobPath(id)); err != nil {
-		return fmt.Errorf("failed to rename temporary file: %w", err)
-	}
-	renamed = true
-	// Without this the rename itself may be lost in a power failure.
-	if err := syncDir(d.dir); err != nil {
-		return fmt.Errorf("failed to sync store directory: %w", err)
-	}
-	return nil
+	d.dirChecked.Do(func() {
+		var st unix.Stat_t
+		if err := unix.Stat(d.dir, &st); err != nil {
+			return // not created yet, or the operation reports the problem
+		}
+		if uid := uint32(os.Geteuid()); st.Uid != uid && st.Uid != 0 {
+			d.warn(fmt.Sprintf("the store directory %s belongs to another user (uid %d): that user can replace or delete the store's files", d.dir, st.Uid))
+		}
+		if st.Mode&0o022 != 0 {
+			d.warn(fmt.Sprintf("the store directory %s is writable by other users (mode %04o): they can replace or delete the store's files; make it private with: chmod go-w %s", d.dir, st.Mode&0o7777, d.dir))
+		}
+	})
 }
 
 // ensureDir creates the store directory if it is missing.
@@ -254,13 +427,11 @@ func (d *Dir) ensureDir() error {
 	return nil
 }
 
-// lock takes the exclusive lock on blob id (see the package documentation)
-// and returns the function that releases it.
-func (d *Dir) lock(ctx context.Context, id string) (func(), error) {
-	deadline := time.Now().Add(d.lockTimeout)
-
+// lock takes vaultdb's exclusive lock on blob id (see the package
+// documentation) and returns the function that releases it.
+func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (func(), error) {
 	local := d.localLock(id)
-	timer := time.NewTimer(d.lockTimeout)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
 	case local <- struct{}{}:
@@ -273,7 +444,7 @@ func (d *Dir) lock(ctx context.Context, id string) (func(), error) {
 	release := func() { <-local }
 
 	path := d.lockPath(id)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(path, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
 	if err != nil {
 		release()
 		return nil, mapError("write", id, d.dir, fmt.Errorf("failed to open lock file: %w", err))
@@ -300,23 +471,198 @@ func (d *Dir) lock(ctx context.Context, id string) (func(), error) {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			return fail(adapters.NewError("write", id, adapters.ErrTransient,
-				fmt.Errorf("another process holds the lock %s (waited %s)", path, d.lockTimeout)))
+				fmt.Errorf("another vaultdb process holds the lock %s (waited %s)", path, d.lockTimeout)))
 		}
-		wait = min(wait, poll)
+		if err := sleep(ctx, min(wait, poll)); err != nil {
+			return fail(adapters.NewError("write", id, nil, err))
+		}
 		poll = min(2*poll, maxPoll)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fail(adapters.NewError("write", id, nil, ctx.Err()))
-		case <-t.C:
-		}
 	}
 	return func() {
 		// Closing the only descriptor of the lock file drops the flock.
 		f.Close()
 		release()
 	}, nil
+}
+
+// LockedError is the cause of a write that gave up waiting for another
+// program's lock file <id>.lock (the reference implementation's lock).
+type LockedError struct {
+	Path       string        // the lock file
+	Age        time.Duration // since its last write
+	Waited     time.Duration
+	StaleAfter time.Duration // the age at which it is treated as abandoned
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("another program holds the lock file %s (last written %s ago; waited %s); it is treated as abandoned once it is %s old",
+		e.Path, e.Age.Round(time.Millisecond), e.Waited.Round(time.Millisecond), e.StaleAfter)
+}
+
+// refLock creates <id>.lock with O_EXCL (see the package documentation),
+// waiting until deadline while another program holds it, and returns it
+// open for writing. The caller must hold the flock of id.
+func (d *Dir) refLock(ctx context.Context, id string, deadline time.Time) (*os.File, error) {
+	path := d.refLockPath(id)
+	start := time.Now()
+	poll := time.Millisecond
+	for {
+		fd, err := openRetry(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600|unix.S_ISVTX)
+		if err == nil {
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		if err != unix.EEXIST {
+			return nil, mapError("write", id, d.dir, fmt.Errorf("failed to create lock file: %w", &fs.PathError{Op: "open", Path: path, Err: err}))
+		}
+		lf, err := d.inspect(id)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return nil, mapError("write", id, d.dir, err)
+		}
+		if lf.Abandoned() {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, mapError("write", id, d.dir, fmt.Errorf("failed to remove the abandoned lock file: %w", err))
+			}
+			if !lf.Ours && d.warn != nil {
+				d.warn(fmt.Sprintf("removed the lock file %s: another program's writer left it %s ago and must have stopped", path, lf.Age.Round(time.Second)))
+			}
+			continue
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil, adapters.NewError("write", id, adapters.ErrTransient,
+				&LockedError{Path: path, Age: lf.Age, Waited: time.Since(start), StaleAfter: d.staleAfter})
+		}
+		if err := sleep(ctx, min(wait, poll)); err != nil {
+			return nil, adapters.NewError("write", id, nil, err)
+		}
+		poll = min(2*poll, maxRefPoll)
+	}
+}
+
+// LockFile is a lock file <id>.lock found in the store directory.
+type LockFile struct {
+	Blob string
+	Path string
+	// Age is the time since its last write.
+	Age time.Duration
+	// Ours: created by vaultdb (it has the sticky bit). Seen by a process
+	// holding the blob's flock, it was left by a vaultdb writer that died.
+	Ours bool
+	// Kind is empty for a regular file, else what the file is ("a symbolic
+	// link", ...): never created by a writer, it was planted.
+	Kind string
+	// Stale: not ours, and older than the Dir's StaleAfter (or as far in
+	// the future), or not a regular file.
+	Stale bool
+}
+
+// Abandoned reports whether the lock file can be removed by a process
+// holding the blob's flock: left by a vaultdb writer that died, or by
+// another program's writer longer ago than a live writer holds it.
+func (l LockFile) Abandoned() bool { return l.Ours || l.Stale }
+
+// inspect describes <id>.lock.
+func (d *Dir) inspect(id string) (LockFile, error) {
+	path := d.refLockPath(id)
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return LockFile{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
+	}
+	lf := LockFile{Blob: id, Path: path, Age: d.now().Sub(time.Unix(st.Mtim.Unix()))}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		lf.Kind = fileKind(st.Mode)
+	} else {
+		lf.Ours = st.Mode&unix.S_ISVTX != 0
+	}
+	// A time as far in the future is a clock set back or a forged time; a
+	// file that is not a regular file was never created by a writer.
+	lf.Stale = !lf.Ours && (lf.Age >= d.staleAfter || lf.Age <= -d.staleAfter || lf.Kind != "")
+	return lf, nil
+}
+
+// LockFiles lists the lock files <id>.lock in the store directory that no
+// live vaultdb writer holds: those left by writers that died, and those of
+// other programs (live or not: Age and Stale tell). For "vaultdb fsck".
+func (d *Dir) LockFiles() ([]LockFile, error) {
+	entries, err := os.ReadDir(d.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []LockFile
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || validateID(id) != nil {
+			continue
+		}
+		lf, err := d.inspect(id)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if lf.Ours && d.flockHeld(id) {
+			continue // a vaultdb write in progress
+		}
+		out = append(out, lf)
+	}
+	return out, nil
+}
+
+// flockHeld reports whether a vaultdb process holds the flock of id now.
+func (d *Dir) flockHeld(id string) bool {
+	f, err := openFile(d.lockPath(id), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+}
+
+// ClearLockFile removes blob id's lock file <id>.lock if it is abandoned
+// (see LockFile.Abandoned), taking the blob's flock first so that no
+// vaultdb writer is using it. It reports what it found and whether it
+// removed it. For "vaultdb fsck --repair".
+func (d *Dir) ClearLockFile(ctx context.Context, id string) (LockFile, bool, error) {
+	if err := validateID(id); err != nil {
+		return LockFile{}, false, adapters.NewError("write", id, nil, err)
+	}
+	unlock, err := d.lock(ctx, id, time.Now().Add(d.lockTimeout))
+	if err != nil {
+		return LockFile{}, false, err
+	}
+	defer unlock()
+	lf, err := d.inspect(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LockFile{Blob: id, Path: d.refLockPath(id)}, false, nil
+	}
+	if err != nil {
+		return lf, false, mapError("write", id, d.dir, err)
+	}
+	if !lf.Abandoned() {
+		return lf, false, nil
+	}
+	if err := os.Remove(lf.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return lf, false, mapError("write", id, d.dir, err)
+	}
+	return lf, true, syncDir(d.dir)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // localLock returns the in-process lock of blob id: a channel with room for
@@ -332,29 +678,9 @@ func (d *Dir) localLock(id string) chan struct{} {
 	return ch
 }
 
-// removeTemps removes temporary files of blob id. It must only be called
-// while holding the blob's lock: then the files can only be left over from a
-// writer that died.
-func (d *Dir) removeTemps(id string) {
-	entries, err := os.ReadDir(d.dir)
-	if err != nil {
-		// The write that follows reports any real problem with the directory.
-		return
-	}
-	prefix := tempPrefix(id)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) {
-			_ = os.Remove(filepath.Join(d.dir, e.Name()))
-		}
-	}
-}
-
-func (d *Dir) blobPath(id string) string { return filepath.Join(d.dir, id) }
-func (d *Dir) lockPath(id string) string { return filepath.Join(d.dir, ".lock-"+id) }
-
-// tempPrefix ends in '.', which no id contains, so the temporary files of
-// blob "a" can never be mistaken for those of blob "a-b".
-func tempPrefix(id string) string { return ".tmp-" + id + "." }
+func (d *Dir) blobPath(id string) string    { return filepath.Join(d.dir, id) }
+func (d *Dir) lockPath(id string) string    { return filepath.Join(d.dir, ".lock-"+id) }
+func (d *Dir) refLockPath(id string) string { return filepath.Join(d.dir, id+".lock") }
 
 func revOf(data []byte) adapters.Rev {
 	sum := sha256.Sum256(data)

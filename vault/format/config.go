@@ -14,6 +14,8 @@ import (
 	"strconv"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/vaultdb/vaultdb/internal/jsonobj"
 )
 
 // Keys are the secrets a passphrase unlocks. They never change for the life
@@ -145,41 +147,24 @@ func ParseConfig(data []byte) (*Config, error) {
 	return c, nil
 }
 
-// parseObject reads a JSON object into its members in order. Like
-// JSON.parse, a repeated key keeps its first position and its last value.
+// parseObject reads a JSON object into its members in order, with the
+// one parser of objects (jsonobj): like JSON.parse, a repeated key keeps
+// its first position and its last value.
 func parseObject(data []byte, top bool) ([]field, error) {
-	notJSON := func(err error) error {
-		if !top {
-			return err
-		}
-		return &ConfigError{Reason: "config is not JSON", Err: err}
-	}
-	if !json.Valid(data) {
-		return nil, notJSON(errors.New("syntax error"))
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		if top {
-			return nil, badConfig("config is not a JSON object")
-		}
+	ms, err := jsonobj.Parse(data)
+	switch {
+	case errors.Is(err, jsonobj.ErrNotObject) && top:
+		return nil, badConfig("config is not a JSON object")
+	case errors.Is(err, jsonobj.ErrNotObject):
 		return nil, errors.New("not an object")
+	case err != nil && top:
+		return nil, &ConfigError{Reason: "config is not JSON", Err: err}
+	case err != nil:
+		return nil, err
 	}
-	var fs []field
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, notJSON(err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, notJSON(err)
-		}
-		if i := fieldIndex(fs, key); i >= 0 {
-			fs[i].value = raw
-		} else {
-			fs = append(fs, field{key, raw})
-		}
+	fs := make([]field, len(ms))
+	for i, m := range ms {
+		fs[i] = field{m.Key, m.Value}
 	}
 	return fs, nil
 }

@@ -20,7 +20,10 @@ var Scheme = &location.Scheme{
 		}
 		return rest, nil
 	},
-	Open: func(_ context.Context, _ *location.Env, where string) (adapters.Adapter, error) {
-		return localdir.New(where, localdir.Options{}), nil
+	Open: func(_ context.Context, env *location.Env, where string) (adapters.Adapter, error) {
+		// The adapter never prints: its warnings (a store directory other
+		// users can write, an abandoned lock file removed) go to the user
+		// here.
+		return localdir.New(where, localdir.Options{Warn: func(msg string) { env.Warnf("%s", msg) }}), nil
 	},
 }

@@ -19,4 +19,3 @@ func TestCheckServiceURL(t *testing.T) {
 		}
 	}
 }
-
