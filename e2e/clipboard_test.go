@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,8 +25,15 @@ func startX(t *testing.T) string {
 		}
 	}
 	for n := 90; n < 190; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
+		if lock := fmt.Sprintf("/tmp/.X%d-lock", n); !staleXLock(lock) {
+			if _, err := os.Stat(lock); err == nil {
+				continue
+			}
+		} else {
+			// Left by an X server that died without cleaning up (killed):
+			// the display is free.
+			os.Remove(lock)
+			os.Remove(fmt.Sprintf("/tmp/.X11-unix/X%d", n))
 		}
 		display := fmt.Sprintf(":%d", n)
 		x := exec.Command("Xvfb", display, "-nolisten", "tcp", "-screen", "0", "320x240x8")
@@ -34,8 +43,15 @@ func startX(t *testing.T) string {
 		exited := make(chan struct{})
 		go func() { x.Wait(); close(exited) }()
 		t.Cleanup(func() {
-			x.Process.Kill()
-			<-exited
+			// SIGTERM lets Xvfb remove its lock file; SIGKILL would leave
+			// it, and a hundred of those use up every display.
+			x.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				x.Process.Kill()
+				<-exited
+			}
 		})
 		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
@@ -159,4 +175,17 @@ func TestClipboardSensitiveHint(t *testing.T) {
 		t.Errorf("generated password: hint %q", got)
 	}
 	waitFor(t, 6*time.Second, func() bool { return xclipOut(t, display) == "" })
+}
+
+// staleXLock reports whether an X lock file names a process that is gone.
+func staleXLock(lock string) bool {
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
