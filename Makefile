@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
 FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test check-model bench fuzz crash-test clean rs-servers
+.PHONY: all build install test check-model bench fuzz crash-test clean rs-servers lint tools cross
 
 all: build
 
@@ -25,6 +25,33 @@ install:
 # Run once; without them those tests skip (and fail when CI is set).
 rs-servers:
 	cd testdata/rs-servers && npm ci --no-audit --no-fund
+
+# Lint tools, pinned; "make tools" installs them from the Go module proxy
+# into $(go env GOPATH)/bin (.ci/run does).
+STATICCHECK_VERSION = v0.8.2
+GOVULNCHECK_VERSION = v1.9.0
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+# The engine, which must build for a browser (js/wasm).
+ENGINE_PKGS = ./vault/... ./adapters ./adapters/memory ./adapters/retry ./adapters/trace ./adapters/stack ./internal/jsonobj
+
+tools:
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+# gofmt, vet, staticcheck (staticcheck.conf), govulncheck (skipped with a
+# message when its database cannot be reached), and the cross-builds.
+lint: cross
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt: not formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOBIN_DIR)/staticcheck ./...
+	GOVULNCHECK=$(GOBIN_DIR)/govulncheck .ci/govulncheck
+
+# The command line builds on the other systems it is meant for; the engine
+# builds for the browser.
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=freebsd $(GO) build ./...
+	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_PKGS)
 
 # The model checker (vault/vaultsim) runs without -race: its schedules are
 # serialised by the simulator, and the race detector makes it 6x slower.

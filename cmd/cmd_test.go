@@ -16,12 +16,11 @@ import (
 
 // fakePrompter answers prompts from a queue and records the questions.
 type fakePrompter struct {
-	mu       sync.Mutex
-	secrets  []string
-	answers  []bool
-	prompts  []string
-	noTTY    bool
-	canceled bool
+	mu      sync.Mutex
+	secrets []string
+	answers []bool
+	prompts []string
+	noTTY   bool
 }
 
 func (p *fakePrompter) Secret(ctx context.Context, prompt string) ([]byte, error) {

@@ -44,7 +44,6 @@ type codePrompter struct {
 	fakePrompter
 	errOut *bytes.Buffer
 	fake   *dropboxtest.Server
-	line   bool // whether to offer Line (with echo)
 	asked  []string
 }
 

@@ -114,7 +114,7 @@ func (l *Locked) Unlock(ctx context.Context, u Unlocker) (*Store, error) {
 // the caller should Locate again. A store opened this way cannot change
 // its passphrase.
 func OpenKeys(a adapters.Adapter, keys *format.Keys, shards int, opts Options) (*Store, error) {
-	if _, err := (keysUnlocker{keys}).unlock(nil, nil); err != nil {
+	if _, err := (keysUnlocker{keys}).unlock(context.Background(), nil); err != nil {
 		return nil, err
 	}
 	if shards < 1 || shards > format.MaxShards {

@@ -57,9 +57,8 @@ type env struct {
 	access  string
 	refresh string
 
-	mu     sync.Mutex
-	saved  []*oauth2.Token
-	secret []string
+	mu    sync.Mutex
+	saved []*oauth2.Token
 }
 
 func (e *env) Saved() []*oauth2.Token {

@@ -158,7 +158,7 @@ func TestSeeded(t *testing.T) {
 		}
 		return string(b)
 	}
-	if pattern(1) != pattern(1) {
+	if first, again := pattern(1), pattern(1); first != again {
 		t.Fatal("same seed, different faults")
 	}
 	if pattern(1) == pattern(2) {

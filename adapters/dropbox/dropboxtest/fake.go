@@ -416,7 +416,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal Server Error", 500)
 	case Unavailable:
 		w.Header().Set("Retry-After", ra)
-		http.Error(w, "Service Unavailable", 503)
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 	case TooManyWriteOps:
 		writeJSONBytes(w, 409, uploadErrorBody("too_many_write_operations", ""))
 	case ExpireToken:
