@@ -161,7 +161,7 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 			}
 			it := checkItem{blob: blob}
 			if format.IsDir(p) {
-				names, err := format.ParseList(v)
+				names, err := format.ParseListing(p, v)
 				if err != nil {
 					sr.OK = false
 					damaged[p] = true

@@ -120,9 +120,9 @@ func compactSorted(s []string) []string {
 }
 
 // ParseList decodes the stored value of a directory into its child names,
-// validated as ParseListing does for a directory at the top.
-//
-// Deprecated: use ParseListing, which also checks the length of the paths.
+// validated as ParseListing does for a directory at the top (so without
+// the full length check; a directory item read from a shard has had that
+// check already, in the shard's value check).
 func ParseList(value json.RawMessage) ([]string, error) {
 	return ParseListing("/", value)
 }
