@@ -156,16 +156,17 @@ func expect(t *testing.T, r result, code int, out, errSub string) {
 }
 
 func TestInitOnTerminalAsksTwice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	delete(e.vars, envPassphrase)
-	e.prompter.secrets = []string{"s3cret", "s3cret"}
+	e.prompter.secrets = []string{"s3cret velvet orbit", "s3cret velvet orbit"}
 	r := e.run(true, "", "init", "--iterations", "1000")
 	expect(t, r, 0, "", "Created a store")
 	if len(e.prompter.prompts) != 2 {
 		t.Errorf("prompts %q, want two", e.prompter.prompts)
 	}
 	// The store opens with that passphrase, and only with it.
-	e.prompter.secrets = []string{"s3cret"}
+	e.prompter.secrets = []string{"s3cret velvet orbit"}
 	expect(t, e.run(true, "", "ls"), 0, "", "")
 	e.prompter.secrets = []string{"wrong"}
 	expect(t, e.run(true, "", "ls"), ExitWrongPassphrase, "", "incorrect passphrase")
@@ -178,6 +179,7 @@ func TestInitOnTerminalAsksTwice(t *testing.T) {
 }
 
 func TestInitMismatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	delete(e.vars, envPassphrase)
 	e.prompter.secrets = []string{"one", "two"}
@@ -188,6 +190,7 @@ func TestInitMismatch(t *testing.T) {
 }
 
 func TestNoTerminalNoPassphrase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	delete(e.vars, envPassphrase)
@@ -196,6 +199,7 @@ func TestNoTerminalNoPassphrase(t *testing.T) {
 }
 
 func TestPassphraseFile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	delete(e.vars, envPassphrase)
@@ -210,6 +214,7 @@ func TestPassphraseFile(t *testing.T) {
 }
 
 func TestNoStore(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	expect(t, e.run(false, "", "get", "x"), ExitStore, "", "vaultdb init")
 	e.vars[envStore] = "dropbox:/vault"
@@ -217,6 +222,7 @@ func TestNoStore(t *testing.T) {
 }
 
 func TestStoreLocation(t *testing.T) {
+	t.Parallel()
 	f := &Factory{LookupEnv: func(k string) (string, bool) {
 		v := map[string]string{"HOME": "/home/u", "XDG_DATA_HOME": "/xdg"}[k]
 		return v, v != ""
@@ -235,6 +241,7 @@ func TestStoreLocation(t *testing.T) {
 }
 
 func TestSetGetPipe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("line one\nline two\n", "set", "mail/password")
@@ -252,6 +259,7 @@ func TestSetGetPipe(t *testing.T) {
 }
 
 func TestSetOnTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.prompter.secrets = []string{"hunter2", "hunter2"}
@@ -272,6 +280,7 @@ func TestSetOnTerminal(t *testing.T) {
 }
 
 func TestSetJSONAndField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must(`{"user": "me", "host": "db", "port": 5432}`, "set", "--json", "servers/db")
@@ -300,6 +309,7 @@ func TestSetJSONAndField(t *testing.T) {
 }
 
 func TestSetDirectoryAndInvalidPaths(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	expect(t, e.run(false, "v", "set", "github/"), ExitUsage, "", "is a directory")
@@ -312,6 +322,7 @@ func TestSetDirectoryAndInvalidPaths(t *testing.T) {
 }
 
 func TestSetGenerate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	r := e.run(false, "", "set", "--generate", "a")
@@ -331,6 +342,7 @@ func TestSetGenerate(t *testing.T) {
 }
 
 func TestGetClip(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("s3cret\n", "set", "github/password")
@@ -349,6 +361,7 @@ func TestGetClip(t *testing.T) {
 }
 
 func TestClipClearHelper(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, now string
 		cleared   bool
@@ -379,6 +392,7 @@ func TestClipClearHelper(t *testing.T) {
 }
 
 func TestGetMissing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "github/password")
@@ -388,6 +402,7 @@ func TestGetMissing(t *testing.T) {
 }
 
 func TestRm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "a/one")
@@ -422,6 +437,7 @@ func TestRm(t *testing.T) {
 }
 
 func TestLs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	for _, p := range []string{"github/password", "github/user", "mail/work/password", "top"} {
@@ -446,6 +462,7 @@ func TestLs(t *testing.T) {
 }
 
 func TestMv(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("pw", "set", "github/password")
@@ -472,19 +489,21 @@ func TestMv(t *testing.T) {
 }
 
 func TestPasswd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "x")
-	e.prompter.secrets = []string{"new", "new"}
+	e.prompter.secrets = []string{"new passphrase of five words", "new passphrase of five words"}
 	expect(t, e.run(true, "", "passwd"), 0, "", "Changed the passphrase")
 	expect(t, e.run(false, "", "get", "x"), ExitWrongPassphrase, "", "incorrect passphrase")
-	e.vars[envPassphrase] = "new"
+	e.vars[envPassphrase] = "new passphrase of five words"
 	expect(t, e.run(false, "", "get", "x"), 0, "v\n", "")
 	e.prompter.noTTY = true
 	expect(t, e.run(false, "", "passwd"), ExitUsage, "", "--new-passphrase-file")
 }
 
 func TestGenerate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.run(false, "", "generate")
 	if r.code != 0 || len(r.out) != defaultLength+1 {
@@ -504,6 +523,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestUniformIsUnbiased(t *testing.T) {
+	t.Parallel()
 	// Feed every 32-bit value in the rejected tail first: they must all be
 	// skipped, then values that map evenly are used.
 	n := 94
@@ -534,6 +554,7 @@ func TestUniformIsUnbiased(t *testing.T) {
 }
 
 func TestTrace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("s3cret", "set", "x")
@@ -545,6 +566,7 @@ func TestTrace(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		code int
@@ -588,6 +610,7 @@ func TestStoreSchemes(t *testing.T) {
 // Issue 17 point 4: a repeated key in a JSON object means what JSON.parse
 // (and the config parser, and the reference) make of it: the last value.
 func TestRepeatedKeyLastWins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must(`{"a":1,"b":0,"a":2}`, "set", "--json", "x")

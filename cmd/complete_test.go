@@ -7,6 +7,7 @@ import (
 )
 
 func TestCompletePaths(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	for _, p := range []string{"github/password", "github/token", "gitlab/x", "mail", "work/a/b"} {
@@ -47,6 +48,7 @@ func TestCompletePaths(t *testing.T) {
 // Without a passphrase available non-interactively, completion is empty,
 // quick, and never prompts, even on a terminal.
 func TestCompleteWithoutPassphrase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "github/password")

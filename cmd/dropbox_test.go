@@ -22,6 +22,7 @@ import (
 )
 
 func TestExitCodesOfStoreErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		err  error
 		code int
@@ -124,6 +125,7 @@ func (e *dropboxEnv) run(tty, line bool, in string, args ...string) (result, *co
 }
 
 func TestDropboxLoginOnTerminal(t *testing.T) {
+	t.Parallel()
 	for _, line := range []bool{true, false} {
 		t.Run(fmt.Sprintf("line=%v", line), func(t *testing.T) {
 			e := newDropboxEnv(t)
@@ -153,6 +155,7 @@ func TestDropboxLoginOnTerminal(t *testing.T) {
 }
 
 func TestDropboxLoginFromStdin(t *testing.T) {
+	t.Parallel()
 	e := newDropboxEnv(t)
 	// The code must be known before the run; stdin is read after the URL
 	// is printed, so approve a URL made with the same app key: any code
@@ -183,6 +186,7 @@ func expectLast(t *testing.T, r result, code int, sub string) {
 }
 
 func TestDropboxLoginNoTerminal(t *testing.T) {
+	t.Parallel()
 	e := newDropboxEnv(t)
 	var out, errOut bytes.Buffer
 	f := &Factory{
@@ -195,6 +199,7 @@ func TestDropboxLoginNoTerminal(t *testing.T) {
 }
 
 func TestDropboxRefreshedTokenIsSaved(t *testing.T) {
+	t.Parallel()
 	e := newDropboxEnv(t)
 	if r, _ := e.run(true, true, "", "login", "dropbox", "--app-key", dropboxtest.AppKey); r.code != 0 {
 		t.Fatalf("login: %q", r.errOut)

@@ -66,6 +66,7 @@ func requireShm(t *testing.T) {
 }
 
 func TestEditString(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	e := newEnv(t)
 	e.init()
@@ -91,6 +92,7 @@ func TestEditString(t *testing.T) {
 }
 
 func TestEditJSONAndNoChange(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	e := newEnv(t)
 	e.init()
@@ -126,6 +128,7 @@ func TestEditJSONAndNoChange(t *testing.T) {
 }
 
 func TestEditRefusesDiskTemp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "x")

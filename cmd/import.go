@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -145,49 +144,43 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 		return err
 	}
 	outcomes := make([]importOutcome, len(entries))
-	errs := make([]error, len(entries))
 	bar := newImportProgress(o.IO, len(entries))
-	var wg sync.WaitGroup
-	for i, e := range entries {
+	// Every entry in one task, Window at a time: the engine plans the calls
+	// in flight together and writes each shard a few times per wave, with
+	// memory bounded however many entries there are.
+	errs := t.Each(len(entries), func(i int) error {
+		e := entries[i]
+		defer bar.add()
 		if e.err != nil {
-			errs[i] = e.err
-			bar.add()
-			continue
+			return e.err
 		}
-		// Every entry at once, in one task: the engine plans them together
-		// and writes each shard a few times, however many entries there are.
-		wg.Go(func() {
-			defer bar.add()
-			if o.DryRun {
-				old, err := t.Get(ctx, e.path)
-				switch {
-				case err == nil:
-					outcomes[i] = decideImport(old, e.val, o.Overwrite)
-				case errors.Is(err, vault.ErrNotFound):
-					outcomes[i] = outcomeAdded
-				default:
-					errs[i] = err
-				}
-				return
+		if o.DryRun {
+			old, err := t.Get(ctx, e.path)
+			switch {
+			case err == nil:
+				outcomes[i] = decideImport(old, e.val, o.Overwrite)
+			case errors.Is(err, vault.ErrNotFound):
+				outcomes[i] = outcomeAdded
+			default:
+				return err
 			}
-			var outcome importOutcome
-			err := t.Update(ctx, e.path, func(old json.RawMessage) (json.RawMessage, error) {
-				// This may run again after a conflict; the last run is what
-				// happened.
-				outcome = decideImport(old, e.val, o.Overwrite)
-				if outcome == outcomeSkipped {
-					return old, nil
-				}
-				return e.val, nil
-			})
-			if err != nil {
-				errs[i] = err
-				return
+			return nil
+		}
+		var outcome importOutcome
+		err := t.Update(ctx, e.path, func(old json.RawMessage) (json.RawMessage, error) {
+			// This may run again after a conflict; the last run is what
+			// happened.
+			outcome = decideImport(old, e.val, o.Overwrite)
+			if outcome == outcomeSkipped {
+				return old, nil
 			}
-			outcomes[i] = outcome
+			return e.val, nil
 		})
-	}
-	wg.Wait()
+		if err == nil {
+			outcomes[i] = outcome
+		}
+		return err
+	})
 	bar.finish()
 	if ctx.Err() != nil {
 		return ctx.Err()

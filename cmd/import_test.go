@@ -48,6 +48,7 @@ func decodeExport(t *testing.T, out string) map[string]any {
 }
 
 func TestExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	a := newEnv(t)
 	a.init()
 	a.must("s3cret\n", "set", "github/password")
@@ -94,6 +95,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 }
 
 func TestExportRefusesTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("s3cret", "set", "x")
@@ -104,6 +106,7 @@ func TestExportRefusesTerminal(t *testing.T) {
 }
 
 func TestImportSkipOverwriteDryRun(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("old", "set", "a")
@@ -144,6 +147,7 @@ var summaryRE = regexp.MustCompile(`trace: summary: (\d+) requests \((\d+) reads
 // trace that the number of requests depends on the shard count, not on
 // the number of entries.
 func TestImportIsOneBatchedTask(t *testing.T) {
+	t.Parallel()
 	const n, shards = 2000, 4
 	e := newEnv(t)
 	e.must("", "init", "--iterations", "1000", "--shards", strconv.Itoa(shards))
@@ -186,6 +190,7 @@ func TestImportIsOneBatchedTask(t *testing.T) {
 }
 
 func TestImportProgressBar(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	var b strings.Builder
@@ -234,6 +239,7 @@ Amazon,https://amazon.com,buyer,amz-pass,,Not favorite,Not archived,shopping,
 )
 
 func TestImportCSV(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, csv string
 		want      map[string]any
@@ -274,6 +280,7 @@ func TestImportCSV(t *testing.T) {
 }
 
 func TestPassValue(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"pw\n", `"pw"`},
 		{"pw", `{"password":"pw","raw":"pw"}`},
@@ -346,6 +353,7 @@ func makePassStore(t *testing.T, files map[string]string) (dir, gnupgHome string
 }
 
 func TestImportPass(t *testing.T) {
+	t.Parallel()
 	dir, home := makePassStore(t, map[string]string{
 		"email/work":   "mail-pass\nlogin: me@work\nurl: https://mail.example\n",
 		"github":       "gh-pass\n",

@@ -15,6 +15,7 @@ type InitOptions struct {
 	*Factory
 	Shards     int
 	Iterations int
+	AllowWeak  bool
 }
 
 func newInitCmd(f *Factory) *cobra.Command {
@@ -23,7 +24,9 @@ func newInitCmd(f *Factory) *cobra.Command {
 		Use:   "init",
 		Short: "Create a new, empty store",
 		Long: `Create a new store at the store location. The passphrase is asked twice.
-An existing store is never touched.`,
+An existing store is never touched. A passphrase estimated weak (below
+45 bits, where a dictionary word counts 15, a year 8, a repeat or sequence
+little) gets a warning, and at the prompt a question.`,
 		Example: `  vaultdb init
   vaultdb --store ~/Dropbox/vault init --shards 8`,
 		Args: args(cobra.NoArgs),
@@ -39,6 +42,7 @@ An existing store is never touched.`,
 	}
 	c.Flags().IntVar(&o.Shards, "shards", vault.DefaultShards, "number of shard files")
 	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, fmt.Sprintf("PBKDF2 iterations of the passphrase, at most %d (lower only for tests)", format.MaxIterations))
+	c.Flags().BoolVar(&o.AllowWeak, "allow-weak-passphrase", false, "do not ask to confirm a passphrase estimated weak")
 	return c
 }
 
@@ -66,11 +70,14 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	case len(left) > 0:
 		return hintf(vault.ErrStoreExists, "%s has no config but holds shard files (%s) left from a store: a new store would sit beside them; restore that store's config, or move the files away; nothing was changed", loc, idList(left))
 	}
-	pass, _, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
+	pass, source, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
 	if err != nil {
 		return err
 	}
 	defer wipe(pass)
+	if err := checkNewPassphrase(ctx, o.IO, pass, source == "", o.AllowWeak, "passphrase"); err != nil {
+		return err
+	}
 	if o.Iterations < vault.DefaultIterations {
 		fmt.Fprintf(o.IO.ErrOut, "warning: %d iterations is below the default of %d and makes the passphrase easier to guess; use it only for tests\n", o.Iterations, vault.DefaultIterations)
 	}

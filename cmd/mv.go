@@ -198,12 +198,7 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 	// copied (not a prune of src/, which could also delete an entry another
 	// client added meanwhile, that was never copied). Emptied directories
 	// go with them.
-	var wg sync.WaitGroup
-	for i, d := range docs {
-		wg.Go(func() { errs[i] = t.Remove(ctx, d) })
-	}
-	wg.Wait()
-	if err := firstError(errs...); err != nil {
+	if err := firstError(t.RemoveAll(ctx, docs)...); err != nil {
 		return fmt.Errorf("copied %s to %s, but could not remove all of %s (run the same mv again with --force to finish): %w", src, dst, src, err)
 	}
 	if o.IO.ErrTTY {
@@ -216,34 +211,28 @@ func moveDir(ctx context.Context, o *MvOptions, t *vault.Task, src, dst string) 
 // existing entry unless --force.
 func copyDocs(ctx context.Context, o *MvOptions, t *vault.Task, paths []string, vals []json.RawMessage) error {
 	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
 	if !o.Force {
 		// Check all targets before writing anything.
-		for i, p := range paths {
-			wg.Go(func() {
-				if _, err := t.Get(ctx, p); err == nil {
-					errs[i] = &existsError{p, o.verb()}
-				} else if !errors.Is(err, vault.ErrNotFound) {
-					errs[i] = err
-				}
-			})
+		_, gerrs := t.GetAll(ctx, paths)
+		for i, err := range gerrs {
+			if err == nil {
+				errs[i] = &existsError{paths[i], o.verb()}
+			} else if !errors.Is(err, vault.ErrNotFound) {
+				errs[i] = err
+			}
 		}
-		wg.Wait()
 		if err := firstError(errs...); err != nil {
 			return err
 		}
 	}
-	for i, p := range paths {
-		wg.Go(func() {
-			errs[i] = t.Update(ctx, p, func(old json.RawMessage) (json.RawMessage, error) {
-				if old != nil && !o.Force {
-					return nil, &existsError{p, o.verb()}
-				}
-				return vals[i], nil
-			})
-		})
-	}
-	wg.Wait()
+	errs = t.UpdateAll(ctx, paths, func(i int) vault.UpdateFunc {
+		return func(old json.RawMessage) (json.RawMessage, error) {
+			if old != nil && !o.Force {
+				return nil, &existsError{paths[i], o.verb()}
+			}
+			return vals[i], nil
+		}
+	})
 	if err := firstError(errs...); err != nil {
 		var ee *existsError
 		if errors.As(err, &ee) {

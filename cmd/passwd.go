@@ -15,6 +15,7 @@ type PasswdOptions struct {
 	NewPassphraseFile string
 	Iterations        int
 	RotateKeys        bool
+	AllowWeak         bool
 }
 
 func newPasswdCmd(f *Factory) *cobra.Command {
@@ -46,6 +47,7 @@ implemented.`,
 			return runPasswd(c.Context(), o)
 		},
 	}
+	c.Flags().BoolVar(&o.AllowWeak, "allow-weak-passphrase", false, "do not ask to confirm a passphrase estimated weak")
 	c.Flags().StringVar(&o.NewPassphraseFile, "new-passphrase-file", "", "read the new passphrase from the first line of `FILE`")
 	c.Flags().IntVar(&o.Iterations, "iterations", 0, "new PBKDF2 iteration count (default: keep the current one)")
 	c.Flags().BoolVar(&o.RotateKeys, "rotate-keys", false, "new keys, every entry re-encrypted: NOT IMPLEMENTED (see above)")
@@ -74,6 +76,9 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 		return err
 	}
 	defer wipe(pass)
+	if err := checkNewPassphrase(ctx, o.IO, pass, o.NewPassphraseFile == "", o.AllowWeak, "new passphrase"); err != nil {
+		return err
+	}
 	if err := s.ChangePassphrase(ctx, pass, o.Iterations); err != nil {
 		return err
 	}

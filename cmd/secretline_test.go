@@ -7,6 +7,7 @@ import (
 )
 
 func TestSecretLine(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in      string
 		pending bool // input waits after the line end

@@ -132,7 +132,8 @@ func newTotpURICmd(f *Factory) *cobra.Command {
 		Short: "Print the otpauth:// URI of a TOTP entry (it holds the secret)",
 		Long: `Print the otpauth://totp/ URI of the TOTP entry at PATH, to move the secret
 to another device (for example with "qrencode -t ansiutf8"). The URI holds
-the secret: nothing else ever prints it.`,
+the secret. So does the entry itself: "get", "export" and "edit" show it
+whole, secret included (and "get -c" copies a TOTP entry only with --field).`,
 		Example: `  vaultdb totp uri github/totp
   vaultdb totp uri github/totp | qrencode -t ansiutf8`,
 		Args: func(c *cobra.Command, a []string) error {

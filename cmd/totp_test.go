@@ -36,6 +36,7 @@ func noSecret(t *testing.T, r result) {
 }
 
 func TestTotpAddAndCodePipe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	r := e.run(false, totpURI+"\n", "totp", "add", "github/totp")
@@ -81,6 +82,7 @@ func TestTotpAddAndCodePipe(t *testing.T) {
 }
 
 func TestTotpTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	// The secret is asked without echo, once.
@@ -111,6 +113,7 @@ func TestTotpTerminal(t *testing.T) {
 }
 
 func TestTotpClip(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must(totpURI, "totp", "add", "github/totp")
@@ -137,6 +140,7 @@ func TestTotpClip(t *testing.T) {
 }
 
 func TestTotpBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	for _, tc := range []struct{ in, msg string }{
@@ -182,6 +186,7 @@ func TestTotpBadInput(t *testing.T) {
 }
 
 func TestTotpDocuments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	for _, tc := range []struct {
@@ -220,6 +225,7 @@ func TestTotpDocuments(t *testing.T) {
 }
 
 func TestTotpURI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.init()
 	e.must("otpauth://totp/ACME%20Co:john.doe@email.com?secret=jbswy3dpehpk3pxp&issuer=ACME+Co&digits=8", "totp", "add", "acme")
@@ -259,6 +265,7 @@ func traceReads(t *testing.T, errOut string) map[string]int {
 }
 
 func TestTotpDirectory(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.initShards("4")
 	e.must(totpURI, "totp", "add", "github/totp")

@@ -130,6 +130,7 @@ func (d *docStore) itemLine(t *testing.T, blob, p string) int {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	type tc struct {
 		name   string
 		damage func(t *testing.T, d *docStore) // before the snapshot
@@ -248,6 +249,7 @@ func TestBadInput(t *testing.T) {
 // TestBigAndOddValues: values of 1 MB round-trip; stdin closed before any
 // byte is refused (exit 2, nothing stored); a lone newline stores "".
 func TestBigAndOddValues(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
@@ -307,6 +309,7 @@ func mountTmpfs(t *testing.T, size string) string {
 }
 
 func TestReadOnlyFilesystem(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, "1m")
 	s := newStore(t)
 	s.dir = filepath.Join(mnt, "store")
@@ -324,6 +327,7 @@ func TestReadOnlyFilesystem(t *testing.T) {
 }
 
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, "256k")
 	s := newStore(t)
 	s.dir = filepath.Join(mnt, "store")
@@ -357,6 +361,7 @@ func TestDiskFull(t *testing.T) {
 // may read but not write. It needs root to switch users (and chmod means
 // nothing to root itself).
 func TestNoWritePermission(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run vaultdb as another user")
 	}

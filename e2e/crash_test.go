@@ -27,9 +27,31 @@ import (
 // instants. VAULTDB_CRASH_KILLS sets how many kills the sequential test
 // makes (default 60); VAULTDB_CRASH_OPS how many commands each process of
 // the concurrent test runs (default 12). "make crash-test" runs the long
-// form.
+// form. Each test logs its seed; VAULTDB_CRASH_SEED=N runs it again with
+// the same commands, values and kill delays (the instant a kill lands in
+// a process still depends on the machine).
 
 const absent = "\x00absent" // a document that does not exist, in models
+
+// crashSeed is $VAULTDB_CRASH_SEED, else a new seed; either way it is
+// logged, and printed again if the test fails, so a failure can be replayed.
+func crashSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("VAULTDB_CRASH_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("VAULTDB_CRASH_SEED=%q is not a number", v)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (replay with VAULTDB_CRASH_SEED=%d)", seed, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("to replay: VAULTDB_CRASH_SEED=%d go test -run '^%s$' ./e2e", seed, t.Name())
+		}
+	})
+	return seed
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -189,11 +211,11 @@ func adapterState(t *testing.T, a adapters.Adapter) (map[string]string, int) {
 }
 
 func TestCrashKill(t *testing.T) {
+	t.Parallel()
 	wantKills := envInt("VAULTDB_CRASH_KILLS", 60)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "3")
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := crashSeed(t)
 	rnd := rand.New(rand.NewPCG(seed, 1))
 
 	// Calibrate: how long a set takes, to kill within that window.
@@ -298,6 +320,7 @@ func TestCrashKill(t *testing.T) {
 // process acknowledged is there (or one of the outcomes of a later killed
 // command), and fsck --repair leaves it clean.
 func TestCrashConcurrent(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "4")
 	runConcurrent(t, s, func() adapters.Adapter { return localdir.New(s.dir, localdir.Options{}) })
@@ -305,6 +328,7 @@ func TestCrashConcurrent(t *testing.T) {
 
 // TestCrashConcurrentDropbox is the same on the Dropbox fake.
 func TestCrashConcurrentDropbox(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	d.mustLogin()
 	d.must("", "init", "--iterations", "1000", "--shards", "4")
@@ -329,8 +353,7 @@ func TestCrashConcurrentDropbox(t *testing.T) {
 func runConcurrent(t *testing.T, s *store, open func() adapters.Adapter) {
 	workers := 6
 	opsPer := envInt("VAULTDB_CRASH_OPS", 12)
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := crashSeed(t)
 
 	start := time.Now()
 	s.must("x", "set", "calib")

@@ -15,6 +15,7 @@ import (
 // get -c on an object copies its password, never the whole object with
 // its other secrets (issue 19 point 5).
 func TestGetClipObject(t *testing.T) {
+	t.Parallel()
 	display := startX(t)
 	s := newStore(t)
 	s.env = append(s.env, "DISPLAY="+display)
@@ -43,6 +44,7 @@ func TestGetClipObject(t *testing.T) {
 // A multi-line paste at the hidden prompt of set: refused whole, with
 // nothing left over for the shell to run (issue 19 point 6).
 func TestSetPromptMultiLinePaste(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, paste string }{
 		{"plain", "line one\nline two\nrm -rf important\n"},
 		{"bracketed", "\x1b[200~line one\nline two\nrm -rf important\n\x1b[201~"},
@@ -53,6 +55,7 @@ func TestSetPromptMultiLinePaste(t *testing.T) {
 			p := s.startPTY(nil, "set", "x")
 			p.expect("Value for /x: ")
 			p.typ(c.paste)
+			p.expect("several lines")
 			code := p.wait()
 			if code == 0 {
 				t.Errorf("a multi-line paste was accepted; the terminal shows %q", p.output())
@@ -85,6 +88,7 @@ func TestSetPromptMultiLinePaste(t *testing.T) {
 
 // Ctrl-D at the passphrase prompt cancels (issue 19 point 13).
 func TestPassphrasePromptCtrlD(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
@@ -102,6 +106,7 @@ func TestPassphrasePromptCtrlD(t *testing.T) {
 // set --generate takes the length as "generate" does, and its options
 // (issue 19 point 10).
 func TestSetGenerateOptions(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	out := s.must("", "set", "--generate", "32", "x")
@@ -125,6 +130,7 @@ func TestSetGenerateOptions(t *testing.T) {
 // The rough edges of issue 19 point 14: a stamped version, the --store
 // argument named, "1 problem", rm of several paths.
 func TestRoughEdges(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	r := s.run("", nil, "--version")
 	check(t, r, 0, "*", "")
@@ -160,6 +166,7 @@ func TestRoughEdges(t *testing.T) {
 
 // A binary built in a clone says which commit it is (issue 19 point 14).
 func TestVersionStamped(t *testing.T) {
+	t.Parallel()
 	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -189,6 +196,7 @@ func TestVersionStamped(t *testing.T) {
 // The commands pass users reach for (issue 19 point 15): show, insert
 // (-m), find, grep, cp.
 func TestPassCommands(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "1")
 	s.must("gh-pass", "insert", "github/password")
@@ -222,6 +230,7 @@ func TestPassCommands(t *testing.T) {
 // The bash completion works in a bash without the bash-completion package
 // (issue 19 point 9).
 func TestBashCompletionAlone(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -250,6 +259,7 @@ printf '%%s\n' "${COMPREPLY[@]}"
 // A clipboard that cannot be used says which tool, why, and what to do
 // (issue 19 point 12).
 func TestClipboardFailureMessages(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("v", "set", "x")
@@ -270,5 +280,75 @@ func TestClipboardFailureMessages(t *testing.T) {
 		if !strings.Contains(r.errOut, ":987") {
 			t.Errorf("stderr %q does not say which display failed", r.errOut)
 		}
+	}
+}
+
+// A weak new passphrase is warned about, and on a terminal confirmed
+// (issue 19 point 7).
+func TestWeakPassphrase(t *testing.T) {
+	s := newStore(t)
+	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
+	p := s.startPTY(nil, "init", "--iterations", "1000")
+	p.expect("New passphrase for ")
+	p.typ("a\r")
+	p.expect("Retype passphrase: ")
+	p.typ("a\r")
+	p.expect("Use this weak passphrase anyway? [y/N] ")
+	p.typ("n\r")
+	if code := p.wait(); code == 0 {
+		t.Errorf("a refused weak passphrase created a store: %q", p.output())
+	}
+	if !strings.Contains(p.output(), "weak") || !strings.Contains(p.output(), "generate --words") {
+		t.Errorf("the terminal shows %q", p.output())
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "config")); err == nil {
+		t.Errorf("a store was created")
+	}
+
+	// From the environment: a warning on stderr, and the store.
+	r := s.run("", []string{"VAULTDB_PASSPHRASE=a"}, "init", "--iterations", "1000")
+	check(t, r, 0, "", "warning: the passphrase is weak")
+	r = s.run("", []string{"VAULTDB_PASSPHRASE=a"}, "passwd", "--new-passphrase-file", writeTemp(t, "abc\n"))
+	check(t, r, 0, "", "warning: the new passphrase is weak")
+	r = s.run("", []string{"VAULTDB_PASSPHRASE=abc"}, "passwd", "--new-passphrase-file", writeTemp(t, "correct horse battery staple lamp\n"))
+	check(t, r, 0, "", "")
+	if strings.Contains(r.errOut, "weak") {
+		t.Errorf("a strong passphrase was called weak: %q", r.errOut)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// The docs say which commands print a TOTP secret, and they are right
+// (issue 19 point 8).
+func TestTotpSecretDocs(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must(e2eSecret+"\n", "totp", "add", "github/totp")
+	for _, args := range [][]string{{"get", "github/totp"}, {"export"}, {"totp", "uri", "github/totp"}} {
+		if out := s.must("", args...); !strings.Contains(out, e2eSecret) {
+			t.Errorf("%v does not print the secret: %q", args, out)
+		}
+	}
+	help := s.must("", "totp", "uri", "--help")
+	for _, cmd := range []string{`"get"`, `"export"`, `"edit"`} {
+		if !strings.Contains(help, cmd) {
+			t.Errorf("totp uri --help does not say that %s prints the secret too:\n%s", cmd, help)
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(readme), "only command that prints the secret") {
+		t.Errorf("README.md still says that totp uri is the only command that prints the secret")
 	}
 }

@@ -122,6 +122,7 @@ func (d *dropboxStore) mustLogin() {
 }
 
 func TestDropboxWorkflow(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 
 	// Login: the URL on stderr, the code on stdin, the token in a 0600 file.
@@ -214,6 +215,7 @@ func keys(m map[string][]byte) []string {
 }
 
 func TestDropboxNotSignedIn(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	check(t, d.run("", nil, "ls"), 6, "", `not signed in to Dropbox`)
 	check(t, d.run("", nil, "init", "--iterations", "1000"), 6, "", `run "vaultdb login dropbox"`)
@@ -234,6 +236,7 @@ func TestDropboxNotSignedIn(t *testing.T) {
 }
 
 func TestDropboxLoginErrors(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	// No app key.
 	check(t, d.run("", nil, "login", "dropbox"), 2, "", "--app-key")
@@ -258,6 +261,7 @@ func TestDropboxLoginErrors(t *testing.T) {
 }
 
 func TestDropboxFaults(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	d.mustLogin()
 	d.must("", "init", "--iterations", "1000", "--shards", "2")
@@ -326,6 +330,7 @@ func TestDropboxFaults(t *testing.T) {
 // TestDropboxUnavailable checks that a Dropbox that keeps failing gives
 // up with the "try again later" exit code.
 func TestDropboxUnavailable(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	d.mustLogin()
 	d.must("", "init", "--iterations", "1000", "--shards", "1")

@@ -102,6 +102,7 @@ func check(t *testing.T, r result, code int, out, errSub string) {
 }
 
 func TestWorkflow(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "3")
 	check(t, s.run("", nil, "init", "--iterations", "1000"), 5, "", "already exists")
@@ -163,6 +164,7 @@ func TestWorkflow(t *testing.T) {
 }
 
 func TestTrace(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("s3cret", "set", "x")
@@ -174,6 +176,7 @@ func TestTrace(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	out := s.must("", "generate")
 	if len(out) != 26 {
@@ -190,6 +193,7 @@ func TestGenerate(t *testing.T) {
 // TestReferenceStores reads the reference stores (written by the reference
 // implementation) through the command line.
 func TestReferenceStores(t *testing.T) {
+	t.Parallel()
 	dirs, _ := filepath.Glob("../testdata/reference-v1-*")
 	if len(dirs) == 0 {
 		t.Fatal("no reference stores in ../testdata")

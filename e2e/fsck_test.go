@@ -53,6 +53,7 @@ func editItem(t *testing.T, dir, pass, path string, value []byte) {
 }
 
 func TestFsck(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000", "--shards", "3")
 	s.must("1", "set", "a/b")

@@ -20,6 +20,8 @@ var summaryRE = regexp.MustCompile(`trace: summary: (\d+) requests \((\d+) reads
 // import of 2,000 entries is one task whose requests depend on the shard
 // count only.
 func TestExportImportRoundTrip(t *testing.T) {
+	// Not parallel: what it checks (requests batched by timing, a wall-time
+	// bound) depends on the machine not being loaded by other tests.
 	const n, shards = 2000, 3
 	a := newStore(t)
 	a.must("", "init", "--iterations", "1000", "--shards", strconv.Itoa(shards))
@@ -51,6 +53,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("v", "set", "github/password")
@@ -101,6 +104,7 @@ func requireShm(t *testing.T) {
 }
 
 func TestEdit(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -123,6 +127,7 @@ func TestEdit(t *testing.T) {
 // Interrupted while the editor runs, edit stops the editor, saves nothing
 // and removes the file.
 func TestEditInterrupted(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -154,6 +159,7 @@ func TestEditInterrupted(t *testing.T) {
 
 // A pass store made with a throwaway GPG key imports with its fields.
 func TestImportPassStore(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("gpg"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("gpg is not installed (CI must install gnupg)")

@@ -127,6 +127,7 @@ const otpB = "KRSXG5CTMVRXEZLU"
 // Every entry of a pass store imports so that its text can be had back
 // byte for byte: export, then compare with what pass shows.
 func TestImportPassLossless(t *testing.T) {
+	t.Parallel()
 	p := newPassStore(t)
 	binary := make([]byte, 256)
 	for i := range binary {
@@ -207,6 +208,7 @@ func TestImportPassLossless(t *testing.T) {
 
 // Exporting nothing is an error, so that a backup with a typo fails.
 func TestExportNothing(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	r := s.run("", nil, "export")

@@ -112,8 +112,11 @@ func (p *ptyRun) expect(want string) {
 		}
 		select {
 		case <-p.done:
-			if strings.Contains(p.output(), want) {
-				return
+			// The reader may still be catching up with the last output.
+			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if strings.Contains(p.output(), want) {
+					return
+				}
 			}
 			p.t.Fatalf("exited (code %d) without showing %q; the terminal shows %q", p.code, want, p.output())
 		default:

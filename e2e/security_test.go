@@ -23,6 +23,7 @@ const (
 // directories 0700; neither marker in any store file or in $TMPDIR; the
 // secret in no stderr output (errors, trace); the path in no trace line.
 func TestSecrets(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	tmp := t.TempDir()
 	s.env = append(s.env, "TMPDIR="+tmp)
@@ -114,6 +115,7 @@ func checkTree(t *testing.T, what, dir string, modes bool) {
 // neither /proc/PID/cmdline nor /proc/PID/environ of a running vaultdb;
 // with $VAULTDB_PASSPHRASE it is in the environment, as the user chose.
 func TestPassphraseNotVisible(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("no /proc")
 	}

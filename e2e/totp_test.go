@@ -44,6 +44,7 @@ func totpCode(t *testing.T, b32 string, h func() hash.Hash, unix int64, period i
 const e2eSecret = "JBSWY3DPEHPK3PXP"
 
 func TestTotpAddAndCode(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 
@@ -112,6 +113,7 @@ func TestTotpAddAndCode(t *testing.T) {
 }
 
 func TestTotpDirectoryView(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--shards", "4", "--iterations", "1000")
 	type entry struct {
@@ -190,6 +192,7 @@ func TestTotpDirectoryView(t *testing.T) {
 // TestTotpReferenceStores reads the TOTP entry the reference implementation
 // wrote (type, secret, digits, period, algorithm; no issuer or account).
 func TestTotpReferenceStores(t *testing.T) {
+	t.Parallel()
 	dirs, _ := filepath.Glob("../testdata/reference-v1-*")
 	if len(dirs) == 0 {
 		t.Fatal("no reference stores in ../testdata")

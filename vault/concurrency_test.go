@@ -3,7 +3,6 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/faulty"

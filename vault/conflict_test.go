@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/memory"
@@ -211,29 +213,31 @@ func TestContentionOnOneDirectory(t *testing.T) {
 
 // GetAll reads many documents with at most one read per shard.
 func TestGetAllOneReadPerShard(t *testing.T) {
-	m := memory.New()
-	s0 := newStore(t, m, 4)
-	task := s0.NewTask(ctx)
-	var paths []string
-	for i := 0; i < 40; i++ {
-		p := fmt.Sprintf("/d%d/e%d", i%5, i)
-		paths = append(paths, p)
-		if err := task.Set(ctx, p, str(p)); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		m := memory.New()
+		s0 := newStore(t, m, 4)
+		task := s0.NewTask(ctx)
+		var paths []string
+		for i := 0; i < 40; i++ {
+			p := fmt.Sprintf("/d%d/e%d", i%5, i)
+			paths = append(paths, p)
+			if err := task.Set(ctx, p, str(p)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	paths = append(paths, "/missing")
-	s, r := traced(t, m, s0)
-	vals, errs := s.NewTask(ctx).GetAll(ctx, paths)
-	for i, p := range paths[:40] {
-		if errs[i] != nil || string(vals[i]) != string(str(p)) {
-			t.Fatalf("%s: %s %v", p, vals[i], errs[i])
+		paths = append(paths, "/missing")
+		s, r := traced(t, m, s0)
+		vals, errs := s.NewTask(ctx).GetAll(ctx, paths)
+		for i, p := range paths[:40] {
+			if errs[i] != nil || string(vals[i]) != string(str(p)) {
+				t.Fatalf("%s: %s %v", p, vals[i], errs[i])
+			}
 		}
-	}
-	if !errors.Is(errs[40], ErrNotFound) {
-		t.Fatalf("missing: %v", errs[40])
-	}
-	if n := r.count("read"); n > 4 || maxRound(r, "read") != 1 {
-		t.Fatalf("%d reads in %d rounds, want <= 4 in 1", n, maxRound(r, "read"))
-	}
+		if !errors.Is(errs[40], ErrNotFound) {
+			t.Fatalf("missing: %v", errs[40])
+		}
+		if n := r.count("read"); n > 4 || maxRound(r, "read") != 1 {
+			t.Fatalf("%d reads in %d rounds, want <= 4 in 1", n, maxRound(r, "read"))
+		}
+	})
 }

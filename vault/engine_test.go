@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultdb/vaultdb/internal/specdecode"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vaultdb/vaultdb/internal/specdecode"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/localdir"

@@ -349,7 +349,7 @@ func openFile(path string, flags int, mode uint32) (*os.File, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, notRegular(path, fileKind(st.Mode))
+		return nil, notRegular(path, fileKind(uint32(st.Mode)))
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
@@ -573,7 +573,7 @@ func (d *Dir) inspect(id string) (LockFile, error) {
 	}
 	lf := LockFile{Blob: id, Path: path, Age: d.now().Sub(time.Unix(st.Mtim.Unix()))}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		lf.Kind = fileKind(st.Mode)
+		lf.Kind = fileKind(uint32(st.Mode))
 	} else {
 		lf.Ours = st.Mode&unix.S_ISVTX != 0
 	}

@@ -45,3 +45,12 @@ func BenchmarkEncodeOneChange(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkShardOf is routing one path: on every item of every plan.
+func BenchmarkShardOf(b *testing.B) {
+	r := NewRouter(make([]byte, 64), 256)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.ShardOf("/import/group7/entry12345")
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"sort"
+	"sync"
 )
 
 // Router maps paths to shards. Routing by a keyed HMAC keeps an observer of
@@ -14,6 +16,9 @@ type Router struct {
 	key []byte
 	// bounds[i] is the first id of shard i; bounds[n] is 65536.
 	bounds []int
+	// macs reuses keyed HMAC states: building one per call (two key
+	// blocks hashed) was 13% of an import's CPU.
+	macs sync.Pool
 }
 
 // NewRouter returns the router for a store with n shards and the given
@@ -22,6 +27,7 @@ type Router struct {
 func NewRouter(routerKey []byte, n int) *Router {
 	n = max(1, min(n, MaxShards))
 	r := &Router{key: append([]byte(nil), routerKey...), bounds: make([]int, n+1)}
+	r.macs.New = func() any { return hmac.New(sha256.New, r.key) }
 	for i := range r.bounds {
 		r.bounds[i] = boundary(i, n)
 	}
@@ -42,9 +48,12 @@ func (r *Router) N() int { return len(r.bounds) - 1 }
 
 // ShardOf returns the index of the shard that holds path.
 func (r *Router) ShardOf(path string) int {
-	m := hmac.New(sha256.New, r.key)
+	m := r.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(path))
-	h := m.Sum(nil)
+	var sum [sha256.Size]byte
+	h := m.Sum(sum[:0])
+	r.macs.Put(m)
 	id := int(h[0])<<8 | int(h[1])
 	// The first shard whose end lies beyond id.
 	return sort.Search(r.N(), func(i int) bool { return r.bounds[i+1] > id })

@@ -351,3 +351,35 @@ func TestDamagedItem(t *testing.T) {
 		t.Error("damaged item was not kept as is")
 	}
 }
+
+// EncodeState's shard is what ParseShard makes of the blob: the same
+// paths and values, and encoding it again rewrites no line but the tag.
+func TestEncodeStateIsTheParsedBaseline(t *testing.T) {
+	s := parse(t, mustEncode(t, testRand(2), smallValues))
+	c := s.Clone()
+	c.Set("/b/c", json.RawMessage(`"changed"`))
+	c.Set("/b/d", json.RawMessage(`[1,2]`))
+	c.Delete("/a")
+	data, state, err := c.EncodeState(testRand(3), testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := parse(t, data)
+	if !slices.Equal(state.Paths(), parsed.Paths()) || !state.SameContent(parsed) {
+		t.Fatalf("state %q differs from the parsed blob %q", state.Paths(), parsed.Paths())
+	}
+	for _, p := range parsed.Paths() {
+		a, _, err1 := state.Get(p)
+		b, _, err2 := parsed.Get(p)
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Errorf("%s: state %s (%v), parsed %s (%v)", p, a, err1, b, err2)
+		}
+	}
+	again, err := state.Encode(testRand(4), testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Split(string(again), "\n")[1:], strings.Split(string(data), "\n")[1:]; !slices.Equal(got, want) {
+		t.Error("encoding the returned state again re-encrypted lines")
+	}
+}

@@ -28,13 +28,13 @@ func shardOf(key string) int {
 // edges (the group's link into "/" once per group) and the put after them.
 func BenchmarkPlanImport10000(b *testing.B) {
 	for b.Loop() {
-		p := New()
+		p := New[any]()
 		linked := map[string]bool{}
 		for i := range benchOps {
 			g := fmt.Sprintf("/g%02d/", i%100)
 			site := fmt.Sprintf("%ssite%06d/", g, i)
 			doc := site + "login"
-			var links []*Change
+			var links []*Change[any]
 			if !linked[g] {
 				linked[g] = true
 				links = append(links, ch(shardOf("/")))
@@ -55,7 +55,7 @@ func BenchmarkPlanImport10000(b *testing.B) {
 // chain unlink(site) -> unlink(group), each after the previous one.
 func BenchmarkPlanRemove10000(b *testing.B) {
 	for b.Loop() {
-		p := New()
+		p := New[any]()
 		for i := range benchOps {
 			g := fmt.Sprintf("/g%02d/", i%100)
 			site := fmt.Sprintf("%ssite%06d/", g, i)

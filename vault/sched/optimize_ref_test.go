@@ -9,7 +9,7 @@ import (
 // optimizeReference is Optimize as first written: after every merge it
 // starts again from the first pair, and it computes D after a merge over
 // the whole plan. The faster Optimize must merge exactly the same groups.
-func (p *Plan) optimizeReference() {
+func (p *Plan[any]) optimizeReference() {
 	for {
 		merged := false
 		open := p.openGroups()
@@ -34,22 +34,22 @@ func (p *Plan) optimizeReference() {
 
 // depthAfterMergeReference computes D as it would be if a and b were one
 // group, over every group of the plan.
-func (p *Plan) depthAfterMergeReference(a, b *Group) int {
-	alias := func(g *Group) *Group {
+func (p *Plan[any]) depthAfterMergeReference(a, b *Group[any]) int {
+	alias := func(g *Group[any]) *Group[any] {
 		if g == b {
 			return a
 		}
 		return g
 	}
-	memo := map[*Group]int{}
-	var depth func(g *Group) int
-	depth = func(g *Group) int {
+	memo := map[*Group[any]]int{}
+	var depth func(g *Group[any]) int
+	depth = func(g *Group[any]) int {
 		if v, ok := memo[g]; ok {
 			return v
 		}
 		memo[g] = 0
 		d := 1
-		preds := []*Group{g}
+		preds := []*Group[any]{g}
 		if g == a {
 			preds = append(preds, b)
 		}
@@ -78,14 +78,14 @@ func (p *Plan) depthAfterMergeReference(a, b *Group) int {
 
 // randomPlan builds a plan from a seeded sequence of Adds, Cancels and
 // executed rounds, optimising with opt whenever the engine would.
-func randomPlan(seed uint64, opt func(p *Plan)) (*Plan, []*Change) {
+func randomPlan(seed uint64, opt func(p *Plan[any])) (*Plan[any], []*Change[any]) {
 	r := rand.New(rand.NewPCG(seed, 0))
-	p := New()
-	var all []*Change
+	p := New[any]()
+	var all []*Change[any]
 	shards := 1 + r.IntN(5)
 	for step := 0; step < 8; step++ {
 		for range r.IntN(12) {
-			var deps []*Change
+			var deps []*Change[any]
 			for range r.IntN(3) {
 				if len(all) > 0 {
 					d := all[r.IntN(len(all))]
@@ -130,8 +130,8 @@ func randomPlan(seed uint64, opt func(p *Plan)) (*Plan, []*Change) {
 }
 
 // describe renders the plan's groups by the indexes of their changes.
-func describe(p *Plan, all []*Change) string {
-	idx := map[*Change]int{}
+func describe(p *Plan[any], all []*Change[any]) string {
+	idx := map[*Change[any]]int{}
 	for i, c := range all {
 		idx[c] = i
 	}
@@ -148,8 +148,8 @@ func describe(p *Plan, all []*Change) string {
 
 func TestOptimizeMatchesReference(t *testing.T) {
 	for seed := range uint64(3000) {
-		fast, fa := randomPlan(seed, (*Plan).Optimize)
-		ref, ra := randomPlan(seed, (*Plan).optimizeReference)
+		fast, fa := randomPlan(seed, (*Plan[any]).Optimize)
+		ref, ra := randomPlan(seed, (*Plan[any]).optimizeReference)
 		if got, want := describe(fast, fa), describe(ref, ra); got != want {
 			t.Fatalf("seed %d:\n got  %s\n want %s", seed, got, want)
 		}

@@ -54,48 +54,48 @@ func (s State) String() string {
 
 // Change is one item-level change. The engine sets Shard, Deps and Data
 // before calling Plan.Add; the scheduler owns the rest.
-type Change struct {
+type Change[T any] struct {
 	Shard int
-	Deps  []*Change
-	Data  any
+	Deps  []*Change[T]
+	Data  T
 
-	group *Group
+	group *Group[T]
 	done  bool
 }
 
 // Group returns the group the change was assigned to, or nil.
-func (c *Change) Group() *Group { return c.group }
+func (c *Change[T]) Group() *Group[T] { return c.group }
 
 // IsDone reports whether the change has been durably written.
-func (c *Change) IsDone() bool { return c.done }
+func (c *Change[T]) IsDone() bool { return c.done }
 
 // Group is one write to one shard.
-type Group struct {
+type Group[T any] struct {
 	ID      int
 	Shard   int
-	Changes []*Change
+	Changes []*Change[T]
 	State   State
 
 	// deps and dependents count, per neighbouring group, how many change
 	// dependencies tie the two together; a group edge exists while the
 	// count is positive, so cancelling changes removes stale edges.
-	deps       map[*Group]int
-	dependents map[*Group]int
+	deps       map[*Group[T]]int
+	dependents map[*Group[T]]int
 	depth      int    // 1 + the deepest group it depends on, done ones included
 	mark       uint64 // the last reaches walk that visited it
 }
 
 // Depth is the group's position on the longest chain of groups leading to
 // it (1 for a group that depends on nothing).
-func (g *Group) Depth() int { return g.depth }
+func (g *Group[T]) Depth() int { return g.depth }
 
 // DependsOn reports whether g has a direct edge from h.
-func (g *Group) DependsOn(h *Group) bool { return g.deps[h] > 0 }
+func (g *Group[T]) DependsOn(h *Group[T]) bool { return g.deps[h] > 0 }
 
 // Plan is the evolving write plan of one task. It is not safe for
 // concurrent use; the engine serialises access.
-type Plan struct {
-	groups []*Group // every group ever created, in creation order
+type Plan[T any] struct {
+	groups []*Group[T] // every group ever created, in creation order
 	nextID int
 	// optimized is set by Optimize once no merge is left, and cleared by
 	// every change to the groups' changes or edges (Add, Cancel, Fail,
@@ -106,16 +106,16 @@ type Plan struct {
 	// walk numbers the calls of reaches and stack is its reused work
 	// list, so that the reachability checks of planning allocate nothing.
 	walk  uint64
-	stack []*Group
+	stack []*Group[T]
 }
 
 // New returns an empty plan.
-func New() *Plan { return &Plan{} }
+func New[T any]() *Plan[T] { return &Plan[T]{} }
 
 // Add assigns c to a group: the earliest open group of its shard that it
 // may legally join without lengthening any chain, else a new group.
 // Every dependency of c must already have been added.
-func (p *Plan) Add(c *Change) {
+func (p *Plan[T]) Add(c *Change[T]) {
 	if c.group != nil {
 		panic("sched: change added twice")
 	}
@@ -132,7 +132,7 @@ func (p *Plan) Add(c *Change) {
 			need = d.group.depth + 1
 		}
 	}
-	var best *Group
+	var best *Group[T]
 	bestDepth := 0
 	for _, g := range p.groups {
 		if g.State != Open || g.Shard != c.Shard {
@@ -156,7 +156,7 @@ func (p *Plan) Add(c *Change) {
 }
 
 // joinDepth reports whether c may join g, and g's depth if it did.
-func (p *Plan) joinDepth(g *Group, c *Change) (int, bool) {
+func (p *Plan[T]) joinDepth(g *Group[T], c *Change[T]) (int, bool) {
 	depth := g.depth
 	for _, d := range c.Deps {
 		if d.done {
@@ -187,7 +187,7 @@ func (p *Plan) joinDepth(g *Group, c *Change) (int, bool) {
 }
 
 // reaches reports whether to is reachable from from along dependents.
-func (p *Plan) reaches(from, to *Group) bool {
+func (p *Plan[T]) reaches(from, to *Group[T]) bool {
 	if from == to {
 		return true
 	}
@@ -211,15 +211,15 @@ func (p *Plan) reaches(from, to *Group) bool {
 	return false
 }
 
-func (p *Plan) newGroup(shard int) *Group {
+func (p *Plan[T]) newGroup(shard int) *Group[T] {
 	p.nextID++
-	g := &Group{ID: p.nextID, Shard: shard, State: Open, depth: 1,
-		deps: map[*Group]int{}, dependents: map[*Group]int{}}
+	g := &Group[T]{ID: p.nextID, Shard: shard, State: Open, depth: 1,
+		deps: map[*Group[T]]int{}, dependents: map[*Group[T]]int{}}
 	p.groups = append(p.groups, g)
 	return g
 }
 
-func (p *Plan) attach(g *Group, c *Change) {
+func (p *Plan[T]) attach(g *Group[T], c *Change[T]) {
 	c.group = g
 	g.Changes = append(g.Changes, c)
 	depth := g.depth
@@ -243,8 +243,8 @@ func (p *Plan) attach(g *Group, c *Change) {
 // recomputeDepth refreshes g's depth from its dependencies and pushes any
 // change on to its dependents. Groups in flight or written keep the depth
 // they ran at: it is history, and D reports what really happened.
-func (p *Plan) recomputeDepth(start *Group) {
-	queue := []*Group{start}
+func (p *Plan[T]) recomputeDepth(start *Group[T]) {
+	queue := []*Group[T]{start}
 	for len(queue) > 0 {
 		g := queue[0]
 		queue = queue[1:]
@@ -269,7 +269,7 @@ func (p *Plan) recomputeDepth(start *Group) {
 
 // Cancel removes a change that has not started writing from the plan.
 // It reports false if the change's group is already running or done.
-func (p *Plan) Cancel(c *Change) bool {
+func (p *Plan[T]) Cancel(c *Change[T]) bool {
 	g := c.group
 	if g == nil {
 		return true
@@ -298,7 +298,7 @@ func (p *Plan) Cancel(c *Change) bool {
 	return true
 }
 
-func (p *Plan) unlinkEdge(from, to *Group) {
+func (p *Plan[T]) unlinkEdge(from, to *Group[T]) {
 	from.dependents[to]--
 	if from.dependents[to] <= 0 {
 		delete(from.dependents, to)
@@ -309,7 +309,7 @@ func (p *Plan) unlinkEdge(from, to *Group) {
 	}
 }
 
-func (p *Plan) dropGroup(g *Group) {
+func (p *Plan[T]) dropGroup(g *Group[T]) {
 	for d := range g.deps {
 		delete(d.dependents, g)
 	}
@@ -325,14 +325,14 @@ func (p *Plan) dropGroup(g *Group) {
 // dependency done, and no group of the same shard in flight. At most one
 // group per shard is returned; ready groups of one shard are independent of
 // each other, so they are merged into one write first.
-func (p *Plan) Ready() []*Group {
+func (p *Plan[T]) Ready() []*Group[T] {
 	running := map[int]bool{}
 	for _, g := range p.groups {
 		if g.State == Running {
 			running[g.Shard] = true
 		}
 	}
-	byShard := map[int]*Group{}
+	byShard := map[int]*Group[T]{}
 	var order []int
 	for _, g := range slices.Clone(p.groups) {
 		if g.State != Open || len(g.Changes) == 0 || running[g.Shard] || !p.depsDone(g) {
@@ -345,14 +345,14 @@ func (p *Plan) Ready() []*Group {
 		byShard[g.Shard] = g
 		order = append(order, g.Shard)
 	}
-	out := make([]*Group, 0, len(order))
+	out := make([]*Group[T], 0, len(order))
 	for _, s := range order {
 		out = append(out, byShard[s])
 	}
 	return out
 }
 
-func (p *Plan) depsDone(g *Group) bool {
+func (p *Plan[T]) depsDone(g *Group[T]) bool {
 	for d := range g.deps {
 		if d.State != Done {
 			return false
@@ -372,7 +372,7 @@ func (p *Plan) depsDone(g *Group) bool {
 
 // merge moves every change of src into dst and drops src. The caller
 // guarantees that neither group reaches the other.
-func (p *Plan) merge(dst, src *Group) {
+func (p *Plan[T]) merge(dst, src *Group[T]) {
 	p.optimized = false
 	for _, c := range src.Changes {
 		c.group = dst
@@ -389,7 +389,7 @@ func (p *Plan) merge(dst, src *Group) {
 		h.deps[dst] += n
 		delete(h.deps, src)
 	}
-	src.deps, src.dependents = map[*Group]int{}, map[*Group]int{}
+	src.deps, src.dependents = map[*Group[T]]int{}, map[*Group[T]]int{}
 	i := slices.Index(p.groups, src)
 	p.groups = slices.Delete(p.groups, i, i+1)
 	p.recomputeDepth(dst)
@@ -402,7 +402,7 @@ func (p *Plan) merge(dst, src *Group) {
 // One pass over the pairs suffices: a merge only adds reachability and can
 // only deepen groups, and it never changes D (it is made only when D stays
 // as it is), so a pair rejected once stays rejected after later merges.
-func (p *Plan) Optimize() {
+func (p *Plan[T]) Optimize() {
 	if p.optimized {
 		return // nothing changed since the last full pass
 	}
@@ -410,7 +410,7 @@ func (p *Plan) Optimize() {
 	// Only groups of one shard may merge: compare each group with the
 	// later open groups of its own shard, in the order of a scan of all
 	// pairs (i < j), without visiting the other pairs.
-	byShard := map[int][]*Group{}
+	byShard := map[int][]*Group[T]{}
 	for _, g := range open {
 		byShard[g.Shard] = append(byShard[g.Shard], g)
 	}
@@ -434,8 +434,8 @@ func (p *Plan) Optimize() {
 	p.optimized = true
 }
 
-func (p *Plan) openGroups() []*Group {
-	var out []*Group
+func (p *Plan[T]) openGroups() []*Group[T] {
+	var out []*Group[T]
 	for _, g := range p.groups {
 		if g.State == Open && len(g.Changes) > 0 {
 			out = append(out, g)
@@ -451,17 +451,17 @@ func (p *Plan) openGroups() []*Group {
 // follow a or b; every other chain keeps its length. Groups that follow
 // an open group are open, so their depths are exact and the walk stays in
 // the part of the plan below a and b.
-func (p *Plan) depthAfterMerge(a, b *Group, d int) int {
+func (p *Plan[T]) depthAfterMerge(a, b *Group[T], d int) int {
 	if a.depth == b.depth {
 		return d // no depth changes at all
 	}
-	memo := map[*Group]int{}
+	memo := map[*Group[T]]int{}
 	return max(d, max(a.depth, b.depth)+max(p.height(a, memo), p.height(b, memo))-1)
 }
 
 // height is the number of groups on the longest chain that starts at g and
 // follows dependents (1 for a group nothing depends on).
-func (p *Plan) height(g *Group, memo map[*Group]int) int {
+func (p *Plan[T]) height(g *Group[T], memo map[*Group[T]]int) int {
 	if h, ok := memo[g]; ok {
 		return h
 	}
@@ -474,7 +474,7 @@ func (p *Plan) height(g *Group, memo map[*Group]int) int {
 }
 
 // Start closes g: nothing joins it any more.
-func (p *Plan) Start(g *Group) {
+func (p *Plan[T]) Start(g *Group[T]) {
 	if g.State != Open {
 		panic("sched: starting a group that is not open")
 	}
@@ -483,7 +483,7 @@ func (p *Plan) Start(g *Group) {
 
 // Done marks g durably written; its changes are satisfied dependencies
 // from now on.
-func (p *Plan) Done(g *Group) {
+func (p *Plan[T]) Done(g *Group[T]) {
 	g.State = Done
 	for _, c := range g.Changes {
 		c.done = true
@@ -493,7 +493,7 @@ func (p *Plan) Done(g *Group) {
 // Fail marks g failed and detaches its changes, which the caller plans
 // again (or gives up on). Groups that depended on g keep their remaining
 // edges only through changes the caller has yet to cancel.
-func (p *Plan) Fail(g *Group) []*Change {
+func (p *Plan[T]) Fail(g *Group[T]) []*Change[T] {
 	p.optimized = false
 	g.State = Failed
 	changes := g.Changes
@@ -508,7 +508,7 @@ func (p *Plan) Fail(g *Group) []*Change {
 	for d := range g.deps {
 		delete(d.dependents, g)
 	}
-	g.deps, g.dependents = map[*Group]int{}, map[*Group]int{}
+	g.deps, g.dependents = map[*Group[T]]int{}, map[*Group[T]]int{}
 	i := slices.Index(p.groups, g)
 	p.groups = slices.Delete(p.groups, i, i+1)
 	return changes
@@ -516,8 +516,8 @@ func (p *Plan) Fail(g *Group) []*Change {
 
 // Groups returns the groups of the plan that hold changes (open, running or
 // done), in creation order.
-func (p *Plan) Groups() []*Group {
-	var out []*Group
+func (p *Plan[T]) Groups() []*Group[T] {
+	var out []*Group[T]
 	for _, g := range p.groups {
 		if len(g.Changes) > 0 {
 			out = append(out, g)
@@ -527,11 +527,11 @@ func (p *Plan) Groups() []*Group {
 }
 
 // N is the number of write groups in the plan (failed ones excluded).
-func (p *Plan) N() int { return len(p.Groups()) }
+func (p *Plan[T]) N() int { return len(p.Groups()) }
 
 // D is the plan's depth: the longest chain of groups that must run one
 // after another.
-func (p *Plan) D() int {
+func (p *Plan[T]) D() int {
 	max := 0
 	for _, g := range p.groups {
 		if len(g.Changes) > 0 && g.depth > max {
@@ -542,7 +542,7 @@ func (p *Plan) D() int {
 }
 
 // Pending reports whether any group is open or running.
-func (p *Plan) Pending() bool {
+func (p *Plan[T]) Pending() bool {
 	for _, g := range p.groups {
 		if (g.State == Open && len(g.Changes) > 0) || g.State == Running {
 			return true

@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-func ch(shard int, deps ...*Change) *Change {
-	return &Change{Shard: shard, Deps: deps}
+func ch(shard int, deps ...*Change[any]) *Change[any] {
+	return &Change[any]{Shard: shard, Deps: deps}
 }
 
-func addAll(p *Plan, cs ...*Change) {
+func addAll(p *Plan[any], cs ...*Change[any]) {
 	for _, c := range cs {
 		p.Add(c)
 	}
@@ -18,7 +18,7 @@ func addAll(p *Plan, cs ...*Change) {
 
 // run executes the plan to completion the way the engine does, one
 // "round" at a time, and returns the number of rounds.
-func run(t *testing.T, p *Plan) (writes, rounds int) {
+func run(t *testing.T, p *Plan[any]) (writes, rounds int) {
 	t.Helper()
 	for p.Pending() {
 		p.Optimize()
@@ -50,7 +50,7 @@ func run(t *testing.T, p *Plan) (writes, rounds int) {
 	return writes, rounds
 }
 
-func dump(p *Plan) string {
+func dump(p *Plan[any]) string {
 	s := ""
 	for _, g := range p.groups {
 		s += fmt.Sprintf("[g%d shard %d %s depth %d changes %d deps %d] ", g.ID, g.Shard, g.State, g.depth, len(g.Changes), len(g.deps))
@@ -61,7 +61,7 @@ func dump(p *Plan) string {
 // update('/doc') in a one-shard store: the link of "doc" into "/" and the
 // put land in one write.
 func TestUpdateOneShardIsOneWrite(t *testing.T) {
-	p := New()
+	p := New[any]()
 	link := ch(0)
 	put := ch(0, link)
 	addAll(p, link, put)
@@ -75,7 +75,7 @@ func TestUpdateOneShardIsOneWrite(t *testing.T) {
 
 // Document and directory on different shards: two writes in sequence.
 func TestUpdateTwoShardsIsTwoSequentialWrites(t *testing.T) {
-	p := New()
+	p := New[any]()
 	link := ch(0)
 	put := ch(1, link)
 	addAll(p, link, put)
@@ -93,7 +93,7 @@ func TestUpdateTwoShardsIsTwoSequentialWrites(t *testing.T) {
 // update(/a/b/doc) with every item on its own shard: three independent
 // links in one round, then the put.
 func TestUpdateDeepLinksRunInParallel(t *testing.T) {
-	p := New()
+	p := New[any]()
 	l1, l2, l3 := ch(0), ch(1), ch(2)
 	put := ch(3, l1, l2, l3)
 	addAll(p, l1, l2, l3, put)
@@ -110,7 +110,7 @@ func TestUpdateDeepLinksRunInParallel(t *testing.T) {
 // twice, in two rounds; merging either pair of same-shard groups would need
 // three rounds, so the plan must not do it.
 func TestCrossedDependencies(t *testing.T) {
-	p := New()
+	p := New[any]()
 	la := ch(0)
 	pa := ch(1, la)
 	lb := ch(1)
@@ -131,7 +131,7 @@ func TestCrossedDependencies(t *testing.T) {
 // Rule 2: a change that depends on a change of its own shard through a
 // change on another shard may not share that change's write.
 func TestIndirectDependencyThroughOtherShard(t *testing.T) {
-	p := New()
+	p := New[any]()
 	a := ch(0)
 	b := ch(1, a)
 	c := ch(0, b)
@@ -147,7 +147,7 @@ func TestIndirectDependencyThroughOtherShard(t *testing.T) {
 // remove(/a/b/doc) with the document, /a/b/ and /a/ on alternating shards:
 // rm, then each unlink after the previous one.
 func TestRemoveChain(t *testing.T) {
-	p := New()
+	p := New[any]()
 	rm := ch(0)
 	u1 := ch(1, rm)
 	u2 := ch(0, u1)
@@ -164,7 +164,7 @@ func TestRemoveChain(t *testing.T) {
 // The same chain on one shard is one write: each change joins the group of
 // the change it depends on directly.
 func TestRemoveChainOneShard(t *testing.T) {
-	p := New()
+	p := New[any]()
 	rm := ch(0)
 	u1 := ch(0, rm)
 	u2 := ch(0, u1)
@@ -177,7 +177,7 @@ func TestRemoveChainOneShard(t *testing.T) {
 // A group that has started is closed: a change arriving while it is in
 // flight goes into a later group, and only one write per shard runs.
 func TestStartedGroupIsClosed(t *testing.T) {
-	p := New()
+	p := New[any]()
 	a := ch(0)
 	p.Add(a)
 	ready := p.Ready()
@@ -202,7 +202,7 @@ func TestStartedGroupIsClosed(t *testing.T) {
 
 // Many independent changes on few shards batch into one write per shard.
 func TestBatchingIndependentChanges(t *testing.T) {
-	p := New()
+	p := New[any]()
 	for i := 0; i < 1000; i++ {
 		link := ch(i % 4)
 		put := ch((i*7+1)%8, link)
@@ -221,7 +221,7 @@ func TestBatchingIndependentChanges(t *testing.T) {
 // Cancelling changes (a re-plan after a conflict) removes their groups and
 // edges; the rest of the plan is kept.
 func TestCancelKeepsRestOfPlan(t *testing.T) {
-	p := New()
+	p := New[any]()
 	la := ch(0)
 	pa := ch(1, la)
 	lb := ch(2)
@@ -259,9 +259,9 @@ func TestCancelKeepsRestOfPlan(t *testing.T) {
 func TestRandomGraphs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for iter := 0; iter < 300; iter++ {
-		p := New()
+		p := New[any]()
 		shards := 1 + rng.IntN(6)
-		var all []*Change
+		var all []*Change[any]
 		n := 1 + rng.IntN(60)
 		for i := 0; i < n; i++ {
 			c := ch(rng.IntN(shards))
@@ -291,7 +291,7 @@ func TestRandomGraphs(t *testing.T) {
 
 func BenchmarkPlan10000(b *testing.B) {
 	for b.Loop() {
-		p := New()
+		p := New[any]()
 		for i := 0; i < 5000; i++ {
 			link := ch(i % 16)
 			put := ch((i*7+3)%16, link)

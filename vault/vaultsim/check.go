@@ -23,7 +23,7 @@ func check(w *world) []string {
 		problems = append(problems, "invariant: "+err.Error())
 	}
 	problems = append(problems, linearizable(w, dec)...)
-	if len(w.clients) == 1 && w.sc.Crashes == 0 && w.sc.LostReplies == 0 && allAcked(w) {
+	if len(w.clients) == 1 && w.sc.Crashes == 0 && w.sc.LostReplies == 0 && w.sc.Faults == 0 && allAcked(w) {
 		problems = append(problems, tidy(dec)...)
 	}
 	return problems

@@ -187,7 +187,7 @@ func Random(t *testing.T, sc *Scenario, seed uint64, r0 uint64, n int) Result {
 		choose := func(step int, en []action) int {
 			var normal, rare []int
 			for j, a := range en {
-				if a.kind == actCrash || a.kind == actLose {
+				if a.kind == actCrash || a.kind == actLose || a.kind == actFault {
 					rare = append(rare, j)
 				} else {
 					normal = append(normal, j)

@@ -87,6 +87,14 @@ func Crashing() []*Scenario {
 			Clients: [][]Call{{upd("/m/a", `1`), with(upd("/m/b", `2`)), with(rm("/e/a")), with(rm("/e/b"))}}},
 		{Name: "crash: delete against create in child", Crashes: 1, Setup: one(`1`), Clients: [][]Call{{rm("/path/x")}, {upd("/path/to/y", `1`)}}},
 		{Name: "lost reply: update/delete", LostReplies: 1, Setup: one(`1`), Clients: [][]Call{{upd("/path/x", `"A"`)}, {rm("/path/x")}}},
+		{Name: "fault: mv", Faults: 1, Setup: map[string]string{"/e/a": `1`, "/e/b": `2`},
+			Clients: [][]Call{{upd("/m/a", `1`), with(upd("/m/b", `2`)), with(rm("/e/a")), with(rm("/e/b"))}}},
+		{Name: "fault: remove three levels", Faults: 1, Setup: map[string]string{"/a/b/c/d": `1`, "/a/x": `1`},
+			Clients: [][]Call{{rm("/a/b/c/d"), with(rm("/a/x"))}}},
+		{Name: "fault: prune and update", Faults: 1, Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{prune("/a/"), with(upd("/a/b/y", `1`))}}},
+		{Name: "fault: two clients remove and create", Faults: 1, Setup: map[string]string{"/x/y": `1`},
+			Clients: [][]Call{{rm("/x/y")}, {upd("/x/a/b", `1`)}}},
 	}
 }
 

@@ -73,8 +73,9 @@ type Scenario struct {
 	Clients [][]Call
 	// Crashes is how many clients may crash in one schedule (their held
 	// requests are dropped, never applied). LostReplies is how many writes
-	// may land while their client is told they failed.
-	Crashes, LostReplies int
+	// may land while their client is told they failed. Faults is how many
+	// requests may fail with a transient error without touching the store.
+	Crashes, LostReplies, Faults int
 	// MaxConflicts is the engine's re-plan limit (default 3, to keep the
 	// schedule space finite and small).
 	MaxConflicts int
@@ -102,6 +103,7 @@ const (
 	actRelease
 	actCrash
 	actLose
+	actFault
 )
 
 // independent reports whether two actions commute: steps of different
@@ -296,7 +298,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		c.store, c.task = s, s.NewTask(ctx)
 	}
 	var wg sync.WaitGroup
-	crashes, lost := 0, 0
+	crashes, lost, faults := 0, 0, 0
 	idle := 0
 	for {
 		synctest.Wait()
@@ -308,7 +310,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 				}
 			}
 		}
-		acts := w.enabledLocked(crashes < sc.Crashes, lost < sc.LostReplies)
+		acts := w.enabledLocked(crashes < sc.Crashes, lost < sc.LostReplies, faults < sc.Faults)
 		w.mu.Unlock()
 		if len(acts) == 0 {
 			if w.allDone() {
@@ -377,6 +379,12 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		case actCrash:
 			crashes++
 			w.crash(a.client)
+		case actFault:
+			faults++
+			w.mu.Lock()
+			w.pending = slices.DeleteFunc(w.pending, func(r *request) bool { return r == a.req })
+			w.mu.Unlock()
+			a.req.reply <- reply{err: fmt.Errorf("simulated fault: %w", adapters.ErrTransient)}
 		}
 	}
 	wg.Wait()
@@ -396,7 +404,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 }
 
 // enabledLocked lists the actions possible now, sorted by key.
-func (w *world) enabledLocked(mayCrash, mayLose bool) []action {
+func (w *world) enabledLocked(mayCrash, mayLose, mayFail bool) []action {
 	var acts []action
 	for _, c := range w.clients {
 		if c.crashed {
@@ -424,6 +432,9 @@ func (w *world) enabledLocked(mayCrash, mayLose bool) []action {
 		acts = append(acts, action{key: key, client: r.client, kind: actRelease, blob: r.blob, write: r.write, req: r})
 		if r.write && mayLose {
 			acts = append(acts, action{key: key + ":lost", client: r.client, kind: actLose, blob: r.blob, write: true, req: r})
+		}
+		if mayFail {
+			acts = append(acts, action{key: key + ":fault", client: r.client, kind: actFault, blob: r.blob, write: r.write, req: r})
 		}
 	}
 	if mayCrash {

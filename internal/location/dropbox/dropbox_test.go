@@ -3,6 +3,7 @@ package dropbox
 import "testing"
 
 func TestCheckServiceURL(t *testing.T) {
+	t.Parallel()
 	for u, ok := range map[string]bool{
 		"https://api.dropboxapi.com":   true,
 		"http://127.0.0.1:4567":        true,

@@ -13,6 +13,7 @@ import (
 )
 
 func TestLoadTokenChecks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "t.json")
 	if err := SaveToken(path, &TokenFile{Token: &oauth2.Token{RefreshToken: "r"}}); err != nil {
@@ -40,6 +41,7 @@ func TestLoadTokenChecks(t *testing.T) {
 }
 
 func TestTokenFileRoundTrip(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cfg", "vaultdb", TokenFileName)
 	tok := &oauth2.Token{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour).Round(time.Second)}
 	if err := SaveToken(path, &TokenFile{AppKey: "k", AccountID: "dbid:a", Token: tok}); err != nil {

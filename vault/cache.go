@@ -1,0 +1,214 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// The task cache: each shard is read at most once per task (again only
+// after a conflict or a failed write), reads of different shards run in
+// parallel, and planning sees one consistent view of each shard.
+
+// shardsOf returns the shard indexes of the given paths, deduplicated.
+func (t *Task) shardsOf(paths ...string) []int {
+	var out []int
+	for _, p := range paths {
+		i := t.s.router.ShardOf(p)
+		if !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// readyLocked reports whether every listed shard is loaded and fresh.
+func (t *Task) readyLocked(shards []int) bool {
+	for _, i := range shards {
+		sl := t.slots[i]
+		if sl == nil || !sl.loaded || sl.stale || sl.loading != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Task) stateOf(path string) *format.Shard {
+	return t.slots[t.s.router.ShardOf(path)].state
+}
+
+func (t *Task) existsLocked(path string) bool { return t.stateOf(path).Has(path) }
+
+// listingLocked returns dir's listing in the task's current state of its
+// shard. The result is shared and must not be modified.
+//
+// Listings are decoded once per shard state and cached on the slot:
+// planning N updates below one directory would otherwise decode its
+// listing N times, which made planning a large batch quadratic in the
+// directory's size. The cache is dropped whenever the slot's state
+// changes (its version moves), so it never outlives the state it was
+// decoded from; applyLocked decodes its own copies, which it edits.
+func (t *Task) listingLocked(dir string) ([]string, error) {
+	sl := t.slots[t.s.router.ShardOf(dir)]
+	if sl.lists == nil || sl.listsVersion != sl.version {
+		sl.lists, sl.listsVersion = map[string][]string{}, sl.version
+	}
+	if names, ok := sl.lists[dir]; ok {
+		return names, nil
+	}
+	names, err := listing(sl.state, dir)
+	if err != nil {
+		return nil, err
+	}
+	sl.lists[dir] = names
+	return names, nil
+}
+
+// slot is the task's view of one shard.
+type slot struct {
+	blob    string
+	loading chan struct{} // non-nil while a read is in flight
+	loaded  bool
+	stale   bool  // a write conflicted or failed: re-read before use
+	err     error // a permanent read failure (damaged shard)
+	readErr error // the last transient read failure, for the callers waiting
+	state   *format.Shard
+	rev     adapters.Rev
+	version uint64 // bumped whenever state changes
+	// readSeq is when state was last read from the store; wroteSeq when
+	// this task last wrote it (0: not since the read). A name may be
+	// dropped from a directory on the strength of this shard's state only
+	// if a write proved it after the directory's shard was read (see
+	// proofLocked).
+	readSeq, wroteSeq uint64
+	// lists caches the directory listings decoded from state while version
+	// is listsVersion, for planning (see Task.listingLocked).
+	lists        map[string][]string
+	listsVersion uint64
+}
+
+func (t *Task) slotLocked(i int) *slot {
+	sl := t.slots[i]
+	if sl == nil {
+		sl = &slot{blob: t.s.router.BlobID(i)}
+		t.slots[i] = sl
+	}
+	return sl
+}
+
+// load makes sure every listed shard is loaded and fresh, reading those
+// that are not, in parallel, and waiting for reads already in flight.
+func (t *Task) load(ctx context.Context, shards []int) error {
+	for {
+		var wait []chan struct{}
+		t.mu.Lock()
+		if t.fatal != nil {
+			t.mu.Unlock()
+			return t.fatal
+		}
+		for _, i := range shards {
+			sl := t.slotLocked(i)
+			switch {
+			case sl.err != nil:
+				t.mu.Unlock()
+				return sl.err
+			case sl.loading != nil:
+				wait = append(wait, sl.loading)
+			case !sl.loaded || sl.stale:
+				sl.loading = make(chan struct{})
+				wait = append(wait, sl.loading)
+				t.stats.Reads++
+				go t.read(i, sl)
+			}
+		}
+		t.mu.Unlock()
+		if len(wait) == 0 {
+			return nil
+		}
+		for _, ch := range wait {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		// Loop: a read may have failed, or a shard gone stale meanwhile.
+		t.mu.Lock()
+		for _, i := range shards {
+			if sl := t.slots[i]; sl.readErr != nil && sl.loading == nil && !sl.loaded {
+				// The read failed after the adapter's retries; report it
+				// rather than spin. The next call tries again.
+				err := sl.readErr
+				sl.readErr = nil
+				t.mu.Unlock()
+				return err
+			}
+		}
+		t.mu.Unlock()
+	}
+}
+
+func (t *Task) read(i int, sl *slot) {
+	data, rev, err := t.s.a.Read(t.ctx, sl.blob)
+	var st *format.Shard
+	switch {
+	case errors.Is(err, adapters.ErrNotFound):
+		st, rev, err = format.EmptyShard(), adapters.NoRev, nil
+	case err == nil:
+		st, err = format.ParseShard(sl.blob, data, t.s.keys.Cipher)
+	default:
+		err = fmt.Errorf("failed to read shard %s: %w", sl.blob, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := sl.loading
+	sl.loading = nil
+	defer close(ch)
+	switch {
+	case err == nil:
+		sl.state, sl.rev, sl.loaded, sl.stale, sl.readErr = st, rev, true, false, nil
+		sl.version++
+		t.seq++
+		sl.readSeq, sl.wroteSeq = t.seq, 0
+		t.pumpLocked()
+	case errors.Is(err, format.ErrCorrupt) || errors.Is(err, format.ErrUnsupportedVersion):
+		sl.err = err
+	case errors.Is(err, adapters.ErrUnauthorized):
+		sl.loaded = false
+		sl.readErr = err
+		t.failAllLocked(err)
+	default:
+		// Transient: forget the shard so that a later call tries again.
+		sl.loaded = false
+		sl.stale = false
+		sl.readErr = err
+	}
+}
+
+// state returns the shard that holds path, loading it if needed.
+func (t *Task) shardFor(ctx context.Context, path string) (*format.Shard, error) {
+	i := t.s.router.ShardOf(path)
+	if err := t.load(ctx, []int{i}); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.slots[i].state, nil
+}
+
+// listing decodes a directory item; absent means empty.
+func listing(st *format.Shard, dir string) ([]string, error) {
+	v, ok, err := st.Get(dir)
+	if err != nil || !ok {
+		return nil, err
+	}
+	names, err := format.ParseList(v)
+	if err != nil {
+		return nil, &format.CorruptError{Blob: st.Blob(), Item: dir, Err: err}
+	}
+	return names, nil
+}
