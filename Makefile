@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
 FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test check-model bench fuzz crash-test clean rs-servers lint tools cross
+.PHONY: all build install test check-model bench fuzz crash-test interop-test clean rs-servers lint tools cross
 
 all: build
 
@@ -82,6 +82,15 @@ fuzz:
 # The long crash tests (make test runs a short form); see docs/reliability.md.
 crash-test:
 	VAULTDB_CRASH_KILLS=500 VAULTDB_CRASH_OPS=60 $(GO) test -race -count=1 -timeout 30m -run '^TestCrash' -v ./e2e
+
+# The long interop tests with the reference implementation (make test runs a
+# short form): 20 counter runs of 2 vaultdb + 2 reference processes x 200
+# increments, 5 mixed runs x 200 operations per process, the killed
+# writers. CI=1: fail, never skip, when node or ../shared/reference-js is
+# missing. See docs/reliability.md.
+interop-test:
+	CI=1 VAULTDB_INTEROP_RUNS=20 VAULTDB_INTEROP_INCS=200 VAULTDB_INTEROP_OPS=200 VAULTDB_INTEROP_MIX_RUNS=5 \
+		$(GO) test -count=1 -timeout 60m -v ./e2e/interop | grep -E '^(---|ok|FAIL|PASS|\s+\S+_test.go)'
 
 clean:
 	rm -rf bin

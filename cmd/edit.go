@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
+	"golang.org/x/term"
 )
 
 // EditOptions are the options of "vaultdb edit".
@@ -101,22 +102,15 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	}
 	defer wipe(orig)
 	asText := orig == nil || kindOf(orig) == "a string"
-	var content []byte
-	if asText {
-		var str string
-		if orig != nil {
-			if err := json.Unmarshal(orig, &str); err != nil {
-				return err
-			}
-		}
-		content = append([]byte(str), '\n')
-	} else {
-		if content, err = indentJSON(orig); err != nil {
-			return err
-		}
-		content = append(content, '\n')
+	content, err := editText(orig, asText)
+	if err != nil {
+		return err
 	}
 	defer wipe(content)
+	// stored is the text of the stored value: the edit saves only if the
+	// file differs from it. content is what the file starts with: the same,
+	// or the user's own version when the editor is opened again.
+	stored := content
 
 	dir, err := os.MkdirTemp(base, "vaultdb-edit-")
 	if err != nil {
@@ -147,26 +141,78 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 		if err != nil {
 			return fmt.Errorf("cannot read the edited file back (nothing was saved): %w", err)
 		}
-		if bytes.Equal(edited, content) {
+		if bytes.Equal(edited, stored) {
 			wipe(edited)
 			fmt.Fprintf(o.IO.ErrOut, "No change to %s; nothing was saved.\n", p)
 			return nil
 		}
 		val, err := editedValue(edited, asText)
-		wipe(edited)
 		if err != nil {
 			if !o.IO.InTTY {
+				wipe(edited)
 				return fmt.Errorf("%w; nothing was saved", err)
 			}
 			if cerr := confirm(ctx, o.IO, fmt.Sprintf("%v. Edit again?", err)); cerr != nil {
+				wipe(edited)
 				return fmt.Errorf("%w; nothing was saved", err)
 			}
+			// Again on what the user wrote, not on the stored value.
+			content = edited
+			defer wipe(edited)
 			continue
 		}
 		defer wipe(val)
-		return saveEdit(ctx, o, s, p, orig, val)
+		err = saveEdit(ctx, o, s, p, orig, val)
+		var declined *declinedError
+		if !errors.As(err, &declined) {
+			wipe(edited)
+			return err
+		}
+		// Changed meanwhile and "no" to replacing it: rather than losing the
+		// edits, offer to edit them again against the new stored value.
+		if cerr := confirm(ctx, o.IO, "Edit again?"); cerr != nil {
+			wipe(edited)
+			return errors.New("your changes were not saved")
+		}
+		orig = declined.seen
+		defer wipe(orig)
+		if orig == nil {
+			// Removed meanwhile: editing again creates it anew.
+			asText = kindOf(val) == "a string"
+		}
+		if stored, err = editText(orig, asText); err != nil {
+			return err
+		}
+		defer wipe(stored)
+		content = edited
+		defer wipe(edited)
 	}
 }
+
+// editText is the text of value v as it is edited: a string as text (nil:
+// an empty text), anything else as indented JSON; with a final newline.
+func editText(v json.RawMessage, asText bool) ([]byte, error) {
+	if asText {
+		var str string
+		if v != nil {
+			if err := json.Unmarshal(v, &str); err != nil {
+				return nil, err
+			}
+		}
+		return append([]byte(str), '\n'), nil
+	}
+	out, err := indentJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// declinedError: the stored value changed meanwhile and the user chose not
+// to replace it; seen is the stored value now (nil: removed).
+type declinedError struct{ seen json.RawMessage }
+
+func (e *declinedError) Error() string { return "your changes were not saved: not confirmed" }
 
 // editTempBase returns the directory in which to make edit's private
 // directory: one on a memory filesystem, or with --unsafe-tmp the usual
@@ -225,6 +271,13 @@ func removeEditDir(dir string) {
 // "code --wait") on file, with the command's streams. Interrupted, the
 // editor is asked to stop.
 func runEditor(ctx context.Context, ios *IOStreams, editor, file string) error {
+	// An editor stopped by a signal leaves the terminal as it had set it
+	// (raw, no echo): put back the settings it started with.
+	if f, ok := ios.In.(*os.File); ok && ios.InTTY {
+		if state, err := term.GetState(int(f.Fd())); err == nil {
+			defer term.Restore(int(f.Fd()), state)
+		}
+	}
 	args := append([]string{"-c", "exec " + editor + ` "$@"`, editor}, safeEditorArgs(editor)...)
 	c := exec.CommandContext(ctx, "/bin/sh", append(args, file)...)
 	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
@@ -289,6 +342,9 @@ func saveEdit(ctx context.Context, o *EditOptions, s *vault.Store, p string, ori
 			return fmt.Errorf("%s was %s in the store while you were editing it; your changes were not saved", p, what)
 		}
 		if err := confirm(ctx, o.IO, fmt.Sprintf("%s was %s in the store while you were editing it. Replace it with your version?", p, what)); err != nil {
+			if errors.Is(err, errNotConfirmed) {
+				return &declinedError{seen}
+			}
 			return fmt.Errorf("your changes were not saved: %w", err)
 		}
 		base = seen

@@ -36,6 +36,13 @@ In a local directory, shard files the config does not name are reported
 (stray-shard): the config's shard count was altered, or they are left
 from another store; other commands refuse to open such a store.
 
+In a local directory, fsck also reports lock files (SHARD.lock) left by a
+writer that stopped mid-write, of vaultdb or of the reference
+implementation: they make the reference's writes of that shard retry
+forever. --repair removes those left by vaultdb, and those of another
+program once they are 30 s old (a younger one may be a write in progress,
+and is only noted).
+
 The exit code is 0 when the store is (or was made) consistent, 8 when
 problems remain.`,
 		Example: `  vaultdb fsck
@@ -86,8 +93,12 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 	for _, f := range rep.Findings {
 		fmt.Fprintln(out, printable(f.String()))
 	}
+	lockFound, lockRemain, err := o.checkLockFiles(ctx, out, loc)
+	if err != nil {
+		return err
+	}
 	found := len(rep.Findings)
-	if o.Repair && found > 0 {
+	if o.Repair && found+lockFound > 0 {
 		repaired := 0
 		// A repair can reveal more (an unreachable directory re-linked
 		// may list a missing child): a few rounds at most.
@@ -111,11 +122,18 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		}
 		fmt.Fprintf(out, "%s, %s, %s: %s found, %s made, %s\n",
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
-			plural(found, "problem", "problems"), plural(repaired, "repair", "repairs"), remain(len(rep.Findings)))
+			plural(found+lockFound, "problem", "problems"), plural(repaired+lockFound-lockRemain, "repair", "repairs"), remain(len(rep.Findings)+lockRemain))
 	} else {
 		fmt.Fprintf(out, "%s, %s, %s: %s found\n",
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
-			plural(found, "problem", "problems"))
+			plural(found+lockFound, "problem", "problems"))
+	}
+	if lockRemain > 0 && rep.OK() {
+		hint := ""
+		if !o.Repair {
+			hint = "; run \"vaultdb fsck --repair\" to remove them"
+		}
+		return hintf(errProblems, "%s in the store at %s: abandoned lock files%s", remain(lockRemain), loc, hint)
 	}
 	if !rep.OK() {
 		hint := ""
@@ -125,7 +143,10 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 				break
 			}
 		}
-		return hintf(errProblems, "%s in the store at %s%s", remain(len(rep.Findings)), loc, hint)
+		if lockRemain > 0 && !o.Repair {
+			hint = "; run \"vaultdb fsck --repair\" to fix what can be fixed"
+		}
+		return hintf(errProblems, "%s in the store at %s%s", remain(len(rep.Findings)+lockRemain), loc, hint)
 	}
 	return nil
 }

@@ -6,10 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vaultdb/vaultdb/vault/format"
+	"golang.org/x/sys/unix"
 )
 
 // get -c on an object copies its password, never the whole object with
@@ -351,4 +353,55 @@ func TestTotpSecretDocs(t *testing.T) {
 	if strings.Contains(string(readme), "only command that prints the secret") {
 		t.Errorf("README.md still says that totp uri is the only command that prints the secret")
 	}
+}
+
+// edit on a terminal: after "n" at the conflict question the editor can be
+// opened again on your version; SIGTERM while the editor has the terminal
+// in raw mode leaves it as it was (issue 19 point 11).
+func TestEditTerminal(t *testing.T) {
+	requireShm(t)
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must("old", "set", "x")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "editor")
+	// First run: another client changes x, and the user writes "mine".
+	// Second run: the user writes "mine again".
+	body := fmt.Sprintf(`#!/bin/sh
+if [ ! -e '%[1]s/ran' ]; then
+  touch '%[1]s/ran'
+  echo elsewhere | '%[2]s' --store '%[3]s' set x
+  printf 'mine\n' > "$1"
+else
+  grep -q mine "$1" && printf 'mine again\n' > "$1"
+fi
+`, dir, bin, s.dir)
+	os.WriteFile(script, []byte(body), 0o700)
+	p := s.startPTY([]string{"EDITOR=" + script}, "edit", "x")
+	p.expect("Replace it with your version? [y/N] ")
+	p.typ("n\r")
+	p.expect("Edit again? [y/N] ")
+	p.typ("y\r")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d: %q", code, p.output())
+	}
+	check(t, s.run("", nil, "get", "x"), 0, "mine again\n", "")
+
+	// SIGTERM while the editor holds the terminal raw.
+	raw := filepath.Join(dir, "raw-editor")
+	os.WriteFile(raw, []byte("#!/bin/sh\nstty raw -echo\necho editing\nexec sleep 30\n"), 0o700)
+	p = s.startPTY([]string{"EDITOR=" + raw}, "edit", "x")
+	p.expect("editing")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(); code != 130 {
+		t.Errorf("exit %d after SIGTERM: %q", code, p.output())
+	}
+	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tio.Lflag&unix.ECHO == 0 || tio.Lflag&unix.ICANON == 0 {
+		t.Errorf("the terminal was left raw (lflag %#x)", tio.Lflag)
+	}
+	check(t, s.run("", nil, "get", "x"), 0, "mine again\n", "")
 }

@@ -34,10 +34,10 @@ type boundedResult struct {
 	killed  bool  // ran past the time limit
 }
 
-// runBounded runs vaultdb like store.run, but kills it (and its process
+// runLimited runs vaultdb like store.run, but kills it (and its process
 // group) after limit and reports its wall time and peak RSS. signal, if
 // not nil, is sent after sigAfter.
-func (s *store) runBounded(limit time.Duration, stdin string, env []string, sig os.Signal, sigAfter time.Duration, args ...string) boundedResult {
+func (s *store) runLimited(limit time.Duration, stdin string, env []string, sig os.Signal, sigAfter time.Duration, args ...string) boundedResult {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -193,7 +193,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 					}
 				}
 			}
-			r := s.runBounded(hostileTimeLimit, c.stdin, c.env, nil, 0, args...)
+			r := s.runLimited(hostileTimeLimit, c.stdin, c.env, nil, 0, args...)
 			checkBoundedLines(t, r, c.code, c.multiLine, c.errSub...)
 			for _, n := range c.never {
 				if strings.Contains(r.out+r.errOut, n) {
@@ -246,7 +246,7 @@ func TestInterruptKeyDerivation(t *testing.T) {
 			s := hostileStore(t)
 			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 10000000`)
 			before := snapshot(t, s.dir)
-			r := s.runBounded(hostileTimeLimit, "", nil, sig, 300*time.Millisecond, "get", "bank")
+			r := s.runLimited(hostileTimeLimit, "", nil, sig, 300*time.Millisecond, "get", "bank")
 			checkBounded(t, r, 130, "interrupted")
 			// A full derivation takes seconds here; a stop takes at most
 			// a few milliseconds of rounds plus the exit.

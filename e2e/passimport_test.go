@@ -220,3 +220,18 @@ func TestExportNothing(t *testing.T) {
 	check(t, s.run("", nil, "export", "nope"), 3, "", "no such directory")
 	check(t, s.run("", nil, "export", "github"), 0, "*", "")
 }
+
+// A TOTP secret imported from a CSV export gives codes (issue 19 point 3).
+func TestImportCSVTotp(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	csv := "folder,favorite,type,name,notes,fields,reprompt,login_uri,login_username,login_password,login_totp\n" +
+		"web,,login,GitHub,,,0,https://github.com,octocat,gh-pass,otpauth://totp/GitHub:octocat?secret=" + e2eSecret + "\n" +
+		"web,,login,Bank,,,0,https://bank.example,me,bank-pass," + strings.ToLower(otpB) + "\n"
+	check(t, s.run(csv, nil, "import", "--from", "csv"), 0, "", "2 added")
+	codeA := totpCode(t, e2eSecret, sha1.New, 1700000000, 30, 6)
+	codeB := totpCode(t, otpB, sha1.New, 1700000000, 30, 6)
+	check(t, s.run("", nil, "totp", "web/GitHub", "--time", "1700000000"), 0, codeA+"\n", "")
+	check(t, s.run("", nil, "totp", "web/", "--time", "1700000000"), 0, "/web/Bank\t"+codeB+"\t10\n/web/GitHub\t"+codeA+"\t10\n", "")
+}

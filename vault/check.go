@@ -12,7 +12,7 @@ import (
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
-// FindingKind is the kind of a problem a consistency check found (spec §7).
+// FindingKind is the kind of a problem a consistency check found (design §7).
 type FindingKind string
 
 // The kinds of finding. Only the last three can be repaired through the
@@ -115,7 +115,7 @@ type checkItem struct {
 	names []string // directories only
 }
 
-// Check scans every shard of the store (spec §7): it reads each shard blob
+// Check scans every shard of the store (design §7): it reads each shard blob
 // once, decrypts every item and checks placement, directory listings and
 // the safety invariant. It changes nothing. An error is returned only when
 // a shard cannot be read at all (I/O); damage is reported as findings.

@@ -19,6 +19,12 @@ var (
 	// ErrTooManyConflicts: an operation kept colliding with other clients'
 	// writes and gave up after the retry limit.
 	ErrTooManyConflicts = errors.New("too many conflicting writes")
+	// ErrEmptyPassphrase: Create or ChangePassphrase was given an empty
+	// passphrase.
+	ErrEmptyPassphrase = errors.New("the passphrase must not be empty")
+	// ErrConfigChanged: ChangePassphrase found that another client changed
+	// the config since the store was opened; nothing was written.
+	ErrConfigChanged = errors.New("the store's config was changed by another client since it was opened; nothing was written, try again")
 	// ErrInvalidValue: a document value that cannot be stored (not JSON, or
 	// JSON null).
 	ErrInvalidValue = errors.New("invalid document value")

@@ -234,7 +234,7 @@ func (t *Task) finishLocked(o *op, err error) {
 }
 
 // failAllLocked ends the task: an authorisation failure stops every pending
-// call at once (spec §7).
+// call at once (design §7).
 func (t *Task) failAllLocked(err error) {
 	if t.fatal == nil {
 		t.fatal = err

@@ -114,3 +114,25 @@ func allBlobsExist(m *memory.Store, ids []string) bool {
 	}
 	return true
 }
+
+func TestTypedStoreErrors(t *testing.T) {
+	t.Parallel()
+	m := memory.New()
+	if _, err := Create(ctx, m, nil, CreateOptions{Iterations: testIterations}); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("Create with no passphrase: %v", err)
+	}
+	s := newStore(t, m, 1)
+	if err := s.ChangePassphrase(ctx, nil, 0); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("ChangePassphrase to nothing: %v", err)
+	}
+	s2, err := Open(ctx, m, []byte("pass phrase"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.ChangePassphrase(ctx, []byte("a"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangePassphrase(ctx, []byte("b"), 0); !errors.Is(err, ErrConfigChanged) {
+		t.Fatalf("ChangePassphrase after another client's: %v", err)
+	}
+}

@@ -23,7 +23,7 @@ const (
 	chTouch                    // no edit: the write itself proves the item's state (see docs/architecture.md)
 )
 
-// change is one item-level change (spec §5).
+// change is one item-level change (design §5).
 type change struct {
 	op    *op
 	kind  changeKind
@@ -45,7 +45,7 @@ func (c *change) writesInto() string {
 }
 
 // prepare loads what o needs and adds its changes to the plan. Before any
-// write, every shard the operation touches is loaded (spec §5), so that the
+// write, every shard the operation touches is loaded (design §5), so that the
 // revisions held predate the operation's own writes.
 func (t *Task) prepare(ctx context.Context, o *op) error {
 	for {
@@ -235,7 +235,7 @@ func (t *Task) addPlanLocked(o *op, cs []*change) {
 //
 // A new document gets a link of every edge above it, each a write even
 // when the directory already lists the name, all independent of each other
-// (one round), then the put after all of them (spec §5 as corrected). The
+// (one round), then the put after all of them (design §5 as corrected). The
 // write is what makes a concurrent remover's read of that directory stale,
 // so its unlink conflicts instead of dropping a name we are about to rely
 // on. See docs/architecture.md for the scenarios that need each rule.

@@ -1,6 +1,6 @@
 // Package vault is the VaultDB engine: an encrypted document store on a
-// compare-and-swap blob store (see docs/architecture.md and the design in
-// spec/vaultdb-design.md).
+// compare-and-swap blob store (see docs/design.md for the format and the
+// rules, docs/architecture.md for how the code is cut).
 //
 // A Store is opened with a passphrase; all reads and writes go through a
 // Task, a short-lived unit that caches shard reads and plans the writes of
@@ -89,7 +89,7 @@ type Store struct {
 func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co CreateOptions) (*Store, error) {
 	opts := co.Options.withDefaults()
 	if len(passphrase) == 0 {
-		return nil, errors.New("the passphrase must not be empty")
+		return nil, ErrEmptyPassphrase
 	}
 	if co.Shards == 0 {
 		co.Shards = DefaultShards
@@ -139,7 +139,7 @@ func Open(ctx context.Context, a adapters.Adapter, passphrase []byte, opts Optio
 // nothing is written.
 func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iterations int) error {
 	if len(newPassphrase) == 0 {
-		return errors.New("the passphrase must not be empty")
+		return ErrEmptyPassphrase
 	}
 	if s.cfg == nil {
 		return errors.New("the store was opened with keys alone; locate it to change its passphrase")
@@ -154,7 +154,7 @@ func (s *Store) ChangePassphrase(ctx context.Context, newPassphrase []byte, iter
 	}
 	rev, err := s.a.Write(ctx, ConfigBlob, data, s.cfgRev)
 	if errors.Is(err, adapters.ErrConflict) {
-		return errors.New("the store's config was changed by another client since it was opened; nothing was written, try again")
+		return ErrConfigChanged
 	}
 	if err != nil {
 		return fmt.Errorf("failed to write config: %w", err)

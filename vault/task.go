@@ -9,7 +9,7 @@ import (
 	"github.com/vaultdb/vaultdb/vault/sched"
 )
 
-// Task is a short-lived unit of work on a store (spec §4). It caches shard
+// Task is a short-lived unit of work on a store (design §4). It caches shard
 // reads: each shard is read at most once per task (again only after a
 // conflict or a failed write made the cached copy unreliable), a call that
 // needs a shard being read waits for that read, and reads of different
@@ -44,7 +44,7 @@ type Stats struct {
 	Skipped   int // groups that changed nothing and were not written
 	Conflicts int
 	Replans   int
-	// N and D of the task's write plan so far (spec §6).
+	// N and D of the task's write plan so far (design §6).
 	N, D int
 	// Preparing is the number of write calls loading or planning right now.
 	Preparing int

@@ -607,22 +607,31 @@ func (d *Dir) LockFiles() ([]LockFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		if lf.Ours && d.flockHeld(id) {
-			continue // a vaultdb write in progress
+		if lf.Ours {
+			var left bool
+			if lf, left = d.leftByVaultdb(id); !left {
+				continue // a vaultdb write in progress, or just finished
+			}
 		}
 		out = append(out, lf)
 	}
 	return out, nil
 }
 
-// flockHeld reports whether a vaultdb process holds the flock of id now.
-func (d *Dir) flockHeld(id string) bool {
+// leftByVaultdb reports whether blob id's <id>.lock was left by a vaultdb
+// writer that died: it holds the flock of id for a moment (so that no
+// vaultdb writer is between its steps 2 and 4) and looks again.
+func (d *Dir) leftByVaultdb(id string) (LockFile, bool) {
 	f, err := openFile(d.lockPath(id), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
-		return false
+		return LockFile{}, false
 	}
 	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return LockFile{}, false
+	}
+	lf, err := d.inspect(id)
+	return lf, err == nil && lf.Ours
 }
 
 // ClearLockFile removes blob id's lock file <id>.lock if it is abandoned

@@ -1,5 +1,5 @@
 // Package specdecode is an independent decoder of store format v1, for
-// tests only: written from the design (docs and spec §2), it shares no code
+// tests only: written from the design (docs and design §2), it shares no code
 // with the engine or vault/format, so what the engine writes is checked
 // against the format, not against the engine reading itself. The model
 // checker, the interop tests and the engine's tests use it to check the

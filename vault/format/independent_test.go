@@ -54,7 +54,7 @@ func specOpen(t *testing.T, key, ivCtTag []byte) []byte {
 	return pt
 }
 
-// specItem decodes one encrypted line per spec §2.4 and checks its layout.
+// specItem decodes one encrypted line per design §2.4 and checks its layout.
 func specItem(t *testing.T, cipherKey []byte, line string) []byte {
 	t.Helper()
 	raw := specB64(t, line)
@@ -74,7 +74,7 @@ func specItem(t *testing.T, cipherKey []byte, line string) []byte {
 
 var specHeader = regexp.MustCompile(`^\{"version":1,"tag":"([A-Za-z0-9+/]{11}=)"\}$`)
 
-// specShard decodes a shard blob per spec §2.3 into its paths, values (as
+// specShard decodes a shard blob per design §2.3 into its paths, values (as
 // JSON text) and raw lines.
 func specShard(t *testing.T, cipherKey, data []byte) (paths []string, values map[string]string, lines []string) {
 	t.Helper()

@@ -9,7 +9,7 @@ import (
 	"io"
 )
 
-// Layout of an encrypted line, after base64 (spec §2.4).
+// Layout of an encrypted line, after base64 (design §2.4).
 const (
 	ivSize      = 12
 	tagSize     = 16

@@ -1,4 +1,4 @@
-// Package sched turns item-level changes into write groups (spec §6).
+// Package sched turns item-level changes into write groups (design §6).
 //
 // A change is one edit of one item, bound for one shard, that may only be
 // written after the changes it depends on are durably written. A group is
@@ -396,7 +396,7 @@ func (p *Plan[T]) merge(dst, src *Group[T]) {
 }
 
 // Optimize merges independent open groups of the same shard wherever that
-// does not increase D. It is the "after planning" pass of spec §6; the
+// does not increase D. It is the "after planning" pass of design §6; the
 // engine calls it before starting writes.
 //
 // One pass over the pairs suffices: a merge only adds reachability and can
