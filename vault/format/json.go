@@ -82,18 +82,14 @@ func unmarshalStrings(data []byte) ([]string, error) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, errNotStringArray
 	}
-	// Pointers tell a null element, which Unmarshal would make "", from a
-	// string: the JSON must have the right type, not just convert to it.
-	var ps []*string
-	if err := json.Unmarshal(data, &ps); err != nil {
+	// A null element decodes as "", which no path or name may be: the
+	// callers' checks refuse it.
+	var s []string
+	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, errNotStringArray
 	}
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		if p == nil {
-			return nil, errNotStringArray
-		}
-		s[i] = *p
+	if s == nil {
+		s = []string{}
 	}
 	return s, nil
 }
@@ -119,12 +115,17 @@ func compactSorted(s []string) []string {
 	return out
 }
 
-// ParseList decodes the stored value of a directory into its child names,
-// validated as ParseListing does for a directory at the top (so without
-// the full length check; a directory item read from a shard has had that
-// check already, in the shard's value check).
+// ParseList decodes the value of a directory into its child names. It does
+// not validate them again: a directory item read from a shard was checked
+// when it was decrypted (ParseListing, in the shard's value check), and
+// one set by the engine is built from valid paths. The engine decodes
+// listings on every planning step, so the check is not repeated there.
 func ParseList(value json.RawMessage) ([]string, error) {
-	return ParseListing("/", value)
+	s, err := unmarshalStrings(value)
+	if err != nil {
+		return nil, errListNotStrings
+	}
+	return s, nil
 }
 
 // ParseListing decodes the stored value of directory dir into its child
@@ -155,21 +156,36 @@ func ParseListing(dir string, value json.RawMessage) ([]string, error) {
 
 var errListNotStrings = corruptDetail("directory listing is not a JSON array of strings")
 
-// checkName reports why name is not a valid child name of directory dir,
-// without quoting it.
+// checkName reports why name is not a valid child name of directory dir
+// (itself a valid directory path), without quoting it: what CheckPath
+// would say of dir+name, without building it (listings are checked on
+// every read).
 func checkName(dir, name string) error {
 	seg := strings.TrimSuffix(name, "/")
 	switch {
 	case seg == "":
 		return errors.New("empty")
-	case strings.Contains(seg, "/"):
+	case strings.IndexByte(seg, '/') >= 0:
 		return errors.New("contains /")
+	case seg == "." || seg == "..":
+		return errors.New(`a "." or ".." segment`)
+	case len(dir)+len(name) > MaxPathLen:
+		return errors.New("longer than 4096 bytes as a path")
+	case !utf8.ValidString(seg):
+		return errors.New("not valid UTF-8")
 	}
-	var pe *PathError
-	if err := CheckPath(dir + name); errors.As(err, &pe) {
-		return errors.New(pe.Reason)
-	} else if err != nil {
-		return err
+	for i := 0; i < len(seg); i++ {
+		if c := seg[i]; c < 0x20 || c == 0x7f {
+			return errors.New("contains a control character")
+		}
+	}
+	// C1 controls are two bytes in UTF-8: 0xC2 0x80..0x9F.
+	if strings.IndexByte(seg, 0xc2) >= 0 {
+		for _, r := range seg {
+			if r >= 0x80 && r <= 0x9f {
+				return errors.New("contains a control character")
+			}
+		}
 	}
 	return nil
 }

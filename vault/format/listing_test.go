@@ -29,7 +29,7 @@ func TestHostileListing(t *testing.T) {
 		"object":            {`{"secretA":1}`, "not a JSON array of strings"},
 		"string":            {`"secretA"`, "not a JSON array of strings"},
 		"nested":            {`[["secretA"]]`, "not a JSON array of strings"},
-		"null inside":       {`["secretA",null]`, "not a JSON array of strings"},
+		"null inside":       {`["secretA",null]`, "name 2 of 2: empty"},
 		"invalid UTF-8 esc": {`["\udc00secretA"]`, ""}, // a lone surrogate decodes to U+FFFD: valid
 	} {
 		t.Run(name, func(t *testing.T) {
