@@ -6,9 +6,10 @@
 // write names the revision it expects to replace. That is enough for the
 // engine to stay safe with several uncoordinated clients on one store.
 //
-// Cross-cutting behaviour (tracing, retries, latency and fault injection) is
-// added by wrapping an Adapter; see the subpackages trace, retry, latency and
-// faulty, and package stack for the one order in which they are composed.
+// Cross-cutting behaviour (tracing, retries, a bound on concurrent writes,
+// latency and fault injection) is added by wrapping an Adapter; see the
+// subpackages trace, retry, limit, latency and faulty, and package stack for
+// the one order in which they are composed.
 package adapters
 
 import (
@@ -131,6 +132,15 @@ func RetryAfter(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	return ra.RetryAfter(), true
+}
+
+// WriteLimiter is implemented by stores that take only so many writes at
+// once from a client and refuse the overlapping ones rather than queue them
+// (Dropbox's per-namespace write lock answers too_many_write_operations).
+// MaxConcurrentWrites returns that number; package stack then bounds the
+// client's writes in flight with package limit.
+type WriteLimiter interface {
+	MaxConcurrentWrites() int
 }
 
 // IsRetryable reports whether err is worth retrying at the adapter level.

@@ -17,7 +17,7 @@ func TestBatchBoundsCallsInFlight(t *testing.T) {
 	m := memory.New()
 	s := newStore(t, m, 4)
 	task := s.NewTask(ctx)
-	n := 3*Window + 7
+	n := Window + 7 // two waves
 	paths := make([]string, n)
 	for i := range paths {
 		paths[i] = fmt.Sprintf("/batch/g%d/e%d", i%13, i)

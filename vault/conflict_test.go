@@ -161,8 +161,9 @@ func TestTaskCacheOneReadPerShard(t *testing.T) {
 
 // Two clients race on one directory whose items live on other shards than
 // its parent: one keeps removing and re-adding the only document, the other
-// keeps adding documents. This is the window the forced link and the
-// validation write close (docs/architecture.md); the invariant must hold
+// keeps adding documents. This is the window rules 2 and 3 of
+// docs/architecture.md close (every link written, names dropped only on
+// proof); the invariant must hold
 // at every instant.
 func TestContentionOnOneDirectory(t *testing.T) {
 	m := memory.New()

@@ -213,6 +213,13 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 	return a.outer.Write(ctx, id, data, rev)
 }
 
+// MaxConcurrentWrites implements adapters.WriteLimiter: Dropbox applies
+// the uploads of a namespace one at a time under a write lock and refuses an
+// upload that cannot get it (too_many_write_operations), so a client
+// sends one upload at a time. Dropbox's own guidance is the same: serialise
+// writes to a namespace.
+func (a *Adapter) MaxConcurrentWrites() int { return 1 }
+
 // Path returns the Dropbox path of blob id.
 func (a *Adapter) Path(id string) string { return a.api.path(id) }
 

@@ -178,6 +178,11 @@ func classify(op, id string, e *APIError) error {
 	case s == http.StatusTooManyRequests:
 		kind = adapters.ErrTransient
 		e.Advice = "Dropbox is rate-limiting requests; try again later"
+		if e.tag(0) == "too_many_write_operations" {
+			e.Advice = "Dropbox is busy with other writes to this account; try again later"
+		}
+		// RateLimitError's retry_after defaults to 1 s.
+		e.Wait = max(e.Wait, time.Second)
 	case s >= 500:
 		kind = adapters.ErrTransient
 		e.Advice = "Dropbox has a temporary problem; try again later"
@@ -238,7 +243,10 @@ func classifyEndpoint(e *APIError) error {
 		}
 		return adapters.ErrConflict
 	case "too_many_write_operations":
+		// The 409 form of the 429 RateLimitError: the same namespace write
+		// lock, the same pacing (retry_after defaults to 1 s).
 		e.Advice = "Dropbox is busy with other writes to this account; try again later"
+		e.Wait = max(e.Wait, time.Second)
 		return adapters.ErrTransient
 	case "insufficient_space":
 		e.Advice = "the Dropbox account is full; free up space or upgrade the account"

@@ -9,7 +9,9 @@
 // jitter (a uniformly random wait between zero and the back-off), so that
 // clients failing together do not retry together. If the error carries the
 // store's own hint (adapters.RetryAfterError, from an HTTP Retry-After
-// header) the wait is at least that long. Retries stop after a maximum
+// header) the wait is the hint plus that jitter: a store that refuses
+// several writers at once gives them all the same hint, and writers that
+// waited exactly the hint would come back together and collide again. Retries stop after a maximum
 // number of attempts or when the next wait would pass the overall time
 // limit; the error returned then still matches ErrTransient and says how
 // many attempts were made.
@@ -38,6 +40,7 @@ var _ adapters.Adapter = (*Adapter)(nil)
 // Defaults used for zero Options fields.
 const (
 	DefaultMaxAttempts    = 5
+	DefaultMaxPaced       = 20
 	DefaultInitialBackoff = 200 * time.Millisecond
 	DefaultMaxBackoff     = 5 * time.Second
 	DefaultRequestTimeout = 30 * time.Second
@@ -47,7 +50,13 @@ const (
 // Options configures retries. The zero value gives the defaults.
 type Options struct {
 	// MaxAttempts is the most attempts made per request, the first included.
+	// Attempts refused with a Retry-After hint count toward MaxPaced
+	// instead.
 	MaxAttempts int
+	// MaxPaced is the most attempts per request refused with the store's
+	// Retry-After hint. Zero means MaxAttempts when that is set (a caller
+	// that bounds the attempts gets that bound), else DefaultMaxPaced.
+	MaxPaced int
 	// InitialBackoff is the back-off before the second attempt; it doubles
 	// for every further attempt, up to MaxBackoff.
 	InitialBackoff time.Duration
@@ -103,6 +112,12 @@ type Adapter struct {
 // New returns inner wrapped so that transient failures are retried as opts
 // says.
 func New(inner adapters.Adapter, opts Options) *Adapter {
+	if opts.MaxPaced <= 0 {
+		opts.MaxPaced = DefaultMaxPaced
+		if opts.MaxAttempts > 0 {
+			opts.MaxPaced = opts.MaxAttempts
+		}
+	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
@@ -158,18 +173,22 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 
 func (a *Adapter) do(ctx context.Context, op, id string, fn func(context.Context) (adapters.Rev, error)) (adapters.Rev, error) {
 	start := a.opts.Now()
+	failed, paced := 0, 0 // attempts that failed, without and with a hint
 	for attempt := 1; ; attempt++ {
 		rev, err := a.attempt(ctx, op, id, fn)
 		if err == nil || !adapters.IsRetryable(err) || ctx.Err() != nil {
 			return rev, err
 		}
-		if attempt >= a.opts.MaxAttempts {
+		hint, hinted := adapters.RetryAfter(err)
+		if hinted {
+			paced++
+		} else {
+			failed++
+		}
+		if failed >= a.opts.MaxAttempts || paced >= a.opts.MaxPaced {
 			return adapters.NoRev, &GaveUpError{Attempts: attempt, Err: err}
 		}
-		wait := a.opts.Jitter(a.backoff(attempt))
-		if hint, ok := adapters.RetryAfter(err); ok && hint > wait {
-			wait = hint
-		}
+		wait := a.opts.Jitter(a.backoff(attempt)) + hint
 		if a.opts.MaxElapsed > 0 && a.opts.Now().Sub(start)+wait > a.opts.MaxElapsed {
 			return adapters.NoRev, &GaveUpError{Attempts: attempt, Err: err}
 		}

@@ -177,9 +177,36 @@ func TestRetryAfter(t *testing.T) {
 	if _, _, err := a.Read(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
-	// The hint wins when it is longer than the back-off, and not otherwise.
-	if want := "[3s 200ms]"; fmt.Sprint(c.waits) != want {
+	// The wait is the hint plus the jittered back-off (here the jitter is
+	// the whole back-off: 100 ms, then 200 ms).
+	if want := "[3.1s 201ms]"; fmt.Sprint(c.waits) != want {
 		t.Fatalf("waits %v, want %v", c.waits, want)
+	}
+}
+
+// TestRetryAfterSpreadsClients: writers refused together with the same
+// Retry-After must not come back together. Waiting exactly the hint (the
+// old rule, max(hint, jittered back-off)) made them retry in lock-step.
+func TestRetryAfterSpreadsClients(t *testing.T) {
+	const hint = time.Second
+	waits := map[time.Duration]bool{}
+	for range 8 {
+		var got time.Duration
+		opts := retry.Options{
+			Sleep: func(ctx context.Context, d time.Duration) error { got = d; return nil },
+			Now:   func() time.Time { return time.Time{} },
+		}
+		s := &script{errs: []error{adapters.NewError("write", "x", adapters.ErrTransient, retryAfterErr{hint})}}
+		if _, err := retry.New(s, opts).Write(context.Background(), "x", nil, adapters.NoRev); err != nil {
+			t.Fatal(err)
+		}
+		if got < hint || got > hint+retry.DefaultInitialBackoff {
+			t.Fatalf("wait %v, want within [%v, %v]", got, hint, hint+retry.DefaultInitialBackoff)
+		}
+		waits[got] = true
+	}
+	if len(waits) < 6 {
+		t.Fatalf("8 writers refused with the same hint wait only %d distinct times: %v", len(waits), waits)
 	}
 }
 
@@ -198,6 +225,29 @@ func TestMaxAttempts(t *testing.T) {
 	}
 	if s.calls != 3 || len(c.waits) != 2 {
 		t.Fatalf("%d attempts and %d waits, want 3 and 2", s.calls, len(c.waits))
+	}
+}
+
+// TestPacedAttempts: refusals with a Retry-After hint (the store pacing
+// its clients) count toward MaxPaced, not MaxAttempts.
+func TestPacedAttempts(t *testing.T) {
+	c := newClock()
+	opts := c.options()
+	opts.MaxAttempts = 2
+	opts.MaxPaced = 6
+	var errs []error
+	for range 5 {
+		errs = append(errs, adapters.NewError("write", "x", adapters.ErrTransient, retryAfterErr{time.Second}))
+	}
+	s := &script{errs: errs}
+	if _, err := retry.New(s, opts).Write(context.Background(), "x", nil, adapters.NoRev); err != nil {
+		t.Fatalf("five paced refusals with MaxPaced 6: %v", err)
+	}
+	s = &script{errs: append(errs, errs...)}
+	_, err := retry.New(s, opts).Write(context.Background(), "x", nil, adapters.NoRev)
+	var gu *retry.GaveUpError
+	if !errors.As(err, &gu) || gu.Attempts != 6 {
+		t.Fatalf("ten paced refusals with MaxPaced 6: %v, want to give up after 6 attempts", err)
 	}
 }
 

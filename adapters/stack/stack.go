@@ -7,9 +7,14 @@
 //     store, where the delay of a real remote store would be.
 //  2. faulty: faults happen at the store, so they are injected below
 //     everything that must cope with them.
-//  3. retry: above the faults, so injected transient failures are retried
+//  3. limit: a bound on the writes in flight, for stores that refuse
+//     overlapping writes (adapters.WriteLimiter, such as Dropbox). Above
+//     latency and faults, so a write holds its slot for as long as the store
+//     takes; below retry, so a request waiting between attempts lets another
+//     write go.
+//  4. retry: above the faults, so injected transient failures are retried
 //     exactly like real ones, with their back-off and limits.
-//  4. trace: outermost, so it reports one event per logical request the
+//  5. trace: outermost, so it reports one event per logical request the
 //     engine made (with the retries, waits and delays included in its
 //     duration) and counts rounds as the engine experienced them.
 //
@@ -22,6 +27,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/faulty"
 	"github.com/vaultdb/vaultdb/adapters/latency"
+	"github.com/vaultdb/vaultdb/adapters/limit"
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/trace"
 )
@@ -34,6 +40,10 @@ type Options struct {
 	Jitter  time.Duration
 	// Faults, if not nil, adds a fault-injection layer.
 	Faults *faulty.Options
+	// MaxWrites, if positive, bounds the writes in flight at once. Zero
+	// means the base store's own bound, if it declares one
+	// (adapters.WriteLimiter); negative means no bound.
+	MaxWrites int
 	// Retry, if not nil, adds a retry layer; &retry.Options{} gives the
 	// default retry policy. Real stores should always have one.
 	Retry *retry.Options
@@ -50,6 +60,13 @@ func Build(base adapters.Adapter, opts Options) adapters.Adapter {
 	}
 	if opts.Faults != nil {
 		a = faulty.New(a, *opts.Faults)
+	}
+	n := opts.MaxWrites
+	if wl, ok := base.(adapters.WriteLimiter); ok && n == 0 {
+		n = wl.MaxConcurrentWrites()
+	}
+	if n > 0 {
+		a = limit.New(a, n)
 	}
 	if opts.Retry != nil {
 		a = retry.New(a, *opts.Retry)

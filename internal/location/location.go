@@ -77,6 +77,9 @@ type Scheme struct {
 	// Layers, if not nil, adds the decorators this kind of store needs
 	// to the caller's choice.
 	Layers func(*stack.Options)
+	// Hint, if not nil, says what the user can do about err, a failure of
+	// a store of this kind, or returns "" (see Location.Hint).
+	Hint func(err error) string
 	// Login and Logout sign in to and out of the service; nil for kinds
 	// of store that need no sign-in.
 	Login  func(ctx context.Context, env *Env, opts LoginOptions) error
@@ -105,6 +108,11 @@ func (l Location) String() string {
 // Hint says what the user can do about err, a failure of the store at l,
 // or "" when there is nothing to add.
 func (l Location) Hint(err error) string {
+	if l.Scheme != nil && l.Scheme.Hint != nil {
+		if h := l.Scheme.Hint(err); h != "" {
+			return h
+		}
+	}
 	if l.Scheme == nil || l.Scheme.Login == nil {
 		return ""
 	}

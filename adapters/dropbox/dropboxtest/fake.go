@@ -28,6 +28,15 @@
 // 503 with Retry-After, 409 too_many_write_operations, an access token that
 // expires, a connection dropped in the middle of the response (after the
 // request took effect), a slow response, or any raw response.
+//
+// SetNamespace turns on a model of how Dropbox behaves when writes overlap:
+// every content request takes a round-trip time, and an upload holds the
+// namespace's write lock while it is applied. An upload that cannot get the
+// lock within a short wait is refused with too_many_write_operations, in
+// either of the two forms Dropbox uses: 429 with a RateLimitError body
+// (reason too_many_write_operations, retry_after) and a Retry-After header,
+// or 409 with the UploadError path/too_many_write_operations. Without it
+// (the default) requests are answered at once and never overlap.
 package dropboxtest
 
 import (
@@ -150,6 +159,27 @@ type RandomFaults struct {
 	RetryAfter      int // seconds for 429/503; 0 means 1
 }
 
+// Namespace configures the model of Dropbox's per-namespace write lock (the
+// whole fake is one namespace). The zero value turns the model off.
+type Namespace struct {
+	// Latency is added to every content request (download and upload)
+	// before it is handled, outside the lock, like a network round trip.
+	Latency time.Duration
+	// Hold is how long an upload keeps the write lock while it is applied;
+	// 0 means Latency.
+	Hold time.Duration
+	// LockWait is how long an upload waits for the lock before it is
+	// refused; 0 refuses at once when another upload holds it.
+	LockWait time.Duration
+	// RetryAfter is the retry_after of a refusal, in seconds; 0 means 1.
+	RetryAfter int
+	// Only409 and Only429 choose one form of the refusal; by default the
+	// refusals alternate between the 429 and the 409 form.
+	Only409, Only429 bool
+}
+
+func (n Namespace) on() bool { return n != Namespace{} }
+
 // Stats counts what the server saw.
 type Stats struct {
 	Requests       map[string]int // by endpoint
@@ -159,6 +189,10 @@ type Stats struct {
 	MaxDownloads   int            // most downloads in flight at once
 	Connections    int            // TCP connections accepted
 	NonASCIIHeader int            // requests refused for a raw non-ASCII Dropbox-API-Arg
+	// LockRefused429 and LockRefused409 count uploads refused by the
+	// namespace model with too_many_write_operations, by form.
+	LockRefused429, LockRefused409 int
+	MaxUploads                     int // most uploads in flight at once
 }
 
 type file struct {
@@ -192,6 +226,10 @@ type Server struct {
 	rng       *mrand.Rand
 	stats     Stats
 	downloads int
+	uploads   int
+	ns        Namespace
+	nsLock    chan struct{} // the namespace's write lock
+	refusals  int
 }
 
 // TB is the part of testing.TB the server needs.
@@ -204,7 +242,8 @@ type TB interface {
 func NewServer(t TB) *Server {
 	t.Helper()
 	s := &Server{files: map[string]*file{}, access: map[string]*access{}, refresh: map[string]bool{},
-		codes: map[string]string{}, seq: 0x1a2b3c000, stats: Stats{Requests: map[string]int{}}}
+		codes: map[string]string{}, seq: 0x1a2b3c000, stats: Stats{Requests: map[string]int{}},
+		nsLock: make(chan struct{}, 1)}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
@@ -278,6 +317,13 @@ func (s *Server) SetRandomFaults(r RandomFaults) {
 	defer s.mu.Unlock()
 	s.random = r
 	s.rng = mrand.New(mrand.NewPCG(r.Seed, 0x5eed))
+}
+
+// SetNamespace sets the write-lock model; the zero value turns it off.
+func (s *Server) SetNamespace(n Namespace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ns = n
 }
 
 // Stats returns a copy of the counters.
@@ -372,17 +418,32 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests[endpoint]++
 	f, ok := s.pickFaultLocked(endpoint)
-	if endpoint == Download {
+	switch endpoint {
+	case Download:
 		s.downloads++
 		s.stats.MaxDownloads = max(s.stats.MaxDownloads, s.downloads)
+	case Upload:
+		s.uploads++
+		s.stats.MaxUploads = max(s.stats.MaxUploads, s.uploads)
 	}
+	ns := s.ns
 	s.mu.Unlock()
-	if endpoint == Download {
-		defer func() {
-			s.mu.Lock()
+	defer func() {
+		s.mu.Lock()
+		switch endpoint {
+		case Download:
 			s.downloads--
-			s.mu.Unlock()
-		}()
+		case Upload:
+			s.uploads--
+		}
+		s.mu.Unlock()
+	}()
+	if ns.Latency > 0 && (endpoint == Download || endpoint == Upload) {
+		select {
+		case <-time.After(ns.Latency):
+		case <-r.Context().Done():
+			return
+		}
 	}
 
 	handle := func(w http.ResponseWriter) {
@@ -678,6 +739,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		writeJSONBytes(w, 409, uploadErrorBody("malformed_path", ""))
 		return
 	}
+	release, ok := s.writeLock(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -714,6 +780,80 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		f = s.putLocked(arg.Path, data)
 	}
 	writeJSON(w, 200, s.metadataLocked(f))
+}
+
+// writeLock takes the namespace's write lock for an upload, when the model
+// is on, and holds it for the model's Hold time. If the lock is not free
+// within LockWait, it answers too_many_write_operations and returns false.
+func (s *Server) writeLock(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	s.mu.Lock()
+	ns := s.ns
+	s.mu.Unlock()
+	if !ns.on() {
+		return func() {}, true
+	}
+	var wait <-chan time.Time
+	if ns.LockWait > 0 {
+		t := time.NewTimer(ns.LockWait)
+		defer t.Stop()
+		wait = t.C
+	} else {
+		wait = closedTime
+	}
+	select {
+	case s.nsLock <- struct{}{}:
+	default:
+		select {
+		case s.nsLock <- struct{}{}:
+		case <-wait:
+			s.refuseWrite(w, ns)
+			return nil, false
+		case <-r.Context().Done():
+			return nil, false
+		}
+	}
+	release = func() { <-s.nsLock }
+	hold := ns.Hold
+	if hold == 0 {
+		hold = ns.Latency
+	}
+	if hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-r.Context().Done():
+			release()
+			return nil, false
+		}
+	}
+	return release, true
+}
+
+var closedTime = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
+// refuseWrite answers an upload that did not get the namespace lock, in the
+// 429 or the 409 form of too_many_write_operations.
+func (s *Server) refuseWrite(w http.ResponseWriter, ns Namespace) {
+	ra := max(ns.RetryAfter, 1)
+	s.mu.Lock()
+	s.refusals++
+	use429 := ns.Only429 || !ns.Only409 && s.refusals%2 == 1
+	if use429 {
+		s.stats.LockRefused429++
+	} else {
+		s.stats.LockRefused409++
+	}
+	s.mu.Unlock()
+	if use429 {
+		w.Header().Set("Retry-After", strconv.Itoa(ra))
+		writeJSON(w, 429, map[string]any{"error_summary": "too_many_write_operations/..",
+			"error": map[string]any{"reason": map[string]any{".tag": "too_many_write_operations"}, "retry_after": ra}})
+		return
+	}
+	writeJSONBytes(w, 409, uploadErrorBody("too_many_write_operations", ""))
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {

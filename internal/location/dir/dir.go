@@ -4,6 +4,8 @@ package dir
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/localdir"
@@ -20,10 +22,22 @@ var Scheme = &location.Scheme{
 		}
 		return rest, nil
 	},
+	Hint: hint,
 	Open: func(_ context.Context, env *location.Env, where string) (adapters.Adapter, error) {
 		// The adapter never prints: its warnings (a store directory other
 		// users can write, an abandoned lock file removed) go to the user
 		// here.
 		return localdir.New(where, localdir.Options{Warn: func(msg string) { env.Warnf("%s", msg) }}), nil
 	},
+}
+
+// hint explains a write that gave up waiting for another program's lock
+// file (the reference implementation's SHARD.lock).
+func hint(err error) string {
+	var le *localdir.LockedError
+	if !errors.As(err, &le) {
+		return ""
+	}
+	return fmt.Sprintf("another program (such as the VaultDB reference implementation) is writing this store, or one of its writers stopped mid-write; "+
+		"vaultdb removes %s by itself once it is %s old, so try again then (\"vaultdb fsck\" lists the store's lock files)", le.Path, le.StaleAfter)
 }
