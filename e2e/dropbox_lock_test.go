@@ -46,3 +46,46 @@ func TestDropboxWriteLockImport(t *testing.T) {
 		t.Errorf("ls -r lists %d entries, want %d", got, n)
 	}
 }
+
+// TestDropboxLostResponses: uploads that land but whose responses are cut
+// off are retried, and the retries conflict with the uploads themselves.
+// Before, init then said "store already exists" (exit 5) about the store it
+// had just written, and passwd said "nothing was written" after writing the
+// new wrapping.
+func TestDropboxLostResponses(t *testing.T) {
+	t.Parallel()
+	d := newDropboxStore(t)
+	d.mustLogin()
+	drops := func(n int) {
+		for range n {
+			d.fake.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
+		}
+	}
+	drops(3)
+	check(t, d.run("", nil, "init", "--iterations", "1000", "--shards", "2"), 0, "", "")
+	if n := d.fake.PendingFaults(); n != 0 {
+		t.Fatalf("%d dropped responses did not happen", n)
+	}
+	d.must("s3cret", "set", "x")
+
+	drops(1)
+	r := d.run("", nil, "passwd", "--new-passphrase-file", writeTemp(t, "new passphrase\n"))
+	check(t, r, 0, "", "")
+	if strings.Contains(r.errOut, "nothing was written") || d.fake.PendingFaults() != 0 {
+		t.Errorf("passwd after a lost response: %q, %d faults pending", r.errOut, d.fake.PendingFaults())
+	}
+	check(t, d.run("", []string{"VAULTDB_PASSPHRASE=new passphrase"}, "get", "x"), 0, "s3cret\n", "")
+}
+
+// TestInitHelpDropboxFolder: the help of init must not offer the Dropbox
+// desktop folder as a store without saying what it lacks.
+func TestInitHelpDropboxFolder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	r := s.run("", nil, "init", "--help")
+	for _, want := range []string{"dropbox:/vault", "~/Dropbox/vault", "compare-and-swap", "one machine"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("init --help lacks %q:\n%s", want, r.out)
+		}
+	}
+}

@@ -404,19 +404,31 @@ func TestBadRequestRedactsToken(t *testing.T) {
 	e.noSecrets(t, err)
 }
 
-// An upload whose response is cut off did happen; the retry conflicts,
-// which tells the engine to re-read: the contract's "may or may not have
-// happened".
+// An upload whose response is cut off did happen; the retry conflicts with
+// it. The conflict is the write's own: the blob holds the bytes sent, so the
+// write is reported as done, with the rev Dropbox gave it, for an update
+// and for a create (init's config).
 func TestDroppedUploadResponse(t *testing.T) {
 	e := newEnv(t, "/v")
 	r1, _ := e.a.Write(ctx, "blob", []byte("v1"), adapters.NoRev)
 	e.srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
-	_, err := e.a.Write(ctx, "blob", []byte("v2"), r1)
-	if !errors.Is(err, adapters.ErrConflict) {
-		t.Fatalf("write after a dropped response: %v, want conflict", err)
+	r2, err := e.a.Write(ctx, "blob", []byte("v2"), r1)
+	data, rev, _, _ := e.srv.File("/v/blob")
+	if err != nil || string(data) != "v2" || string(r2) != rev {
+		t.Fatalf("update after a dropped response: rev %q, %v; file %q at %q", r2, err, data, rev)
 	}
-	if data, _, _, _ := e.srv.File("/v/blob"); string(data) != "v2" {
-		t.Fatalf("content %q", data)
+	e.srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
+	r3, err := e.a.Write(ctx, "new", []byte("n1"), adapters.NoRev)
+	data, rev, _, _ = e.srv.File("/v/new")
+	if err != nil || string(data) != "n1" || string(r3) != rev {
+		t.Fatalf("create after a dropped response: rev %q, %v; file %q at %q", r3, err, data, rev)
+	}
+	// A stale rev on the first attempt is a conflict, without a check.
+	before := e.srv.Stats().Requests
+	_, err = e.a.Write(ctx, "blob", []byte("v3"), r1)
+	after := e.srv.Stats().Requests
+	if !errors.Is(err, adapters.ErrConflict) || after[dropboxtest.Upload]-before[dropboxtest.Upload] != 1 || after[dropboxtest.Download] != before[dropboxtest.Download] {
+		t.Fatalf("stale rev: %v after %v requests (were %v), want one conflicting upload", err, after, before)
 	}
 }
 
