@@ -235,7 +235,7 @@ func (t *Task) addPlanLocked(o *op, cs []*change) {
 //
 // A new document gets a link of every edge above it, each a write even
 // when the directory already lists the name, all independent of each other
-// (one round), then the put after all of them (design §5 as corrected). The
+// (one round), then the put after all of them (docs/design.md §5). The
 // write is what makes a concurrent remover's read of that directory stale,
 // so its unlink conflicts instead of dropping a name we are about to rely
 // on. See docs/architecture.md for the scenarios that need each rule.

@@ -95,6 +95,14 @@ func Crashing() []*Scenario {
 			Clients: [][]Call{{prune("/a/"), with(upd("/a/b/y", `1`))}}},
 		{Name: "fault: two clients remove and create", Faults: 1, Setup: map[string]string{"/x/y": `1`},
 			Clients: [][]Call{{rm("/x/y")}, {upd("/x/a/b", `1`)}}},
+		{Name: "crash: remove last + two creators", Crashes: 1, Setup: map[string]string{"/x/y": `1`},
+			Clients: [][]Call{{rm("/x/y")}, {upd("/x/a", `1`)}, {upd("/x/b/c", `1`)}}},
+		{Name: "crash: prune of the root + create", Crashes: 1, Setup: map[string]string{"/a/b": `1`, "/c": `1`},
+			Clients: [][]Call{{prune("/")}, {upd("/a/d", `1`)}}},
+		{Name: "fault and crash: import batch + remove", Crashes: 1, Faults: 1, Setup: map[string]string{"/i/old": `1`},
+			Clients: [][]Call{{upd("/i/a/1", `1`), with(upd("/i/a/2", `1`)), with(rm("/i/old"))}, {rm("/i/a/1")}}},
+		{Name: "fault: deleting update against a creator in the same directory", Faults: 1, Setup: map[string]string{"/d/x": `1`},
+			Clients: [][]Call{{del("/d/x"), with(upd("/d/e/f", `1`))}, {upd("/d/y", `1`)}}},
 	}
 }
 
