@@ -128,7 +128,8 @@ func TestEditJSONAndNoChange(t *testing.T) {
 }
 
 func TestEditRefusesDiskTemp(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it swaps the package variable editTempDirs, which the
+	// parallel edit tests read.
 	e := newEnv(t)
 	e.init()
 	e.must("v", "set", "x")

@@ -405,3 +405,30 @@ fi
 	}
 	check(t, s.run("", nil, "get", "x"), 0, "mine again\n", "")
 }
+
+// edit on a terminal: invalid JSON opens the editor again on what the
+// user wrote, not on the stored value (issue 19 point 11).
+func TestEditInvalidJSONAgain(t *testing.T) {
+	requireShm(t)
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000")
+	s.must(`{"a":1}`, "set", "--json", "x")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "editor")
+	body := fmt.Sprintf(`#!/bin/sh
+if [ ! -e '%[1]s/ran' ]; then
+  touch '%[1]s/ran'
+  printf '{"a": 2,\n' > "$1"
+else
+  grep -q '"a": 2,' "$1" && printf '{"a": 2}\n' > "$1"
+fi
+`, dir)
+	os.WriteFile(script, []byte(body), 0o700)
+	p := s.startPTY([]string{"EDITOR=" + script}, "edit", "x")
+	p.expect("Edit again? [y/N] ")
+	p.typ("y\r")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d: %q", code, p.output())
+	}
+	check(t, s.run("", nil, "get", "--json", "x"), 0, "{\n  \"a\": 2\n}\n", "")
+}
