@@ -68,10 +68,19 @@ $XDG_CONFIG_HOME/vaultdb/dropbox-token.json
 whoever can read the file can read and change your Dropbox files until you
 run "vaultdb logout dropbox". The app key is that of your own Dropbox app
 (see the README): --app-key, else $VAULTDB_DROPBOX_APP_KEY. It is saved
-with the sign-in.`,
+with the sign-in.
+
+remotestorage USER@HOST: vaultdb finds the account's server with
+WebFinger and prints (and, where there is a browser, opens) its sign-in
+page, asking for access to your "vaultdb" folder. The browser comes back
+to vaultdb on a one-time address on 127.0.0.1; if the browser runs on
+another machine, paste the address it ends up at. The token is saved in
+$XDG_CONFIG_HOME/vaultdb/remotestorage-token.json, mode 0600.`,
 		Example: `  vaultdb login dropbox --app-key abcd1234efgh567
   vaultdb --store dropbox:/vaultdb init
-  export VAULTDB_STORE=dropbox:/vaultdb`,
+  export VAULTDB_STORE=dropbox:/vaultdb
+  vaultdb login remotestorage alice@example.com
+  vaultdb --store rs:alice@example.com init`,
 		ValidArgs: f.serviceNames(),
 		Args: func(c *cobra.Command, a []string) error {
 			_, err := f.service(c, a)
@@ -167,8 +176,13 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Long: `Revoke vaultdb's sign-in at the service and delete the saved sign-in.
 
 dropbox: if Dropbox cannot be reached, the file is deleted anyway; then
-remove vaultdb's access in Dropbox's account settings (Connected apps).`,
-		Example:   `  vaultdb logout dropbox`,
+remove vaultdb's access in Dropbox's account settings (Connected apps).
+
+remotestorage: deletes the saved sign-ins of every account; revoke
+vaultdb's access on the server's account page too (remoteStorage has no
+standard way to revoke a token from the client).`,
+		Example: `  vaultdb logout dropbox
+  vaultdb logout remotestorage`,
 		ValidArgs: f.serviceNames(),
 		Args: func(c *cobra.Command, a []string) error {
 			if _, err := f.service(c, a); err != nil {

@@ -131,7 +131,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Use:   "vaultdb",
 		Short: "An encrypted password store on plain files",
 		Long: `vaultdb keeps passwords, tokens and small JSON documents encrypted in a
-store of a few files (a local directory, or a folder in Dropbox with --store dropbox:/FOLDER).
+store of a few files: a local directory, a folder in Dropbox (--store
+dropbox:/FOLDER) or on a remoteStorage server (--store rs:USER@HOST).
 
 Paths look like github/password; a leading "/" is optional and a trailing
 "/" names a directory.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
@@ -33,6 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	rstest.Shutdown()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -84,6 +84,10 @@ type Scheme struct {
 	// of store that need no sign-in.
 	Login  func(ctx context.Context, env *Env, opts LoginOptions) error
 	Logout func(ctx context.Context, env *Env) error
+	// LoginArgs, if not nil, returns the arguments "vaultdb login NAME"
+	// needs to sign in for the store at where (such as the account of a
+	// remoteStorage store), for hints.
+	LoginArgs func(where string) []string
 }
 
 func (s *Scheme) names() []string { return append([]string{s.Name}, s.Aliases...) }
@@ -116,11 +120,17 @@ func (l Location) Hint(err error) string {
 	if l.Scheme == nil || l.Scheme.Login == nil {
 		return ""
 	}
+	login := "vaultdb login " + l.Scheme.Name
+	if l.Scheme.LoginArgs != nil {
+		for _, a := range l.Scheme.LoginArgs(l.Where) {
+			login += " " + a
+		}
+	}
 	if errors.Is(err, ErrNotSignedIn) {
-		return fmt.Sprintf("run \"vaultdb login %s\" first", l.Scheme.Name)
+		return fmt.Sprintf("run \"%s\" first", login)
 	}
 	if errors.Is(err, adapters.ErrUnauthorized) {
-		return fmt.Sprintf("run \"vaultdb login %s\" to sign in again", l.Scheme.Name)
+		return fmt.Sprintf("run \"%s\" to sign in again", login)
 	}
 	return ""
 }

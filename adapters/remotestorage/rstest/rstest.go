@@ -210,63 +210,106 @@ func (s *Server) Stderr() string { return s.stderr.tail() }
 // Account returns user's address on the server.
 func (s *Server) Account(user string) string { return user + "@" + s.Host }
 
-// NewUser creates a fresh account and returns its name and a token with
-// scope vaultdb:rw, got the way a browser would: on armadietto by signing
-// up and posting its OAuth form; on the other server from its dialog,
-// which grants at once. Both answer with a redirect carrying the token in
-// the fragment.
-func (s *Server) NewUser(ctx context.Context) (user, token string, err error) {
-	user = fmt.Sprintf("u%d-%d", os.Getpid()%100000, s.users.Add(1))
-	const redirect = "http://127.0.0.1:9/callback"
-	client := &http.Client{
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// Password is the password of every armadietto account SignUp creates.
+const Password = "test password 1"
+
+// SignUp creates a fresh account and returns its name. (The other server
+// has no accounts: any name works there.)
+func (s *Server) SignUp(ctx context.Context) (string, error) {
+	user := fmt.Sprintf("u%d-%d", os.Getpid()%100000, s.users.Add(1))
+	if s.Kind != Armadietto {
+		return user, nil
+	}
+	r, err := postForm(ctx, noRedirects, "http://"+s.Host+"/signup", url.Values{
+		"username": {user}, "email": {user + "@example.com"}, "password": {Password}})
+	if err != nil {
+		return "", err
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("signup of %s: status %d", user, r.StatusCode)
+	}
+	return user, nil
+}
+
+var noRedirects = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// Approve does in the OAuth dialog at authURL (an implicit-grant request:
+// the server's dialog URL with redirect_uri, scope, client_id, state) what
+// the user would do in a browser: on armadietto it posts the dialog's form
+// with user's password, on the other server it opens the dialog, which
+// grants at once. It returns where the server redirects the browser: the
+// redirect_uri with the token in the fragment.
+func (s *Server) Approve(ctx context.Context, user, authURL string) (string, error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return "", err
 	}
 	var resp *http.Response
 	switch s.Kind {
 	case Armadietto:
-		const password = "test password 1"
-		r, err := postForm(ctx, client, "http://"+s.Host+"/signup", url.Values{
-			"username": {user}, "email": {user + "@example.com"}, "password": {password}})
-		if err != nil {
-			return "", "", err
-		}
-		r.Body.Close()
-		if r.StatusCode != http.StatusCreated {
-			return "", "", fmt.Errorf("signup of %s: status %d", user, r.StatusCode)
-		}
-		resp, err = postForm(ctx, client, "http://"+s.Host+"/oauth", url.Values{
-			"username": {user}, "password": {password}, "client_id": {"http://127.0.0.1"},
-			"redirect_uri": {redirect}, "response_type": {"token"}, "scope": {Scope}, "state": {"s1"}})
-		if err != nil {
-			return "", "", err
-		}
+		form := u.Query()
+		form.Set("username", user)
+		form.Set("password", Password)
+		resp, err = postForm(ctx, noRedirects, "http://"+s.Host+"/oauth", form)
 	default:
-		q := url.Values{"client_id": {"http://127.0.0.1"}, "redirect_uri": {redirect},
-			"response_type": {"token"}, "scope": {Scope}, "state": {"s1"}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.Host+"/auth/"+user+"?"+q.Encode(), nil)
-		if err != nil {
-			return "", "", err
-		}
-		if resp, err = client.Do(req); err != nil {
-			return "", "", err
+		var req *http.Request
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil); err == nil {
+			resp, err = noRedirects.Do(req)
 		}
 	}
-	resp.Body.Close()
-	token, err = TokenFromRedirect(resp)
-	return user, token, err
-}
-
-// TokenFromRedirect returns the access token of an OAuth implicit-grant
-// redirect (302 to ...#access_token=...).
-func TokenFromRedirect(resp *http.Response) (string, error) {
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("authorisation answered %d, want a 302 redirect", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
 		return "", err
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return "", fmt.Errorf("the OAuth dialog answered %d, want a 302 redirect", resp.StatusCode)
+	}
+	return resp.Header.Get("Location"), nil
+}
+
+// AuthURL returns an implicit-grant request for user's account with scope
+// vaultdb:rw, redirecting to redirect.
+func (s *Server) AuthURL(ctx context.Context, user, redirect string) (string, error) {
+	ep, err := s.Endpoints(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{"client_id": {"http://127.0.0.1"}, "redirect_uri": {redirect},
+		"response_type": {"token"}, "scope": {Scope}, "state": {"s1"}}
+	return ep.AuthURL + "?" + q.Encode(), nil
+}
+
+// NewUser creates a fresh account and returns its name and a token with
+// scope vaultdb:rw, got the way a browser would: SignUp, then Approve.
+func (s *Server) NewUser(ctx context.Context) (user, token string, err error) {
+	if user, err = s.SignUp(ctx); err != nil {
+		return "", "", err
+	}
+	authURL, err := s.AuthURL(ctx, user, "http://127.0.0.1:9/callback")
+	if err != nil {
+		return "", "", err
+	}
+	loc, err := s.Approve(ctx, user, authURL)
+	if err != nil {
+		return "", "", err
+	}
+	token, err = TokenFromLocation(loc)
+	return user, token, err
+}
+
+// TokenFromLocation returns the access token of an OAuth implicit-grant
+// redirect target (...#access_token=...).
+func TokenFromLocation(location string) (string, error) {
+	loc, err := url.Parse(location)
+	if err != nil {
+		return "", err
+	}
+	// The raw fragment: a decoded one would turn %2B into '+', which
+	// ParseQuery then reads as a space.
 	frag, err := url.ParseQuery(loc.EscapedFragment())
 	if err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/location/dir"
 	"github.com/vaultdb/vaultdb/internal/location/dropbox"
+	"github.com/vaultdb/vaultdb/internal/location/remotestorage"
 )
 
 // Registry returns the registry of all schemes; a plain path is a local
@@ -13,5 +14,6 @@ import (
 func Registry() *location.Registry {
 	return location.NewRegistry(dir.Scheme,
 		dropbox.Scheme,
+		remotestorage.Scheme,
 	)
 }

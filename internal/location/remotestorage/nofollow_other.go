@@ -1,0 +1,5 @@
+//go:build !unix
+
+package remotestorage
+
+const noFollow = 0
