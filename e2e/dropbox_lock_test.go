@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,42 @@ func TestInitHelpDropboxFolder(t *testing.T) {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("init --help lacks %q:\n%s", want, r.out)
 		}
+	}
+}
+
+// TestDropboxLogoutExpiredToken: logout with an access token Dropbox
+// considers expired refreshes it and revokes; "revoked" is printed only
+// then. Before, the 401 counted as revoked, the token file was deleted, and
+// the refresh token in it stayed valid.
+func TestDropboxLogoutExpiredToken(t *testing.T) {
+	t.Parallel()
+	d := newDropboxStore(t)
+	d.mustLogin()
+	d.must("", "init", "--iterations", "1000", "--shards", "1")
+	saved, err := os.ReadFile(d.tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.fake.ExpireAccessTokens()
+	check(t, d.run("", nil, "logout", "dropbox"), 0, "", "revoked the sign-in")
+	// A copy of the file no longer works: the refresh token was revoked.
+	os.WriteFile(d.tokenFile, saved, 0o600)
+	check(t, d.run("", nil, "ls"), 6, "", "")
+	// Logging out with that copy: nothing left to revoke, and it says so.
+	r := d.run("", nil, "logout", "dropbox")
+	check(t, r, 0, "", "nothing to revoke")
+	if strings.Contains(r.errOut, "revoked the sign-in") {
+		t.Errorf("logout of a dead sign-in claims to have revoked it: %q", r.errOut)
+	}
+	// An app key Dropbox refuses: not revoked, and the output says the
+	// sign-in stays valid.
+	d.mustLogin()
+	tf := d.token()
+	data, _ := os.ReadFile(d.tokenFile)
+	os.WriteFile(d.tokenFile, []byte(strings.Replace(string(data), `"app_key": "`+tf.AppKey+`"`, `"app_key": "another-app"`, 1)), 0o600)
+	d.fake.ExpireAccessTokens()
+	r = d.run("", nil, "logout", "dropbox")
+	if r.code != 0 || !strings.Contains(r.errOut, "not revoked") || !strings.Contains(r.errOut, "stays valid") || strings.Contains(r.errOut, "revoked the sign-in") {
+		t.Errorf("logout with a refused app key: %d %q", r.code, r.errOut)
 	}
 }
