@@ -28,7 +28,11 @@ An existing store is never touched. A passphrase estimated weak (below
 45 bits, where a dictionary word counts 15, a year 8, a repeat or sequence
 little) gets a warning, and at the prompt a question.`,
 		Example: `  vaultdb init
-  vaultdb --store ~/Dropbox/vault init --shards 8`,
+  vaultdb --store dropbox:/vault init --shards 8   # a folder in Dropbox, after "vaultdb login dropbox"
+
+  # ~/Dropbox/vault, the folder the Dropbox desktop app syncs, is only safe
+  # for one machine: the app syncs whole files without compare-and-swap, so
+  # writes from two machines at once can be lost. Use dropbox:/vault instead.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.Shards < 1 || o.Shards > 65536 {
