@@ -51,7 +51,9 @@ type Report struct {
 	Targets     []Target   `json:"targets"`
 	// RemoteStorage holds the rows over a real armadietto on loopback.
 	RemoteStorage *RSReport `json:"remotestorage,omitempty"`
-	TotalMS       float64   `json:"total_ms"`
+	// DropboxLock holds the rows of 8-dropbox-lock.
+	DropboxLock []DropboxLock `json:"dropbox_lock,omitempty"`
+	TotalMS     float64       `json:"total_ms"`
 }
 
 var jitter time.Duration
@@ -120,10 +122,19 @@ func main() {
 		fatalf("%v", err)
 	}
 	rep.RemoteStorage = benchRemoteStorage(context.Background(), *quick)
+	if selected("8-dropbox-lock") {
+		progress("8-dropbox-lock: import of 1,000 entries over the fake Dropbox at 100 ms, write lock modelled")
+		rows, err := benchDropboxLock(context.Background(), 1000)
+		if err != nil {
+			fatalf("8-dropbox-lock: %v", err)
+		}
+		rep.DropboxLock = rows
+	}
 	rep.TotalMS = ms(time.Since(start))
 	rep.Targets = checkTargets(rep)
 	printTable(os.Stdout, rep)
 	printRemoteStorage(os.Stdout, rep.RemoteStorage)
+	printDropboxLock(os.Stdout, rep.DropboxLock)
 	if *out != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

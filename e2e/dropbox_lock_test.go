@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +45,85 @@ func TestDropboxWriteLockImport(t *testing.T) {
 	}
 	if got := strings.Count(d.must("", "ls", "-r"), "\n"); got != n {
 		t.Errorf("ls -r lists %d entries, want %d", got, n)
+	}
+}
+
+// TestDropboxLostResponses: uploads that land but whose responses are cut
+// off are retried, and the retries conflict with the uploads themselves.
+// Before, init then said "store already exists" (exit 5) about the store it
+// had just written, and passwd said "nothing was written" after writing the
+// new wrapping.
+func TestDropboxLostResponses(t *testing.T) {
+	t.Parallel()
+	d := newDropboxStore(t)
+	d.mustLogin()
+	drops := func(n int) {
+		for range n {
+			d.fake.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
+		}
+	}
+	drops(3)
+	check(t, d.run("", nil, "init", "--iterations", "1000", "--shards", "2"), 0, "", "")
+	if n := d.fake.PendingFaults(); n != 0 {
+		t.Fatalf("%d dropped responses did not happen", n)
+	}
+	d.must("s3cret", "set", "x")
+
+	drops(1)
+	r := d.run("", nil, "passwd", "--new-passphrase-file", writeTemp(t, "new passphrase\n"))
+	check(t, r, 0, "", "")
+	if strings.Contains(r.errOut, "nothing was written") || d.fake.PendingFaults() != 0 {
+		t.Errorf("passwd after a lost response: %q, %d faults pending", r.errOut, d.fake.PendingFaults())
+	}
+	check(t, d.run("", []string{"VAULTDB_PASSPHRASE=new passphrase"}, "get", "x"), 0, "s3cret\n", "")
+}
+
+// TestInitHelpDropboxFolder: the help of init must not offer the Dropbox
+// desktop folder as a store without saying what it lacks.
+func TestInitHelpDropboxFolder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	r := s.run("", nil, "init", "--help")
+	for _, want := range []string{"dropbox:/vault", "~/Dropbox/vault", "compare-and-swap", "one machine"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("init --help lacks %q:\n%s", want, r.out)
+		}
+	}
+}
+
+// TestDropboxLogoutExpiredToken: logout with an access token Dropbox
+// considers expired refreshes it and revokes; "revoked" is printed only
+// then. Before, the 401 counted as revoked, the token file was deleted, and
+// the refresh token in it stayed valid.
+func TestDropboxLogoutExpiredToken(t *testing.T) {
+	t.Parallel()
+	d := newDropboxStore(t)
+	d.mustLogin()
+	d.must("", "init", "--iterations", "1000", "--shards", "1")
+	saved, err := os.ReadFile(d.tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.fake.ExpireAccessTokens()
+	check(t, d.run("", nil, "logout", "dropbox"), 0, "", "revoked the sign-in")
+	// A copy of the file no longer works: the refresh token was revoked.
+	os.WriteFile(d.tokenFile, saved, 0o600)
+	check(t, d.run("", nil, "ls"), 6, "", "")
+	// Logging out with that copy: nothing left to revoke, and it says so.
+	r := d.run("", nil, "logout", "dropbox")
+	check(t, r, 0, "", "nothing to revoke")
+	if strings.Contains(r.errOut, "revoked the sign-in") {
+		t.Errorf("logout of a dead sign-in claims to have revoked it: %q", r.errOut)
+	}
+	// An app key Dropbox refuses: not revoked, and the output says the
+	// sign-in stays valid.
+	d.mustLogin()
+	tf := d.token()
+	data, _ := os.ReadFile(d.tokenFile)
+	os.WriteFile(d.tokenFile, []byte(strings.Replace(string(data), `"app_key": "`+tf.AppKey+`"`, `"app_key": "another-app"`, 1)), 0o600)
+	d.fake.ExpireAccessTokens()
+	r = d.run("", nil, "logout", "dropbox")
+	if r.code != 0 || !strings.Contains(r.errOut, "not revoked") || !strings.Contains(r.errOut, "stays valid") || strings.Contains(r.errOut, "revoked the sign-in") {
+		t.Errorf("logout with a refused app key: %d %q", r.code, r.errOut)
 	}
 }

@@ -280,6 +280,12 @@ func (c *client) Read(ctx context.Context, id string) ([]byte, adapters.Rev, err
 		return nil, adapters.NoRev, adapters.NewError("read", id, adapters.ErrTransient,
 			errors.New("Dropbox sent a download without a valid Dropbox-API-Result header; try again"))
 	}
+	if md.Size > adapters.MaxBlobSize {
+		// Refused before the body is read: a hostile or damaged store must
+		// not make vaultdb allocate without bound.
+		return nil, adapters.NoRev, adapters.NewError("read", id, nil,
+			fmt.Errorf("%w: Dropbox reports %d bytes", adapters.ErrBlobTooLarge, md.Size))
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, md.Size+1))
 	if err != nil {
 		return nil, adapters.NoRev, c.netErr(ctx, "read", id, fmt.Errorf("download cut off: %w", err))
@@ -302,6 +308,11 @@ func (c *client) Read(ctx context.Context, id string) ([]byte, adapters.Rev, err
 func (c *client) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
 	if err := precheck(ctx, "write", id); err != nil {
 		return adapters.NoRev, err
+	}
+	if len(data) > adapters.MaxBlobSize {
+		// Never write what could not be read back.
+		return adapters.NoRev, adapters.NewError("write", id, nil,
+			fmt.Errorf("%w: %d bytes", adapters.ErrBlobTooLarge, len(data)))
 	}
 	if len(data) > maxUpload {
 		return adapters.NoRev, adapters.NewError("write", id, nil,
@@ -440,6 +451,16 @@ func cleanRoot(root string) (string, error) {
 		}
 		if strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7F }) {
 			return "", fmt.Errorf("Dropbox folder %q contains control characters", root)
+		}
+		// Names Dropbox refuses (disallowed_name, malformed_path): checked
+		// here so that no request is made with them.
+		switch {
+		case strings.Contains(seg, `\`):
+			return "", fmt.Errorf("Dropbox folder %q contains a backslash, which Dropbox does not allow in names", root)
+		case strings.HasSuffix(seg, " ") || strings.HasSuffix(seg, "."):
+			return "", fmt.Errorf("Dropbox folder %q has a part ending in a space or a dot (%q), which Dropbox does not allow", root, seg)
+		case len(seg) > 255:
+			return "", fmt.Errorf("Dropbox folder %q has a part of %d bytes; Dropbox allows at most 255", root, len(seg))
 		}
 	}
 	return root, nil

@@ -140,10 +140,18 @@ func TestNew(t *testing.T) {
 		{Root: "x", Token: &oauth2.Token{RefreshToken: "r"}},     // relative
 		{Root: "/a//b", Token: &oauth2.Token{RefreshToken: "r"}}, // empty part
 		{Root: "/a/../b", Token: &oauth2.Token{RefreshToken: "r"}},
+		// Names Dropbox refuses, caught before any request.
+		{Root: `/a\b`, Token: &oauth2.Token{RefreshToken: "r"}},
+		{Root: "/vault /x", Token: &oauth2.Token{RefreshToken: "r"}},
+		{Root: "/vault.", Token: &oauth2.Token{RefreshToken: "r"}},
+		{Root: "/" + strings.Repeat("é", 128), Token: &oauth2.Token{RefreshToken: "r"}}, // 256 bytes
 	} {
 		if _, err := dropbox.New(o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)
 		}
+	}
+	if _, err := dropbox.New(dropbox.Options{Root: "/" + strings.Repeat("é", 127) + "x", Token: &oauth2.Token{RefreshToken: "r"}}); err != nil {
+		t.Errorf("a name of 255 bytes: %v", err)
 	}
 	a, err := dropbox.New(dropbox.Options{Root: "/VaultDB/", Token: &oauth2.Token{RefreshToken: "r"}})
 	if err != nil || a.Path("config") != "/VaultDB/config" {
@@ -321,12 +329,17 @@ func TestFailureMapping(t *testing.T) {
 		{name: "invalid token", faults: []dropboxtest.Fault{dropboxtest.AuthError(dropboxtest.Download, "invalid_access_token")},
 			want: "unauthorized", msg: "no longer accepts", attempts: 1},
 		{name: "missing scope", write: true, faults: []dropboxtest.Fault{dropboxtest.AuthError(dropboxtest.Upload, "missing_scope")},
-			want: "unauthorized", msg: "files.content.write", attempts: 1},
+			want: "unauthorized", msg: "App Console", attempts: 1},
 		{name: "forbidden", faults: []dropboxtest.Fault{{Kind: dropboxtest.Raw, Status: 403, ContentType: "application/json",
 			Body: `{"error_summary":"no_permission/..","error":{".tag":"no_permission"}}`}},
 			want: "unauthorized", msg: "denied", attempts: 1},
 		{name: "bad request", faults: []dropboxtest.Fault{{Kind: dropboxtest.Raw, Status: 400, Body: "Error in call to API function: bad\nsecond line"}},
-			want: "permanent", msg: "bug", attempts: 1},
+			want: "permanent", msg: "check the app key and the store folder", attempts: 1},
+		{name: "encryption not supported", write: true, faults: []dropboxtest.Fault{{Kind: dropboxtest.Raw, Status: 409, ContentType: "application/json",
+			Body: `{"error_summary":"encryption_not_supported/..","error":{".tag":"encryption_not_supported"}}`}},
+			want: "permanent", msg: "requires encryption", attempts: 1},
+		{name: "locked download", faults: []dropboxtest.Fault{dropboxtest.DownloadError("locked")},
+			want: "ok", msg: "", minWait: 60 * time.Second, attempts: 2},
 		{name: "too many write operations", write: true,
 			faults: []dropboxtest.Fault{{Kind: dropboxtest.TooManyWriteOps}, {Kind: dropboxtest.TooManyWriteOps}},
 			want:   "ok", attempts: 3},
@@ -404,19 +417,31 @@ func TestBadRequestRedactsToken(t *testing.T) {
 	e.noSecrets(t, err)
 }
 
-// An upload whose response is cut off did happen; the retry conflicts,
-// which tells the engine to re-read: the contract's "may or may not have
-// happened".
+// An upload whose response is cut off did happen; the retry conflicts with
+// it. The conflict is the write's own: the blob holds the bytes sent, so the
+// write is reported as done, with the rev Dropbox gave it, for an update
+// and for a create (init's config).
 func TestDroppedUploadResponse(t *testing.T) {
 	e := newEnv(t, "/v")
 	r1, _ := e.a.Write(ctx, "blob", []byte("v1"), adapters.NoRev)
 	e.srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
-	_, err := e.a.Write(ctx, "blob", []byte("v2"), r1)
-	if !errors.Is(err, adapters.ErrConflict) {
-		t.Fatalf("write after a dropped response: %v, want conflict", err)
+	r2, err := e.a.Write(ctx, "blob", []byte("v2"), r1)
+	data, rev, _, _ := e.srv.File("/v/blob")
+	if err != nil || string(data) != "v2" || string(r2) != rev {
+		t.Fatalf("update after a dropped response: rev %q, %v; file %q at %q", r2, err, data, rev)
 	}
-	if data, _, _, _ := e.srv.File("/v/blob"); string(data) != "v2" {
-		t.Fatalf("content %q", data)
+	e.srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Upload, Kind: dropboxtest.Drop})
+	r3, err := e.a.Write(ctx, "new", []byte("n1"), adapters.NoRev)
+	data, rev, _, _ = e.srv.File("/v/new")
+	if err != nil || string(data) != "n1" || string(r3) != rev {
+		t.Fatalf("create after a dropped response: rev %q, %v; file %q at %q", r3, err, data, rev)
+	}
+	// A stale rev on the first attempt is a conflict, without a check.
+	before := e.srv.Stats().Requests
+	_, err = e.a.Write(ctx, "blob", []byte("v3"), r1)
+	after := e.srv.Stats().Requests
+	if !errors.Is(err, adapters.ErrConflict) || after[dropboxtest.Upload]-before[dropboxtest.Upload] != 1 || after[dropboxtest.Download] != before[dropboxtest.Download] {
+		t.Fatalf("stale rev: %v after %v requests (were %v), want one conflicting upload", err, after, before)
 	}
 }
 

@@ -148,6 +148,10 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 	return 0, false
 }
 
+// lockedWait is how long a download of a locked file waits before it is
+// tried again.
+const lockedWait = 60 * time.Second
+
 // classify turns an error response into an adapters error of the right kind.
 func classify(op, id string, e *APIError) error {
 	kind := error(nil)
@@ -159,12 +163,16 @@ func classify(op, id string, e *APIError) error {
 		e.Text = "response cut off"
 		e.Advice = "check the connection; try again"
 	case s == http.StatusBadRequest:
-		e.Advice = "vaultdb sent a request Dropbox did not accept; this is a bug, please report it"
+		// A 400 is also how Dropbox answers an app that is disabled or
+		// misconfigured, or a path it cannot take: not always a bug.
+		e.Advice = "Dropbox did not accept the request; check the app key and the store folder, and report it if they are right"
 	case s == http.StatusUnauthorized:
 		kind = adapters.ErrUnauthorized
 		switch e.tag(0) {
 		case "missing_scope":
-			e.Advice = "the Dropbox authorisation lacks a permission vaultdb needs"
+			// Signing in again alone asks for the same scopes: the app
+			// must have the permission ticked first.
+			e.Advice = "the Dropbox app lacks a permission vaultdb needs: tick it (files.content.read and files.content.write) in the app's Permissions tab in the Dropbox App Console, then sign in again"
 		case "user_suspended":
 			e.Advice = "the Dropbox account is suspended; contact Dropbox"
 		default:
@@ -215,7 +223,10 @@ func classifyEndpoint(e *APIError) error {
 		case "restricted_content":
 			e.Advice = "Dropbox restricts access to this file; contact Dropbox support"
 		case "locked":
-			e.Advice = "the file is locked; try again later"
+			// A lock is held for a while (someone editing, a legal
+			// hold): retrying at once only adds requests.
+			e.Advice = "the file is locked in Dropbox; try again in a minute"
+			e.Wait = max(e.Wait, lockedWait)
 			return adapters.ErrTransient
 		default:
 			e.Advice = "check the store folder in Dropbox"
@@ -228,6 +239,9 @@ func classifyEndpoint(e *APIError) error {
 	case "content_hash_mismatch":
 		e.Advice = "the upload was damaged on the way; try again"
 		return adapters.ErrTransient
+	case "encryption_not_supported":
+		e.Advice = "this Dropbox folder requires encryption that Dropbox's API does not support; use a folder without it"
+		return nil
 	case "payload_too_large":
 		e.Advice = "the blob is too large for one upload; use more shards"
 		return nil

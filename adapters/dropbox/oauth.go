@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-
-	"github.com/vaultdb/vaultdb/adapters"
 )
 
 // OAuth 2 for a command-line program without a server, with PKCE (RFC 7636):
@@ -128,43 +126,70 @@ func (c AuthConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2.T
 	return tok, nil
 }
 
+// ErrSignInInvalid is returned by Revoke when Dropbox no longer accepts the
+// sign-in at all (it was revoked already, or only an expired access token is
+// left): there is nothing to revoke.
+var ErrSignInInvalid = errors.New("Dropbox no longer accepts the sign-in (it was revoked or has expired)")
+
 // Revoke disables tok at Dropbox (auth/token/revoke): its access token, its
-// refresh token and every access token issued with that refresh token.
-// A token Dropbox already rejects counts as revoked.
+// refresh token and every access token issued with that refresh token. It
+// returns nil only when Dropbox answered that it revoked them. An access
+// token that is missing, expired or about to expire is refreshed first, and
+// so is one Dropbox answers 401 for; ErrSignInInvalid means Dropbox refused
+// the refresh token itself (invalid_grant), so nothing is left to revoke.
+// Any other error, a refused app key (invalid_client) included, means the
+// refresh token may still be valid.
 func (c AuthConfig) Revoke(ctx context.Context, tok *oauth2.Token) error {
 	c = c.withDefaults()
 	access := tok.AccessToken
-	if access == "" || (!tok.Expiry.IsZero() && time.Now().After(tok.Expiry)) {
+	refreshed := false
+	refresh := func() error {
+		refreshed = true
 		if tok.RefreshToken == "" {
-			return nil
+			return ErrSignInInvalid
 		}
 		nt, err := c.Refresh(ctx, tok.RefreshToken)
+		var te *tokenError
+		if errors.As(err, &te) && te.msg == msgGrantRefused {
+			return ErrSignInInvalid
+		}
 		if err != nil {
-			var te *tokenError
-			if errors.As(err, &te) && te.kind == adapters.ErrUnauthorized {
-				return nil // already unusable
-			}
 			return err
 		}
 		access = nt.AccessToken
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIBase, "/")+"/2/auth/token/revoke", http.NoBody)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := c.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("could not reach Dropbox to sign out (check the connection): %s", shorten(redact(err.Error(), []string{access, tok.RefreshToken})))
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	switch {
-	case resp.StatusCode == http.StatusOK, resp.StatusCode == http.StatusUnauthorized:
 		return nil
-	default:
-		return fmt.Errorf("Dropbox did not revoke the sign-in (%d %s); remove vaultdb's access in the Dropbox account settings (Connected apps)",
-			resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	if access == "" || (!tok.Expiry.IsZero() && !time.Now().Add(expiryMargin).Before(tok.Expiry)) {
+		if err := refresh(); err != nil {
+			return err
+		}
+	}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIBase, "/")+"/2/auth/token/revoke", http.NoBody)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+access)
+		resp, err := c.HTTPClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("could not reach Dropbox to revoke the sign-in: %s", shorten(redact(err.Error(), []string{access, tok.RefreshToken})))
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return nil
+		case resp.StatusCode == http.StatusUnauthorized && !refreshed:
+			// Expired or otherwise refused: the refresh token decides.
+			if err := refresh(); err != nil {
+				return err
+			}
+			continue
+		case resp.StatusCode == http.StatusUnauthorized:
+			return fmt.Errorf("Dropbox refused a freshly refreshed access token when revoking (%d %s)", resp.StatusCode, http.StatusText(resp.StatusCode))
+		default:
+			return fmt.Errorf("Dropbox did not revoke the sign-in (%d %s)", resp.StatusCode, http.StatusText(resp.StatusCode))
+		}
 	}
 }
 

@@ -1,11 +1,14 @@
 package dropbox_test
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
@@ -84,8 +87,9 @@ func TestLoginFlow(t *testing.T) {
 	if _, _, err := a.Read(ctx, "config"); !errors.Is(err, adapters.ErrUnauthorized) {
 		t.Fatalf("read after revoke: %v", err)
 	}
-	if err := authConfig(srv).Revoke(ctx, tok); err != nil {
-		t.Fatalf("second revoke: %v", err)
+	// A second revoke finds nothing left to revoke, and says so.
+	if err := authConfig(srv).Revoke(ctx, tok); !errors.Is(err, dropbox.ErrSignInInvalid) {
+		t.Fatalf("second revoke: %v, want ErrSignInInvalid", err)
 	}
 }
 
@@ -109,4 +113,72 @@ func TestExchangeErrors(t *testing.T) {
 	if !errors.Is(err, adapters.ErrUnauthorized) || strings.Contains(err.Error(), "rt-secret-value") {
 		t.Fatalf("unknown refresh token: %v", err)
 	}
+}
+
+// refreshValid reports whether the fake still accepts refresh token rt.
+func refreshValid(srv *dropboxtest.Server, rt string) bool {
+	_, err := authConfig(srv).Refresh(context.Background(), rt)
+	return err == nil
+}
+
+// TestRevokeHonest: Revoke returns nil only when Dropbox revoked the
+// sign-in. Before, a 401 on revoke (an access token Dropbox considers
+// expired) and a refresh refused with invalid_client counted as revoked,
+// while the refresh token stayed valid.
+func TestRevokeHonest(t *testing.T) {
+	ctx := context.Background()
+	t.Run("expired at Dropbox", func(t *testing.T) {
+		srv := dropboxtest.NewServer(t)
+		at, rt := srv.IssueTokens()
+		srv.ExpireAccessTokens()
+		if err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt}); err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		if refreshValid(srv, rt) {
+			t.Fatal("Revoke returned nil but the refresh token is still valid")
+		}
+	})
+	t.Run("about to expire", func(t *testing.T) {
+		srv := dropboxtest.NewServer(t)
+		at, rt := srv.IssueTokens()
+		tok := &oauth2.Token{AccessToken: at, RefreshToken: rt, Expiry: time.Now().Add(20 * time.Second)}
+		if err := authConfig(srv).Revoke(ctx, tok); err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		if n := srv.Stats().Refreshes; n != 1 || refreshValid(srv, rt) {
+			t.Fatalf("%d refreshes before revoking a token that expires in 20 s, want 1; refresh token valid after: %v", n, refreshValid(srv, rt))
+		}
+	})
+	t.Run("app key refused", func(t *testing.T) {
+		srv := dropboxtest.NewServer(t)
+		at, rt := srv.IssueTokens()
+		srv.ExpireAccessTokens()
+		cfg := authConfig(srv)
+		cfg.AppKey = "another-app"
+		err := cfg.Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt})
+		if err == nil || errors.Is(err, dropbox.ErrSignInInvalid) {
+			t.Fatalf("Revoke with a refused app key: %v, want a failure", err)
+		}
+		if !refreshValid(srv, rt) {
+			t.Fatal("the refresh token should still be valid")
+		}
+	})
+	t.Run("already revoked", func(t *testing.T) {
+		srv := dropboxtest.NewServer(t)
+		at, rt := srv.IssueTokens()
+		srv.ExpireAccessTokens()
+		srv.RevokeRefreshTokens()
+		if err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt}); !errors.Is(err, dropbox.ErrSignInInvalid) {
+			t.Fatalf("Revoke of a dead sign-in: %v, want ErrSignInInvalid", err)
+		}
+	})
+	t.Run("server error", func(t *testing.T) {
+		srv := dropboxtest.NewServer(t)
+		at, rt := srv.IssueTokens()
+		srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Revoke, Kind: dropboxtest.ServerError})
+		err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt})
+		if err == nil || errors.Is(err, dropbox.ErrSignInInvalid) || !refreshValid(srv, rt) {
+			t.Fatalf("Revoke answered 500: %v", err)
+		}
+	})
 }

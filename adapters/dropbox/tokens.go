@@ -23,6 +23,10 @@ type tokenError struct {
 	msg  string
 }
 
+// msgGrantRefused is the message of a refresh answered invalid_grant: the
+// refresh token itself is no longer valid.
+const msgGrantRefused = "Dropbox refused the stored sign-in (it was revoked or has expired)"
+
 func (e *tokenError) Error() string { return e.msg }
 
 // tokens holds the adapter's credentials and refreshes the access token, one
@@ -147,8 +151,7 @@ func tokenErr(ctx context.Context, what string, err error, secrets ...string) er
 		return &tokenError{adapters.ErrUnauthorized,
 			"Dropbox did not accept the code (it may be mistyped, used already or expired)"}
 	case re.ErrorCode == "invalid_grant":
-		return &tokenError{adapters.ErrUnauthorized,
-			"Dropbox refused the stored sign-in (it was revoked or has expired)"}
+		return &tokenError{adapters.ErrUnauthorized, msgGrantRefused}
 	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
 		return &tokenError{adapters.ErrUnauthorized,
 			"Dropbox does not accept vaultdb's app key; configure a valid Dropbox app key"}

@@ -17,8 +17,14 @@
 // many attempts were made.
 //
 // Retrying a write is safe under compare-and-swap: if an attempt that
-// reported a transient error did in fact write, the next attempt finds a new
-// revision and fails with ErrConflict, which tells the caller to re-read.
+// reported a transient error did in fact write (the response was lost), the
+// next attempt finds a new revision and fails with ErrConflict. That
+// conflict is the write's own, so before reporting it the wrapper reads the
+// blob once: if it holds exactly the bytes sent, the write landed and its
+// revision is returned as a success. Otherwise "store already exists" from
+// init, or "nothing was written" from passwd, would be said about the
+// caller's own write. This relies on the bytes of a write being unique, as
+// the engine's are (every blob is encrypted under a fresh random nonce).
 //
 // Retries are reported through an optional callback; the wrapper never
 // prints. The clock, sleep and jitter can be replaced so tests run fast and
@@ -26,6 +32,7 @@
 package retry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -150,7 +157,7 @@ func New(inner adapters.Adapter, opts Options) *Adapter {
 // Read implements adapters.Adapter.
 func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
 	var data []byte
-	rev, err := a.do(ctx, "read", id, func(ctx context.Context) (adapters.Rev, error) {
+	rev, err := a.do(ctx, "read", id, nil, func(ctx context.Context) (adapters.Rev, error) {
 		var (
 			rev adapters.Rev
 			err error
@@ -166,16 +173,21 @@ func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, er
 
 // Write implements adapters.Adapter.
 func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
-	return a.do(ctx, "write", id, func(ctx context.Context) (adapters.Rev, error) {
+	return a.do(ctx, "write", id, data, func(ctx context.Context) (adapters.Rev, error) {
 		return a.inner.Write(ctx, id, data, rev)
 	})
 }
 
-func (a *Adapter) do(ctx context.Context, op, id string, fn func(context.Context) (adapters.Rev, error)) (adapters.Rev, error) {
+func (a *Adapter) do(ctx context.Context, op, id string, sent []byte, fn func(context.Context) (adapters.Rev, error)) (adapters.Rev, error) {
 	start := a.opts.Now()
 	failed, paced := 0, 0 // attempts that failed, without and with a hint
 	for attempt := 1; ; attempt++ {
 		rev, err := a.attempt(ctx, op, id, fn)
+		if err != nil && attempt > 1 && op == "write" && errors.Is(err, adapters.ErrConflict) && ctx.Err() == nil {
+			if landed, ok := a.landed(ctx, id, sent); ok {
+				return landed, nil
+			}
+		}
 		if err == nil || !adapters.IsRetryable(err) || ctx.Err() != nil {
 			return rev, err
 		}
@@ -199,6 +211,25 @@ func (a *Adapter) do(ctx context.Context, op, id string, fn func(context.Context
 			return adapters.NoRev, adapters.NewError(op, id, nil, fmt.Errorf("stopped retrying after %d attempts: %w", attempt, err))
 		}
 	}
+}
+
+// landed reports whether blob id holds exactly sent, and its revision: the
+// check of a conflict that follows an attempt whose outcome was unknown.
+// A failed read counts as "no".
+func (a *Adapter) landed(ctx context.Context, id string, sent []byte) (adapters.Rev, bool) {
+	var data []byte
+	rev, err := a.attempt(ctx, "read", id, func(ctx context.Context) (adapters.Rev, error) {
+		var (
+			rev adapters.Rev
+			err error
+		)
+		data, rev, err = a.inner.Read(ctx, id)
+		return rev, err
+	})
+	if err != nil || !bytes.Equal(data, sent) {
+		return adapters.NoRev, false
+	}
+	return rev, true
 }
 
 // attempt makes one attempt under the per-request timeout.

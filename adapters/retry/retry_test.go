@@ -338,3 +338,67 @@ func TestRetryAfterHelper(t *testing.T) {
 		t.Fatal("RetryAfter found a hint in a plain error")
 	}
 }
+
+// lostResponse applies the first write to the inner store, then reports a
+// transient failure, as when the response of a write that landed is lost.
+type lostResponse struct {
+	adapters.Adapter
+	lost  bool
+	after func() // run after the lost write, before the retry
+}
+
+func (l *lostResponse) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
+	r, err := l.Adapter.Write(ctx, id, data, rev)
+	if err == nil && !l.lost {
+		l.lost = true
+		if l.after != nil {
+			l.after()
+		}
+		return adapters.NoRev, adapters.NewError("write", id, adapters.ErrTransient, errors.New("connection reset"))
+	}
+	return r, err
+}
+
+// TestLostResponseIsNotAConflict: a write that landed but whose response
+// was lost is retried, and the retry conflicts with the write itself. That
+// must be reported as the success it was (with the blob's revision), not as
+// a conflict: before, init said "store already exists" about its own config
+// and passwd said "nothing was written" after writing.
+func TestLostResponseIsNotAConflict(t *testing.T) {
+	ctx := context.Background()
+	for _, create := range []bool{true, false} {
+		m := memory.New()
+		var rev adapters.Rev
+		if !create {
+			var err error
+			if rev, err = m.Write(ctx, "config", []byte("old"), adapters.NoRev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a := retry.New(&lostResponse{Adapter: m}, newClock().options())
+		got, err := a.Write(ctx, "config", []byte("new"), rev)
+		if err != nil {
+			t.Fatalf("create=%v: %v, want success", create, err)
+		}
+		data, cur, _ := m.Read(ctx, "config")
+		if string(data) != "new" || got != cur {
+			t.Fatalf("create=%v: rev %q, store %q at %q", create, got, data, cur)
+		}
+	}
+	// If someone else wrote after the lost write, the conflict is real.
+	m := memory.New()
+	lr := &lostResponse{Adapter: m}
+	lr.after = func() {
+		_, cur, _ := m.Read(ctx, "config")
+		m.Write(ctx, "config", []byte("theirs"), cur)
+	}
+	_, err := retry.New(lr, newClock().options()).Write(ctx, "config", []byte("mine"), adapters.NoRev)
+	if !errors.Is(err, adapters.ErrConflict) {
+		t.Fatalf("overwritten after the lost write: %v, want a conflict", err)
+	}
+	// A conflict on the first attempt costs no extra read.
+	s := &script{errs: []error{adapters.NewError("write", "x", adapters.ErrConflict, nil)}}
+	if _, err := retry.New(s, newClock().options()).Write(ctx, "x", []byte("data"), "r0"); !errors.Is(err, adapters.ErrConflict) || s.calls != 1 {
+		t.Fatalf("first-attempt conflict: %v after %d calls", err, s.calls)
+	}
+}

@@ -245,12 +245,14 @@ func logout(ctx context.Context, env *location.Env) error {
 	if err := RemoveToken(path); err != nil {
 		return fmt.Errorf("cannot delete the Dropbox sign-in %s: %w", path, err)
 	}
+	if errors.Is(revokeErr, dbx.ErrSignInInvalid) {
+		// Nothing left to revoke: saying "revoked" would claim what
+		// Dropbox did not say.
+		fmt.Fprintf(env.ErrOut, "Signed out of Dropbox: %v, so there was nothing to revoke; deleted %s.\n", revokeErr, path)
+		return nil
+	}
 	if revokeErr != nil {
-		msg := revokeErr.Error()
-		if !strings.Contains(msg, "Connected apps") {
-			msg += "; remove vaultdb's access in Dropbox's account settings (Connected apps)"
-		}
-		env.Warnf("the sign-in was not revoked at Dropbox: %s", msg)
+		env.Warnf("the sign-in was not revoked at Dropbox: %v. It stays valid until you remove vaultdb's access in Dropbox's account settings (Connected apps)", revokeErr)
 		fmt.Fprintf(env.ErrOut, "Deleted the local sign-in %s anyway.\n", path)
 		return nil
 	}
