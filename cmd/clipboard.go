@@ -37,6 +37,13 @@ type Clipboard interface {
 type systemClipboard struct{}
 
 func (systemClipboard) Write(text string) error {
+	if text != "" {
+		// Marked as a secret where the platform allows, so that
+		// clipboard managers keep it out of their history.
+		if ok, err := copySensitive(text); ok && err == nil {
+			return nil
+		}
+	}
 	if clipboard.Unsupported {
 		return errors.New("no clipboard tool found: install wl-clipboard (Wayland), or xclip or xsel (X11)")
 	}

@@ -49,7 +49,11 @@ directory on a memory filesystem (/dev/shm, or $XDG_RUNTIME_DIR), readable
 only by you, and removed afterwards whatever happens; without a memory
 filesystem edit refuses unless --unsafe-tmp. The entry is saved only if the
 content changed, and only if nobody changed it in the store meanwhile (on a
-terminal you are asked).`,
+terminal you are asked). Ctrl-C, SIGTERM, SIGQUIT and a closed terminal
+(SIGHUP) stop the editor and remove the file. vim and neovim are started
+with -n -i NONE and without backup and undo files, as pass does, so that
+neither a swap file nor ~/.viminfo keeps the secret; other editors may keep
+their own copies (check their backup and history settings).`,
 		Example: `  vaultdb edit servers/db
   EDITOR=nano vaultdb edit notes/wifi`,
 		Args:              args(cobra.ExactArgs(1)),
@@ -67,9 +71,10 @@ terminal you are asked).`,
 var errChangedMeanwhile = errors.New("changed meanwhile")
 
 func runEdit(ctx context.Context, o *EditOptions) error {
-	// Whatever happens, including Ctrl-C and SIGTERM, the deferred clean-up
-	// below runs: the signals cancel ctx instead of killing the process.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// Whatever happens, including Ctrl-C, SIGTERM and a closed terminal, the
+	// deferred clean-up below runs: the signals cancel ctx instead of
+	// killing the process.
+	ctx, stop := signal.NotifyContext(ctx, editSignals...)
 	defer stop()
 
 	p, err := docPath(o.Path)
@@ -273,7 +278,8 @@ func runEditor(ctx context.Context, ios *IOStreams, editor, file string) error {
 			defer term.Restore(int(f.Fd()), state)
 		}
 	}
-	c := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+editor+` "$@"`, editor, file)
+	args := append([]string{"-c", "exec " + editor + ` "$@"`, editor}, safeEditorArgs(editor)...)
+	c := exec.CommandContext(ctx, "/bin/sh", append(args, file)...)
 	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
 	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
 	c.WaitDelay = 3 * time.Second

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +20,7 @@ type ExportOptions struct {
 	Dir    string
 	Format string
 	Force  bool
+	Output string
 }
 
 func newExportCmd(f *Factory) *cobra.Command {
@@ -27,11 +31,14 @@ func newExportCmd(f *Factory) *cobra.Command {
 		Long: `Print every entry below DIR (by default the whole store) as one JSON object
 {"/path": value, ...} on stdout, sorted by path, for a backup or to move the
 entries to another store with "vaultdb import". The output holds all those
-secrets in clear: it is refused on a terminal unless --force. A DIR with
+secrets in clear: it is refused on a terminal unless --force. With -o FILE
+it is written to FILE, created readable by you only (0600) and replaced
+atomically; a shell redirection (> FILE) makes a file others may read.
+A DIR with
 no entry below it (a typo, or an entry's path) is an error with exit code 3,
 so that a backup script cannot succeed with an empty backup; an empty store
 exports {} with a note on stderr.`,
-		Example: `  vaultdb export > backup.json
+		Example: `  vaultdb export -o backup.json
   vaultdb export work/ | vaultdb --store /mnt/usb/vault import
   vaultdb export | gpg --encrypt -r me@example.com > backup.json.gpg`,
 		Args:              args(cobra.MaximumNArgs(1)),
@@ -45,6 +52,7 @@ exports {} with a note on stderr.`,
 	}
 	c.Flags().StringVar(&o.Format, "format", "json", "output `FORMAT` (only json)")
 	c.Flags().BoolVarP(&o.Force, "force", "f", false, "print to a terminal all the same")
+	c.Flags().StringVarP(&o.Output, "output", "o", "", "write to `FILE` (mode 0600, replaced atomically) instead of stdout")
 	return c
 }
 
@@ -56,7 +64,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.IO.OutTTY && !o.Force {
+	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
 	s, err := o.openStore(ctx)
@@ -84,8 +92,46 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	}
 	out := exportJSON(docs, vals)
 	defer wipe(out)
+	if o.Output != "" {
+		return writeFilePrivate(o.Output, out)
+	}
 	_, err = o.IO.Out.Write(out)
 	return err
+}
+
+// writeFilePrivate replaces name with data, readable by its owner only:
+// a new file of mode 0600 in the same directory, synced, then renamed over
+// name, so that a failed export leaves no half-written backup and the
+// secrets are never in a file others may read.
+func writeFilePrivate(name string, data []byte) error {
+	fail := func(err error) error { return fmt.Errorf("cannot write %s (nothing was written there): %w", name, err) }
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		return fail(errors.New("not a regular file"))
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(tmp.Name())
+	// CreateTemp makes 0600 files; say so in case that ever changes.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fail(err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // exportNothing is the error for a directory below which there is no

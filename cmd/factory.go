@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -55,6 +54,10 @@ type Factory struct {
 	// errMu serialises what is printed on ErrOut from several goroutines.
 	errMu    sync.Mutex
 	recorder *trace.Recorder
+
+	// fsck is set by "vaultdb fsck", which reports what other commands
+	// refuse to open (shard files the config does not name).
+	fsck bool
 
 	// loc is the store location once it was parsed, for error hints.
 	loc *location.Location
@@ -219,24 +222,6 @@ func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, wha
 	return s, nil
 }
 
-// readSecretFile returns the first line of a file, without its line end.
-func readSecretFile(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the passphrase file: %w", err)
-	}
-	defer wipe(data)
-	line := data
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	if len(line) == 0 {
-		return nil, fmt.Errorf("the passphrase file %s has an empty first line", name)
-	}
-	return bytes.Clone(line), nil
-}
-
 // openTask opens the store and starts the one task a command runs in.
 func (f *Factory) openTask(ctx context.Context) (*vault.Task, error) {
 	s, err := f.openStore(ctx)
@@ -275,6 +260,11 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+	}
+	if !f.fsck {
+		if err := refuseStrayShards(loc, s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

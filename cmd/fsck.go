@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 )
 
 // errProblems: fsck found problems that remain; see ExitProblems.
@@ -31,6 +32,9 @@ With --repair, fix what can be fixed safely through the normal operations:
 re-link unreachable entries, drop names of missing children and empty
 directories. It never deletes an entry, and prints what it changed.
 Damaged shards or items are not repaired: restore them from a backup.
+In a local directory, shard files the config does not name are reported
+(stray-shard): the config's shard count was altered, or they are left
+from another store; other commands refuse to open such a store.
 
 In a local directory, fsck also reports lock files (SHARD.lock) left by a
 writer that stopped mid-write, of vaultdb or of the reference
@@ -57,11 +61,21 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 	if err != nil {
 		return err
 	}
+	o.fsck = true
 	s, err := o.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	rep, err := s.Check(ctx)
+	check := func() (*vault.Report, error) {
+		rep, err := s.Check(ctx)
+		if err != nil {
+			return nil, err
+		}
+		strays, err := strayShards(loc, s)
+		rep.Findings = append(rep.Findings, strays...)
+		return rep, err
+	}
+	rep, err := check()
 	if err != nil {
 		return err
 	}
@@ -77,7 +91,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		fmt.Fprintf(out, "%s: %d items, %s\n", sh.Blob, sh.Items, state)
 	}
 	for _, f := range rep.Findings {
-		fmt.Fprintln(out, f.String())
+		fmt.Fprintln(out, printable(f.String()))
 	}
 	lockFound, lockRemain, err := o.checkLockFiles(ctx, out, loc)
 	if err != nil {
@@ -91,12 +105,12 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		for round := 0; round < 3 && !rep.OK(); round++ {
 			reps := s.Repair(ctx, rep)
 			for _, r := range reps {
-				fmt.Fprintln(out, "repair: "+r.String())
+				fmt.Fprintln(out, "repair: "+printable(r.String()))
 				if r.Err == nil {
 					repaired++
 				}
 			}
-			if rep, err = s.Check(ctx); err != nil {
+			if rep, err = check(); err != nil {
 				return err
 			}
 			if len(reps) == 0 {
@@ -104,7 +118,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 			}
 		}
 		for _, f := range rep.Findings {
-			fmt.Fprintln(out, "remaining: "+f.String())
+			fmt.Fprintln(out, "remaining: "+printable(f.String()))
 		}
 		fmt.Fprintf(out, "%s, %s, %s: %s found, %s made, %s\n",
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),

@@ -29,11 +29,13 @@ func newGetCmd(f *Factory) *cobra.Command {
 		Long: `Print the entry at PATH. A string prints as it is, with one newline (so
 $(vaultdb get PATH) is the secret); other values print as indented JSON.
 With -c, an object's field "password" is copied (as "pass show -c" copies
-the first line), never the whole object; --field chooses another field.`,
+the first line), never the whole object; --field chooses another field.
+Do not put the secret in another program's arguments (every user sees them
+in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
 		Example: `  vaultdb get github/password
   vaultdb get -c github/password          # copy; cleared after 45s
   vaultdb get servers/db --field host
-  curl -u "me:$(vaultdb get api/token)" https://example.com`,
+  vaultdb get api/token | sed 's/^/Authorization: Bearer /' | curl -H @- https://example.com`,
 		Aliases: []string{"show"},
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {

@@ -209,7 +209,7 @@ func importSummary(o *ImportOptions, entries []importEntry, outcomes []importOut
 		if errs[i] != nil {
 			n[outcomeFailed]++
 			if shown < maxFailuresShown {
-				fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: %s: %v\n", e.path, errs[i])
+				fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: %s: %s\n", printable(e.path), printable(errs[i].Error()))
 				shown++
 			}
 			continue

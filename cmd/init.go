@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/vault"
+	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // InitOptions are the options of "vaultdb init".
@@ -37,14 +38,14 @@ little) gets a warning, and at the prompt a question.`,
 			if o.Shards < 1 || o.Shards > 65536 {
 				return usageErrorf("--shards must be from 1 to 65536")
 			}
-			if o.Iterations < 1 {
-				return usageErrorf("--iterations must be positive")
+			if o.Iterations < 1 || o.Iterations > format.MaxIterations {
+				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
 			}
 			return runInit(c.Context(), o)
 		},
 	}
 	c.Flags().IntVar(&o.Shards, "shards", vault.DefaultShards, "number of shard files")
-	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, "PBKDF2 iterations of the passphrase (lower only for tests)")
+	c.Flags().IntVar(&o.Iterations, "iterations", vault.DefaultIterations, fmt.Sprintf("PBKDF2 iterations of the passphrase, at most %d (lower only for tests)", format.MaxIterations))
 	c.Flags().BoolVar(&o.AllowWeak, "allow-weak-passphrase", false, "do not ask to confirm a passphrase estimated weak")
 	return c
 }
@@ -66,6 +67,12 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return exists
 	case !errors.Is(err, vault.ErrNoStore):
 		return fmt.Errorf("cannot read %s: %w", loc, err)
+	}
+	switch left, err := leftoverShards(ctx, loc, a, o.Shards); {
+	case err != nil:
+		return err
+	case len(left) > 0:
+		return hintf(vault.ErrStoreExists, "%s has no config but holds shard files (%s) left from a store: a new store would sit beside them; restore that store's config, or move the files away; nothing was changed", loc, idList(left))
 	}
 	pass, source, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
 	if err != nil {

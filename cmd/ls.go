@@ -82,6 +82,11 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	}
 	var b strings.Builder
 	for _, name := range out {
+		if o.IO.OutTTY {
+			// Names cannot hold control characters, but may hold bidi
+			// or zero-width ones; a pipe gets them exactly.
+			name = printable(name)
+		}
 		b.WriteString(name)
 		b.WriteByte('\n')
 	}
@@ -115,7 +120,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(dir + "\n")
+	b.WriteString(printable(dir) + "\n")
 	var walk func(n *treeNode, prefix string)
 	walk = func(n *treeNode, prefix string) {
 		names := make([]string, 0, len(n.children))
@@ -128,7 +133,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 			if i == len(names)-1 {
 				branch, indent = "└── ", "    "
 			}
-			b.WriteString(prefix + branch + name + "\n")
+			b.WriteString(prefix + branch + printable(name) + "\n")
 			if c := n.children[name]; c.children != nil {
 				walk(c, prefix+indent)
 			}

@@ -70,7 +70,7 @@ func Main() int {
 	f := &Factory{
 		IO:                SystemIO(),
 		Now:               time.Now,
-		LookupEnv:         os.LookupEnv,
+		LookupEnv:         secureProcess(),
 		Rand:              rand.Reader,
 		Clipboard:         systemClipboard{},
 		ScheduleClipClear: startClipClearHelper,
@@ -112,7 +112,8 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if (errors.Is(err, errUsage) || errors.Is(err, location.ErrUsage)) && c != nil {
 		msg += fmt.Sprintf(" (see \"%s --help\")", c.CommandPath())
 	}
-	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+msg)
+	// An error may hold a name from the store or an input file.
+	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+printable(msg))
 	return exitCode(err)
 }
 
@@ -167,6 +168,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newGenerateCmd(f),
 		newTotpCmd(f),
 		newClipClearCmd(f),
+		newClipServeCmd(f),
 		newLoginCmd(f),
 		newLogoutCmd(f),
 		newExportCmd(f),
@@ -176,6 +178,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newFindCmd(f),
 		newGrepCmd(f),
 		newCpCmd(f),
+		newGitCredentialCmd(f),
 	)
 	useOwnBashCompletion(root)
 	return root

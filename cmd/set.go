@@ -140,6 +140,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	if err != nil {
 		return err
 	}
+	warnConfusable(ctx, o.IO.ErrOut, t, p)
 
 	var text []byte
 	switch {

@@ -432,12 +432,12 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 			continue
 		case r.bad != nil:
 			bad++
-			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %v\n", r.path, r.bad)
+			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %s\n", printable(r.path), printable(r.bad.Error()))
 			continue
 		}
 		shown++
 		if tty {
-			fmt.Fprintf(tw, "%s\t%s\t%ds\n", r.path, r.code, r.left)
+			fmt.Fprintf(tw, "%s\t%s\t%ds\n", printable(r.path), r.code, r.left)
 		} else {
 			fmt.Fprintf(&b, "%s\t%s\t%d\n", r.path, r.code, r.left)
 		}

@@ -129,3 +129,47 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	}
 	t.Errorf("condition not met within %s", d)
 }
+
+// xclipTarget reads the clipboard as one type (target).
+func xclipTarget(t *testing.T, display, target string) string {
+	t.Helper()
+	c := exec.Command("xclip", "-o", "-selection", "clipboard", "-t", target)
+	c.Env = []string{"DISPLAY=" + display, "PATH=" + os.Getenv("PATH")}
+	out, _ := c.Output()
+	return string(out)
+}
+
+// TestClipboardSensitiveHint: a copied secret carries the
+// x-kde-passwordManagerHint type with the value "secret" beside the text,
+// as KeePassXC's copies do, so that clipboard managers skip it; it is
+// still cleared after the timeout (issue 12 point 16).
+func TestClipboardSensitiveHint(t *testing.T) {
+	display := startX(t)
+	s := newStore(t)
+	s.env = append(s.env, "DISPLAY="+display)
+	s.must("", "init", "--iterations", "1000")
+	s.must("s3cret välue", "set", "github/password")
+	check(t, s.run("", nil, "get", "-c", "--clip-timeout", "2s", "github/password"), 0, "", "Copied")
+	targets := xclipTarget(t, display, "TARGETS")
+	for _, want := range []string{"x-kde-passwordManagerHint", "UTF8_STRING", "TARGETS"} {
+		if !strings.Contains(targets, want) {
+			t.Errorf("clipboard types %q lack %s", targets, want)
+		}
+	}
+	if got := xclipTarget(t, display, "x-kde-passwordManagerHint"); got != "secret" {
+		t.Errorf("x-kde-passwordManagerHint = %q, want secret", got)
+	}
+	for _, typ := range []string{"UTF8_STRING", "text/plain;charset=utf-8"} {
+		if got := xclipTarget(t, display, typ); got != "s3cret välue" {
+			t.Errorf("clipboard as %s holds %q", typ, got)
+		}
+	}
+	waitFor(t, 6*time.Second, func() bool { return xclipOut(t, display) == "" })
+	// A generated password is marked too.
+	r := s.run("", nil, "set", "--generate", "-c", "--clip-timeout", "2s", "new/pw")
+	check(t, r, 0, "", "")
+	if got := xclipTarget(t, display, "x-kde-passwordManagerHint"); got != "secret" {
+		t.Errorf("generated password: hint %q", got)
+	}
+	waitFor(t, 6*time.Second, func() bool { return xclipOut(t, display) == "" })
+}

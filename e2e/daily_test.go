@@ -366,11 +366,12 @@ func TestEditTerminal(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "editor")
 	// First run: another client changes x, and the user writes "mine".
+	// (The editor does not inherit $VAULTDB_PASSPHRASE: it sets its own.)
 	// Second run: the user writes "mine again".
 	body := fmt.Sprintf(`#!/bin/sh
 if [ ! -e '%[1]s/ran' ]; then
   touch '%[1]s/ran'
-  echo elsewhere | '%[2]s' --store '%[3]s' set x
+  echo elsewhere | VAULTDB_PASSPHRASE=pw '%[2]s' --store '%[3]s' set x
   printf 'mine\n' > "$1"
 else
   grep -q mine "$1" && printf 'mine again\n' > "$1"

@@ -115,7 +115,8 @@ func TestEdit(t *testing.T) {
 	check(t, s.run("", nil, "get", "x"), 0, "new\n", "")
 
 	// Changed elsewhere while editing: not overwritten.
-	change := fmt.Sprintf("echo elsewhere | '%s' --store '%s' set x", bin, s.dir)
+	// The editor does not inherit $VAULTDB_PASSPHRASE: give it its own.
+	change := fmt.Sprintf("echo elsewhere | VAULTDB_PASSPHRASE=pw '%s' --store '%s' set x", bin, s.dir)
 	script, log = editorScript(t, change, "mine")
 	r := s.run("", []string{"EDITOR=" + script}, "edit", "x")
 	check(t, r, 1, "", "changed in the store while you were editing")

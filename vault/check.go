@@ -30,6 +30,10 @@ const (
 	FindWrongShard FindingKind = "wrong-shard"
 	// A shard of a later format version.
 	FindUnsupportedShard FindingKind = "unsupported-shard"
+	// A shard file the config's routing does not name: the config's
+	// shards.n was altered (every entry then seems missing) or the file is
+	// left from another store. Found only where blobs can be listed.
+	FindStrayShard FindingKind = "stray-shard"
 
 	// A directory lists a child that does not exist (tolerated drift).
 	FindDanglingName FindingKind = "dangling-name"
@@ -157,7 +161,7 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 			}
 			it := checkItem{blob: blob}
 			if format.IsDir(p) {
-				names, err := format.ParseList(v)
+				names, err := format.ParseListing(p, v)
 				if err != nil {
 					sr.OK = false
 					damaged[p] = true
@@ -222,6 +226,40 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 		}
 	}
 	return r, nil
+}
+
+// StrayShards returns a finding for every blob id in present (the blobs at
+// the store's location, where they can be listed) that names a shard the
+// config's routing does not: after shards.n is changed, the engine reads
+// shards that do not exist and the store looks empty, so Check alone
+// reports nothing. Ids that are not shard names are ignored.
+func (s *Store) StrayShards(present []string) []Finding {
+	var out []Finding
+	for _, id := range present {
+		if !IsShardID(id) || slices.Contains(s.BlobIDs(), id) {
+			continue
+		}
+		out = append(out, Finding{Kind: FindStrayShard, Blob: id,
+			Detail: fmt.Sprintf("a shard file the config (shards.n = %d) does not name: the config was altered, or the file is left from another store", s.Shards())})
+	}
+	return out
+}
+
+// IsShardID reports whether id has the form of a shard blob id,
+// "shard-SSSS-EEEE" in lowercase hexadecimal.
+func IsShardID(id string) bool {
+	if len(id) != len("shard-0000-0000") || !strings.HasPrefix(id, "shard-") || id[10] != '-' {
+		return false
+	}
+	for i, c := range id[6:] {
+		if i == 4 {
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // diagnoseShard turns a shard parse failure into a finding.

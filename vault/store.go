@@ -100,8 +100,8 @@ func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co Creat
 	if co.Iterations == 0 {
 		co.Iterations = DefaultIterations
 	}
-	if co.Iterations < 1 {
-		return nil, fmt.Errorf("iteration count %d must be positive", co.Iterations)
+	if err := format.CheckIterations(co.Iterations); err != nil {
+		return nil, err
 	}
 	cfg, keys, err := format.NewConfigKDF(ctx, opts.KDF, opts.Rand, passphrase, co.Iterations, co.Shards)
 	if err != nil {

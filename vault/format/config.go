@@ -3,8 +3,9 @@ package format
 import (
 	"bytes"
 	"context"
-	"crypto/pbkdf2"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -122,6 +123,9 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	if c.iterations < 1 {
 		return nil, badConfig("config field password.iterations must be at least 1")
+	}
+	if c.iterations > MaxIterations {
+		return nil, badConfig("config field password.iterations is %d, above the limit of %d this program accepts: the config was altered or written by a tool that allows more work", c.iterations, MaxIterations)
 	}
 	if c.cipherKey, err = wrappedField(cipherObj, "cipher", "key", keySize); err != nil {
 		return nil, err
@@ -241,6 +245,12 @@ func NewConfig(rnd io.Reader, passphrase []byte, iterations, shards int) (*Confi
 	return NewConfigKDF(context.Background(), PBKDF2, rnd, passphrase, iterations, shards)
 }
 
+// NewConfigContext is NewConfig with a key derivation that stops, with
+// ctx's error, when ctx is done.
+func NewConfigContext(ctx context.Context, rnd io.Reader, passphrase []byte, iterations, shards int) (*Config, *Keys, error) {
+	return NewConfigKDF(ctx, PBKDF2, rnd, passphrase, iterations, shards)
+}
+
 // newConfig returns a config without its wrapped keys, and fresh keys.
 func newConfig(rnd io.Reader, shards int) (*Config, *Keys, error) {
 	if shards < 1 || shards > MaxShards {
@@ -258,6 +268,12 @@ func newConfig(rnd io.Reader, shards int) (*Config, *Keys, error) {
 // salt; iterations 0 keeps the current count. No shard needs rewriting.
 func (c *Config) Rewrap(rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
 	return c.RewrapKDF(context.Background(), PBKDF2, rnd, keys, newPassphrase, iterations)
+}
+
+// RewrapContext is Rewrap with a key derivation that stops, with ctx's
+// error, when ctx is done.
+func (c *Config) RewrapContext(ctx context.Context, rnd io.Reader, keys *Keys, newPassphrase []byte, iterations int) (*Config, error) {
+	return c.RewrapKDF(ctx, PBKDF2, rnd, keys, newPassphrase, iterations)
 }
 
 // rewrapCopy is c without its wrapped keys.
@@ -283,8 +299,8 @@ func cloneFields(fs []field) []field {
 // wrapKDF sets a fresh salt and the keys wrapped under the password key
 // kdf derives.
 func (c *Config) wrapKDF(ctx context.Context, kdf KDF, rnd io.Reader, keys *Keys, passphrase []byte, iterations int) error {
-	if iterations < 1 {
-		return fmt.Errorf("iterations must be at least 1, got %d", iterations)
+	if err := CheckIterations(iterations); err != nil {
+		return err
 	}
 	if err := keys.check(); err != nil {
 		return err
@@ -317,7 +333,14 @@ func (c *Config) wrapKDF(ctx context.Context, kdf KDF, rnd io.Reader, keys *Keys
 // Unlock derives the password key from passphrase and unwraps the store's
 // keys. A passphrase that does not unwrap them yields ErrWrongPassphrase.
 func (c *Config) Unlock(passphrase []byte) (*Keys, error) {
-	pk, err := deriveKey(passphrase, c.saltBytes, c.iterations)
+	return c.UnlockContext(context.Background(), passphrase)
+}
+
+// UnlockContext is Unlock with a key derivation that stops, with ctx's
+// error, when ctx is done: Ctrl-C must not wait for up to MaxIterations
+// rounds.
+func (c *Config) UnlockContext(ctx context.Context, passphrase []byte) (*Keys, error) {
+	pk, err := deriveKey(ctx, passphrase, c.saltBytes, c.iterations)
 	if err != nil {
 		return nil, err
 	}
@@ -350,9 +373,9 @@ func (c *Config) UnlockKey(pk []byte) (*Keys, error) {
 // DeriveKey returns the password key: PBKDF2-HMAC-SHA256 of the NFKD
 // normalised passphrase, 32 bytes. NFKD makes a passphrase typed on another
 // system (composed or decomposed accents) unlock the same store. It returns
-// nil only if the platform's FIPS 140-only mode refuses the parameters.
+// nil when iterations is out of range (CheckIterations).
 func DeriveKey(passphrase, salt []byte, iterations int) []byte {
-	k, err := deriveKey(passphrase, salt, iterations)
+	k, err := deriveKey(context.Background(), passphrase, salt, iterations)
 	if err != nil {
 		return nil
 	}
@@ -363,15 +386,59 @@ func DeriveKey(passphrase, salt []byte, iterations int) []byte {
 // passphrase itself.
 func nfkd(passphrase []byte) []byte { return norm.NFKD.Bytes(passphrase) }
 
-func deriveKey(passphrase, salt []byte, iterations int) ([]byte, error) {
-	if iterations < 1 {
-		return nil, fmt.Errorf("iterations must be at least 1, got %d", iterations)
+// CheckIterations reports whether n is an acceptable PBKDF2 round count:
+// from 1 to MaxIterations.
+func CheckIterations(n int) error {
+	if n < 1 || n > MaxIterations {
+		return fmt.Errorf("iteration count must be from 1 to %d, got %d", MaxIterations, n)
 	}
-	k, err := pbkdf2.Key(sha256.New, string(nfkd(passphrase)), salt, iterations, keySize)
+	return nil
+}
+
+func deriveKey(ctx context.Context, passphrase, salt []byte, iterations int) ([]byte, error) {
+	if err := CheckIterations(iterations); err != nil {
+		return nil, err
+	}
+	// A copy, not nfkd: that may return passphrase itself, which the
+	// caller still needs, and pw is wiped.
+	pw := NormalizePassphrase(passphrase)
+	defer clear(pw)
+	k, err := pbkdf2SHA256(ctx, pw, salt, iterations)
 	if err != nil {
 		return nil, fmt.Errorf("failed to derive key from passphrase: %w", err)
 	}
 	return k, nil
+}
+
+// ctxCheckEvery is how many PBKDF2 rounds run between looks at the context:
+// about a millisecond.
+const ctxCheckEvery = 4096
+
+// pbkdf2SHA256 is PBKDF2-HMAC-SHA256 (RFC 8018) for one 32-byte block, the
+// only size used, written out so that it can stop when ctx is done (the
+// standard library's cannot be interrupted). The known-answer tests check
+// it against crypto/pbkdf2.
+func pbkdf2SHA256(ctx context.Context, password, salt []byte, iterations int) ([]byte, error) {
+	prf := hmac.New(sha256.New, password)
+	prf.Write(salt)
+	prf.Write([]byte{0, 0, 0, 1})
+	u := prf.Sum(make([]byte, 0, sha256.Size))
+	t := bytes.Clone(u)
+	for i := 1; i < iterations; i++ {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				clear(t)
+				clear(u)
+				return nil, err
+			}
+		}
+		prf.Reset()
+		prf.Write(u)
+		u = prf.Sum(u[:0])
+		subtle.XORBytes(t, t, u)
+	}
+	clear(u)
+	return t, nil
 }
 
 // wrapKey is iv || AES-256-GCM(passwordKey, key) || tag, base64 with padding.

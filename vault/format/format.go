@@ -25,6 +25,14 @@ import (
 // passphrases, as in the reference implementation.
 const DefaultIterations = 600000
 
+// MaxIterations is the largest PBKDF2 round count accepted, from a config
+// or for a new passphrase: about 16 times the default, as age caps scrypt's
+// work factor at 16 times its own default. A config holds the count in
+// clear and anyone who can write the store can change it; without a bound
+// a count of 10^12 makes every command (and every TAB completion) spin for
+// days. At the bound a key derivation takes a few seconds.
+const MaxIterations = 10_000_000
+
 // MaxShards is the largest shard count: routing uses 16 bits of the HMAC, so
 // with more shards some would cover no id at all.
 const MaxShards = 65536

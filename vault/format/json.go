@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -80,6 +82,8 @@ func unmarshalStrings(data []byte) ([]string, error) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, errNotStringArray
 	}
+	// A null element decodes as "", which no path or name may be: the
+	// callers' checks refuse it.
 	var s []string
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, errNotStringArray
@@ -111,13 +115,79 @@ func compactSorted(s []string) []string {
 	return out
 }
 
-// ParseList decodes the stored value of a directory into its child names.
+// ParseList decodes the value of a directory into its child names. It does
+// not validate them again: a directory item read from a shard was checked
+// when it was decrypted (ParseListing, in the shard's value check), and
+// one set by the engine is built from valid paths. The engine decodes
+// listings on every planning step, so the check is not repeated there.
 func ParseList(value json.RawMessage) ([]string, error) {
 	s, err := unmarshalStrings(value)
 	if err != nil {
-		return nil, errors.New("directory listing is not a JSON array of strings")
+		return nil, errListNotStrings
 	}
 	return s, nil
+}
+
+// ParseListing decodes the stored value of directory dir into its child
+// names and validates them as paths typed by the user are: each name is one
+// segment ("name", or "name/" for a directory) that makes a valid path
+// below dir, and the names are sorted in JavaScript order without
+// duplicates, as every writer stores them. A listing is store data, so
+// hostile until checked: an empty name would make a recursive walk visit
+// dir forever.
+//
+// The error never quotes a name: a listing that fails the checks may be a
+// value line moved into the directory's slot, its "names" secrets.
+func ParseListing(dir string, value json.RawMessage) ([]string, error) {
+	s, err := unmarshalStrings(value)
+	if err != nil {
+		return nil, errListNotStrings
+	}
+	for i, name := range s {
+		if err := checkName(dir, name); err != nil {
+			return nil, corruptDetail(fmt.Sprintf("directory listing holds an invalid name (name %d of %d: %s)", i+1, len(s), err))
+		}
+		if i > 0 && Compare(s[i-1], name) >= 0 {
+			return nil, corruptDetail(fmt.Sprintf("directory listing is not sorted or has duplicates (name %d of %d)", i+1, len(s)))
+		}
+	}
+	return s, nil
+}
+
+var errListNotStrings = corruptDetail("directory listing is not a JSON array of strings")
+
+// checkName reports why name is not a valid child name of directory dir
+// (itself a valid directory path), without quoting it: what CheckPath
+// would say of dir+name, without building it (listings are checked on
+// every read).
+func checkName(dir, name string) error {
+	seg := strings.TrimSuffix(name, "/")
+	switch {
+	case seg == "":
+		return errors.New("empty")
+	case strings.IndexByte(seg, '/') >= 0:
+		return errors.New("contains /")
+	case seg == "." || seg == "..":
+		return errors.New(`a "." or ".." segment`)
+	case len(dir)+len(name) > MaxPathLen:
+		return errors.New("longer than 4096 bytes as a path")
+	case !utf8.ValidString(seg):
+		return errors.New("not valid UTF-8")
+	}
+	for i := 0; i < len(seg); i++ {
+		if c := seg[i]; c < 0x20 || c == 0x7f {
+			return errors.New("contains a control character")
+		}
+	}
+	// C1 controls are two bytes in UTF-8: 0xC2 0x80..0x9F.
+	if strings.IndexByte(seg, 0xc2) >= 0 {
+		for _, r := range seg {
+			if r >= 0x80 && r <= 0x9f {
+				return errors.New("contains a control character")
+			}
+		}
+	}
+	return nil
 }
 
 // isNull reports whether a valid JSON text is the literal null, which is

@@ -21,12 +21,13 @@ type KDFParams struct {
 // ctx is done.
 type KDF func(ctx context.Context, passphrase []byte, p KDFParams) ([]byte, error)
 
-// PBKDF2 is the KDF of the format, computed in Go.
+// PBKDF2 is the KDF of the format, computed in Go; it looks at ctx about
+// every millisecond.
 func PBKDF2(ctx context.Context, passphrase []byte, p KDFParams) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return deriveKey(passphrase, p.Salt, p.Iterations)
+	return deriveKey(ctx, passphrase, p.Salt, p.Iterations)
 }
 
 // NormalizePassphrase returns the passphrase as the KDF must see it: NFKD

@@ -86,10 +86,11 @@ func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 		return nil, damaged(corruptDetail("index is not a JSON array of strings"))
 	}
 	for i, p := range s.paths {
-		if CheckPath(p) != nil {
-			// Quoting an invalid path is harmless: paths are not secrets
-			// and the engine reports valid ones the same way.
-			return nil, damaged(corruptDetail(fmt.Sprintf("index holds invalid path %q", p)))
+		var pe *PathError
+		if errors.As(CheckPath(p), &pe) {
+			// Never quote it: an index that fails the checks may be a
+			// value line moved into the index slot.
+			return nil, damaged(corruptDetail(fmt.Sprintf("index holds an invalid path (entry %d of %d: %s)", i+1, len(s.paths), pe.Reason)))
 		}
 		if i > 0 && Compare(s.paths[i-1], p) >= 0 {
 			return nil, damaged(corruptDetail("index is not sorted or has duplicates"))
@@ -190,8 +191,8 @@ func checkValue(path string, v []byte) error {
 		return corruptDetail("value is null")
 	}
 	if IsDir(path) {
-		if _, err := unmarshalStrings(v); err != nil {
-			return corruptDetail("directory value is not a JSON array of strings")
+		if _, err := ParseListing(path, v); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -260,7 +260,7 @@ func TestShardCorruption(t *testing.T) {
 		"unsorted index":     {with(1, mustItem(t, `["/b","/a"]`)), testKey, "not sorted"},
 		"byte-sorted index":  {with(1, mustItem(t, `["/`+"\ue000"+`","/😀"]`)), testKey, "not sorted"},
 		"duplicate index":    {with(1, mustItem(t, `["/a","/a"]`)), testKey, "not sorted"},
-		"invalid path":       {with(1, mustItem(t, `["/a","/b//c","/c","/d"]`)), testKey, `invalid path "/b//c"`},
+		"invalid path":       {with(1, mustItem(t, `["/a","/b//c","/c","/d"]`)), testKey, "invalid path (entry 2 of 4: contains an empty segment)"},
 		"index not array":    {with(1, mustItem(t, `{"a":1}`)), testKey, "index is not a JSON array"},
 		"index null":         {with(1, mustItem(t, `null`)), testKey, "index is not a JSON array"},
 		"index of numbers":   {with(1, mustItem(t, `[1,2,3,4]`)), testKey, "index is not a JSON array"},
@@ -319,7 +319,7 @@ func TestDamagedItem(t *testing.T) {
 	for p, want := range map[string]string{
 		"/b/c": "ciphertext failed to authenticate (tampered data)",
 		"/a":   "value is null",
-		"/b/":  "directory value is not a JSON array of strings",
+		"/b/":  "directory listing is not a JSON array of strings",
 		"/":    "value is not valid JSON",
 	} {
 		_, ok, err := s.Get(p)

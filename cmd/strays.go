@@ -1,0 +1,95 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/location/dir"
+	"github.com/vaultdb/vaultdb/vault"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// localShards lists the shard files at loc when it is a local directory;
+// ok is false where blobs cannot be listed (the adapters have no listing,
+// so a Dropbox or remoteStorage folder is not checked).
+func localShards(loc location.Location) (ids []string, ok bool, err error) {
+	if loc.Scheme != dir.Scheme {
+		return nil, false, nil
+	}
+	entries, err := os.ReadDir(loc.Where)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("cannot list the store directory %s: %w", loc.Where, err)
+	}
+	for _, e := range entries {
+		if vault.IsShardID(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, true, nil
+}
+
+// strayShards returns the findings for shard files at loc that the opened
+// store's config does not name (nil where the location cannot be listed).
+func strayShards(loc location.Location, s *vault.Store) ([]vault.Finding, error) {
+	ids, _, err := localShards(loc)
+	if err != nil {
+		return nil, err
+	}
+	return s.StrayShards(ids), nil
+}
+
+// refuseStrayShards fails when shard files the config does not name sit
+// beside it: an altered shards.n would otherwise show an empty store and
+// let writes start a second set of shards. fsck reports them instead.
+func refuseStrayShards(loc location.Location, s *vault.Store) error {
+	found, err := strayShards(loc, s)
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	return fmt.Errorf("the store at %s holds shard files its config does not name (%s; the config names %d shards): the config's shard count was altered, or the files are left from another store, so entries would seem missing; nothing was changed (see \"vaultdb fsck\")",
+		loc, blobList(found), s.Shards())
+}
+
+func blobList(found []vault.Finding) string {
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.Blob
+	}
+	return idList(ids)
+}
+
+// idList names the first few blob ids of a list.
+func idList(ids []string) string {
+	if len(ids) > 3 {
+		return strings.Join(ids[:3], ", ") + fmt.Sprintf(" and %d more", len(ids)-3)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// leftoverShards returns the shard files already at a location that has
+// no config, where init is about to create a store of n shards: listed in
+// a local directory, else those of the new store's own shard names that
+// exist (a Dropbox folder cannot be listed through the adapter).
+func leftoverShards(ctx context.Context, loc location.Location, a adapters.Adapter, n int) ([]string, error) {
+	ids, ok, err := localShards(loc)
+	if err != nil || ok {
+		return ids, err
+	}
+	for _, id := range format.NewRouter(make([]byte, 64), n).BlobIDs() {
+		switch _, _, err := a.Read(ctx, id); {
+		case err == nil:
+			ids = append(ids, id)
+		case !errors.Is(err, adapters.ErrNotFound):
+			return nil, fmt.Errorf("cannot read %s: %w", loc, err)
+		}
+	}
+	return ids, nil
+}

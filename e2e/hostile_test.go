@@ -1,0 +1,367 @@
+package e2e
+
+// Hostile stores and careless input (issue 12): each case runs the binary
+// under a time limit, checks the exit code and the one-line error, that
+// the store files are unchanged, and that the process stayed within a
+// memory bound (its peak resident size).
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// Bounds every hostile case must stay within. A command on these small
+// stores takes milliseconds and a few tens of MB; the old failures were
+// hours of CPU and gigabytes.
+const (
+	hostileTimeLimit = 15 * time.Second
+	hostileMemLimit  = 200 << 20 // bytes of peak RSS
+)
+
+type boundedResult struct {
+	result
+	elapsed time.Duration
+	maxRSS  int64 // bytes
+	killed  bool  // ran past the time limit
+}
+
+// runLimited runs vaultdb like store.run, but kills it (and its process
+// group) after limit and reports its wall time and peak RSS. signal, if
+// not nil, is sent after sigAfter.
+func (s *store) runLimited(limit time.Duration, stdin string, env []string, sig os.Signal, sigAfter time.Duration, args ...string) boundedResult {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	c := exec.CommandContext(ctx, bin, append([]string{"--store", s.dir}, args...)...)
+	c.Env = append(append([]string(nil), s.env...), env...)
+	c.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	start := time.Now()
+	if err := c.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	var sent time.Time
+	if sig != nil {
+		time.Sleep(sigAfter)
+		sent = time.Now()
+		c.Process.Signal(sig)
+	}
+	err := c.Wait()
+	r := boundedResult{elapsed: time.Since(start), killed: ctx.Err() != nil}
+	if sig != nil {
+		r.elapsed = time.Since(sent)
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("running vaultdb: %v", err)
+	}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss * 1024
+	}
+	r.out, r.errOut = out.String(), errOut.String()
+	return r
+}
+
+func checkBounded(t *testing.T, r boundedResult, code int, errSubs ...string) {
+	t.Helper()
+	checkBoundedLines(t, r, code, false, errSubs...)
+}
+
+// checkBoundedLines is checkBounded; multi allows several lines on stderr
+// (import reports one line per failed entry).
+func checkBoundedLines(t *testing.T, r boundedResult, code int, multi bool, errSubs ...string) {
+	t.Helper()
+	if r.killed {
+		t.Fatalf("still running after %v (killed); stderr: %.300s", hostileTimeLimit, r.errOut)
+	}
+	if r.maxRSS > hostileMemLimit {
+		t.Errorf("peak RSS %d MB, above %d MB", r.maxRSS>>20, hostileMemLimit>>20)
+	}
+	if multi && r.code == code {
+		r.code = 0 // check's one-line rule is for a failing command
+		code = 0
+	}
+	check(t, r.result, code, "*", "")
+	for _, sub := range errSubs {
+		if !strings.Contains(r.errOut, sub) {
+			t.Errorf("stderr %q does not contain %q", r.errOut, sub)
+		}
+	}
+	if i := strings.IndexFunc(r.errOut, isRawControl); i >= 0 {
+		t.Errorf("stderr holds a raw control character %q: %q", r.errOut[i], r.errOut)
+	}
+	if n := strings.Count(strings.TrimSuffix(r.errOut, "\n"), "\n"); n > 0 && code != 0 && !multi {
+		t.Errorf("error is %d lines, want one: %q", n+1, r.errOut)
+	}
+}
+
+// setConfig rewrites one field of the config, as a hostile store might.
+func setConfig(t *testing.T, dir, old, new string) {
+	t.Helper()
+	f := filepath.Join(dir, "config")
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(data), old, new, 1)
+	if s == string(data) {
+		t.Fatalf("config has no %q", old)
+	}
+	if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shardOf returns the blob id of the shard of path p in the store at dir.
+func shardOf(t *testing.T, dir, pass, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := format.ParseConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := cfg.Unlock([]byte(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := format.NewRouter(keys.Router, cfg.Shards())
+	return r.BlobID(r.ShardOf(p))
+}
+
+type hostileCase struct {
+	name   string
+	setup  func(t *testing.T, s *store) // makes the hostile store or input
+	stdin  string
+	env    []string
+	args   []string
+	code   int
+	errSub []string
+	// never lists strings that must not appear in stdout or stderr.
+	never []string
+	// writes: the command may change the store (a partial import);
+	// multiLine: it may print several lines on stderr.
+	writes, multiLine bool
+	after             func(t *testing.T, s *store)
+}
+
+// hostileStore is a store with a few entries, TOTP among them, in the
+// directories /, /mail/ and /mail/work/.
+func hostileStore(t *testing.T) *store {
+	s := newStore(t)
+	s.must("", "init", "--iterations", "1000", "--shards", "3")
+	s.must("secret-1", "set", "mail/work/login")
+	s.must("secret-2", "set", "mail/home")
+	s.must("secret-3", "set", "bank")
+	s.must("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP\n", "totp", "add", "mail/otp")
+	return s
+}
+
+func runHostile(t *testing.T, cases []hostileCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := hostileStore(t)
+			if c.setup != nil {
+				c.setup(t, s)
+			}
+			before := snapshot(t, s.dir)
+			args := append([]string(nil), c.args...)
+			for i, a := range args {
+				// @VAR is the value of VAR in the store's environment,
+				// which setup may add.
+				if v, ok := strings.CutPrefix(a, "@"); ok {
+					for _, kv := range s.env {
+						if val, ok := strings.CutPrefix(kv, v+"="); ok {
+							args[i] = val
+						}
+					}
+				}
+			}
+			r := s.runLimited(hostileTimeLimit, c.stdin, c.env, nil, 0, args...)
+			checkBoundedLines(t, r, c.code, c.multiLine, c.errSub...)
+			for _, n := range c.never {
+				if strings.Contains(r.out+r.errOut, n) {
+					t.Errorf("output shows %q:\nstdout: %s\nstderr: %s", n, r.out, r.errOut)
+				}
+			}
+			if !c.writes {
+				sameSnapshot(t, before, snapshot(t, s.dir))
+			}
+			if c.after != nil {
+				c.after(t, s)
+			}
+		})
+	}
+}
+
+// TestHostileIterations: the PBKDF2 count of a config, and of init and
+// passwd, is capped (issue 12 point 1).
+func TestHostileIterations(t *testing.T) {
+	runHostile(t, []hostileCase{
+		{name: "config asks 10^12 iterations", setup: func(t *testing.T, s *store) {
+			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 1000000000000`)
+		}, args: []string{"get", "bank"}, code: 1,
+			errSub: []string{"password.iterations is 1000000000000, above the limit of 10000000"}},
+		{name: "config asks 10^12 iterations, completion", setup: func(t *testing.T, s *store) {
+			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 1000000000000`)
+		}, args: []string{"__complete", "get", "ma"}, code: 0},
+		{name: "config asks 10^7+1 iterations", setup: func(t *testing.T, s *store) {
+			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 10000001`)
+		}, args: []string{"ls"}, code: 1, errSub: []string{"above the limit of 10000000"}},
+		{name: "init --iterations 10^12", setup: func(t *testing.T, s *store) { s.dir = filepath.Join(t.TempDir(), "new") },
+			args: []string{"init", "--iterations", "1000000000000"}, code: 2,
+			errSub: []string{"--iterations must be from 1 to 10000000"},
+			after: func(t *testing.T, s *store) {
+				if _, err := os.Stat(s.dir); err == nil {
+					t.Error("init created the store directory")
+				}
+			}},
+		{name: "passwd --iterations 10^12",
+			args: []string{"passwd", "--iterations", "1000000000000"}, code: 2,
+			errSub: []string{"--iterations must be from 1 to 10000000"}},
+	})
+}
+
+// TestInterruptKeyDerivation: Ctrl-C and SIGTERM stop a command while it
+// derives the key at the largest count a config may ask (issue 12 point 1).
+func TestInterruptKeyDerivation(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := hostileStore(t)
+			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 10000000`)
+			before := snapshot(t, s.dir)
+			r := s.runLimited(hostileTimeLimit, "", nil, sig, 300*time.Millisecond, "get", "bank")
+			checkBounded(t, r, 130, "interrupted")
+			// A full derivation takes seconds here; a stop takes at most
+			// a few milliseconds of rounds plus the exit.
+			if r.elapsed > time.Second {
+				t.Errorf("exited %v after %v", r.elapsed, sig)
+			}
+			sameSnapshot(t, before, snapshot(t, s.dir))
+		})
+	}
+}
+
+// TestHostileListings: a directory listing from the store is validated
+// like a path from the user (issue 12 points 2 and 8).
+func TestHostileListings(t *testing.T) {
+	// listing replaces the listing of dir with names.
+	listing := func(dir, names string) func(t *testing.T, s *store) {
+		return func(t *testing.T, s *store) { editItem(t, s.dir, "pw", dir, []byte(names)) }
+	}
+	var cases []hostileCase
+	for _, cmd := range [][]string{{"ls", "-r"}, {"export"}, {"totp", "mail/"}, {"ls", "mail"}, {"rm", "-r", "-f", "mail/"}, {"mv", "mail/", "post/"}} {
+		cases = append(cases, hostileCase{
+			name:  "empty name in /mail/ " + strings.Join(cmd, " "),
+			setup: listing("/mail/", `["","home","otp","work/"]`),
+			args:  cmd, code: 1,
+			errSub: []string{"is damaged: item \"/mail/\": directory listing holds an invalid name (name 1 of 4: empty)"},
+		})
+	}
+	for name, l := range map[string]string{
+		"empty directory name": `["/","home","otp","work/"]`,
+		"dot dot":              `["../","home","otp","work/"]`,
+		"slash inside":         `["home","otp","secret-A/secret-B","work/"]`,
+		"control character":    `["home","otp","secret-\u001b[2J","work/"]`,
+		"unsorted":             `["work/","home","otp"]`,
+		"duplicate":            `["home","home","otp","work/"]`,
+	} {
+		cases = append(cases, hostileCase{
+			name: name + " in /mail/", setup: listing("/mail/", l),
+			args: []string{"ls", "-r"}, code: 1,
+			errSub: []string{"is damaged: item \"/mail/\": directory listing"},
+			never:  []string{"secret-", "\x1b"},
+		})
+	}
+	cases = append(cases,
+		hostileCase{name: "empty name in / ls -r", setup: listing("/", `["","bank","mail/"]`),
+			args: []string{"ls", "-r"}, code: 1, errSub: []string{"item \"/\": directory listing holds an invalid name"}},
+		hostileCase{name: "empty name in / fsck", setup: listing("/", `["","bank","mail/"]`),
+			args: []string{"fsck"}, code: 8, errSub: []string{"1 problem remains"},
+			after: func(t *testing.T, s *store) {
+				r := s.run("", nil, "fsck")
+				if !strings.Contains(r.out, "unreadable-item") || !strings.Contains(r.out, "invalid name") {
+					t.Errorf("fsck output: %s", r.out)
+				}
+			}},
+		hostileCase{name: "shard name in the error", setup: listing("/mail/", `["","home","otp","work/"]`),
+			args: []string{"ls", "mail"}, code: 1,
+			after: func(t *testing.T, s *store) {
+				r := s.run("", nil, "ls", "mail")
+				if want := "shard " + shardOf(t, s.dir, "pw", "/mail/") + " is damaged"; !strings.Contains(r.errOut, want) {
+					t.Errorf("error %q does not name the shard (%q)", r.errOut, want)
+				}
+			}},
+	)
+	runHostile(t, cases)
+}
+
+// TestAlteredShardCount: a config whose shards.n was changed no longer
+// shows an empty store; init refuses a location with leftover shards
+// (issue 12 point 4).
+func TestAlteredShardCount(t *testing.T) {
+	alter := func(n string) func(t *testing.T, s *store) {
+		return func(t *testing.T, s *store) { setConfig(t, s.dir, `"n": 3`, `"n": `+n) }
+	}
+	const refused = "holds shard files its config does not name"
+	runHostile(t, []hostileCase{
+		{name: "n 3 to 6, ls -r", setup: alter("6"), args: []string{"ls", "-r"}, code: 1,
+			errSub: []string{refused, "the config names 6 shards", "shard-0000-5554"}},
+		{name: "n 3 to 1, get", setup: alter("1"), args: []string{"get", "bank"}, code: 1, errSub: []string{refused}},
+		{name: "n 3 to 4, set", setup: alter("4"), stdin: "new", args: []string{"set", "other"}, code: 1, errSub: []string{refused}},
+		{name: "n 3 to 6, fsck", setup: alter("6"), args: []string{"fsck"}, code: 8, errSub: []string{"remain"},
+			after: func(t *testing.T, s *store) {
+				// One finding per shard file of the old count (a shard no
+				// entry was routed to was never written).
+				files, _ := filepath.Glob(filepath.Join(s.dir, "shard-*"))
+				r := s.run("", nil, "fsck")
+				if n := strings.Count(r.out, "stray-shard shard-"); n != len(files) || n == 0 || !strings.Contains(r.out, "shards.n = 6") {
+					t.Errorf("fsck output (%d shard files): %s", len(files), r.out)
+				}
+			}},
+		{name: "init beside leftover shards", setup: func(t *testing.T, s *store) {
+			if err := os.Remove(filepath.Join(s.dir, "config")); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"init", "--iterations", "1000", "--shards", "2"}, code: 5,
+			errSub: []string{"has no config but holds shard files (shard-"}},
+	})
+}
+
+// isRawControl reports a control character other than a line end, or a
+// bidirectional control: nothing vaultdb prints from data may hold one.
+func isRawControl(r rune) bool {
+	return (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// TestControlCharactersNotEchoed: names from an import file and from the
+// store reach the terminal with their control characters escaped (issue
+// 12 point 14).
+func TestControlCharactersNotEchoed(t *testing.T) {
+	runHostile(t, []hostileCase{
+		{name: "import JSON key with escapes", stdin: `{"a\u001b[2Jb\u0007": "x", "c\u202etxt": "y", "ok": "z"}`,
+			args: []string{"import"}, code: 1, writes: true, multiLine: true,
+			errSub: []string{`a\x1b[2Jb\x07`, "1 entry of 3 could not be imported"},
+			after: func(t *testing.T, s *store) {
+				check(t, s.run("", nil, "get", "ok"), 0, "z\n", "")
+			}},
+		{name: "set path with escape", stdin: "x", args: []string{"set", "a\x1b[2J"}, code: 2, errSub: []string{"control character"}},
+		{name: "get bidi path error", args: []string{"get", "nothing\u202eexe.txt"}, code: 3, errSub: []string{`nothing\u202eexe.txt: no such entry`}},
+	})
+}
