@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,65 @@ import (
 // (two uploads ahead of it) is refused with too_many_write_operations,
 // alternately in the 429 and the 409 form.
 var lockModel = dropboxtest.Namespace{Latency: 50 * time.Millisecond, LockWait: 100 * time.Millisecond}
+
+// TestDropboxWriteLockClients runs four vaultdb processes at once on one
+// store of 16 shards in a fake Dropbox that models the write lock, each
+// setting entries one by one, in directories of its own and shared ones. No
+// command may fail. Before the store bounded its writes in flight and
+// jittered its waits on top of Retry-After, the refused uploads of all
+// processes came back together after exactly Retry-After, collided again,
+// and commands gave up with exit 7.
+func TestDropboxWriteLockClients(t *testing.T) {
+	t.Parallel() // mostly waiting
+	const clients, sets = 4, 4
+	d := newDropboxStore(t)
+	d.mustLogin()
+	d.must("", "init", "--iterations", "1000", "--shards", "16")
+	d.fake.SetNamespace(lockModel)
+	start := time.Now()
+
+	var mu sync.Mutex
+	failed, ran := 0, 0
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range sets {
+				args := []string{"set", entry(c, i)}
+				r := d.run(fmt.Sprintf("pw-%d-%d", c, i), nil, args...)
+				mu.Lock()
+				ran++
+				if r.code != 0 {
+					failed++
+					t.Errorf("client %d: vaultdb %s: exit %d: %s", c, strings.Join(args, " "), r.code, r.errOut)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	d.fake.SetNamespace(dropboxtest.Namespace{})
+	st := d.fake.Stats()
+	t.Logf("%s: %d of %d commands failed; requests %v, lock refusals 429/409 %d/%d, most uploads at once %d",
+		time.Since(start).Round(time.Millisecond), failed, ran, st.Requests, st.LockRefused429, st.LockRefused409, st.MaxUploads)
+
+	for c := range clients {
+		for i := range sets {
+			check(t, d.run("", nil, "get", entry(c, i)), 0, fmt.Sprintf("pw-%d-%d\n", c, i), "")
+		}
+	}
+	if n := strings.Count(d.must("", "ls", "-r"), "\n"); n != clients*sets {
+		t.Errorf("ls -r lists %d entries, want %d", n, clients*sets)
+	}
+}
+
+// entry is the i-th entry client c sets: half in a directory of its own,
+// half in directories all clients add to at the same moment.
+func entry(c, i int) string {
+	if i%2 == 1 {
+		return fmt.Sprintf("shared/site%d/c%d", i, c)
+	}
+	return fmt.Sprintf("c%d/site%d/password", c, i)
+}
 
 // TestDropboxWriteLockImport imports a batch into a store of 16 shards:
 // one task whose pass sends an upload per shard. Against the write lock it

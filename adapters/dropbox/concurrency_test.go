@@ -73,13 +73,10 @@ func TestRandomConcurrentClients(t *testing.T) {
 // Retry-After, operations gave up after five attempts.
 //
 // The clients share directories on purpose, so they also race each other's
-// compare-and-swap on the same shards. On a loaded machine that alone
-// exhausted the engine's default budget of 12 re-plans per operation now
-// and then (an engine matter, reported apart); this test is about the
-// store, so it allows more re-plans, and still fails on any error.
+// compare-and-swaps on the same shards; the engine's defaults are used.
 func TestRandomClientsWriteLock(t *testing.T) {
 	t.Parallel() // mostly waiting out Retry-After
-	runClients(t, clientsRun{clients: 4, shards: 16, tasks: 5, seed: 4, strict: true, maxConflicts: 40,
+	runClients(t, clientsRun{clients: 4, shards: 16, tasks: 5, seed: 4, strict: true,
 		ns: dropboxtest.Namespace{Latency: 20 * time.Millisecond, LockWait: 40 * time.Millisecond}})
 }
 

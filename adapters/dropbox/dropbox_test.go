@@ -405,6 +405,22 @@ func TestFailureMapping(t *testing.T) {
 	}
 }
 
+// A download Dropbox reports larger than adapters.MaxBlobSize is refused
+// before its body is read, permanently.
+func TestDownloadTooLarge(t *testing.T) {
+	e := newEnv(t, "/v")
+	md := fmt.Sprintf(`{"name":"blob","rev":"0123456789a","size":%d}`, adapters.MaxBlobSize+1)
+	e.srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Download, Kind: dropboxtest.Raw, Status: 200,
+		ContentType: "application/octet-stream", Header: map[string]string{"Dropbox-API-Result": md}, Body: "small"})
+	_, _, err := e.a.Read(ctx, "blob")
+	if !errors.Is(err, adapters.ErrBlobTooLarge) || kindOf(err) != "permanent" {
+		t.Fatalf("read of a blob over the limit: %v", err)
+	}
+	if n := e.srv.Stats().Requests[dropboxtest.Download]; n != 1 {
+		t.Errorf("%d downloads, want 1 (no retry)", n)
+	}
+}
+
 // A 400 that echoes the Authorization header must not leak the token.
 func TestBadRequestRedactsToken(t *testing.T) {
 	e := newEnv(t, "/v")

@@ -110,9 +110,10 @@ type Fault struct {
 	// seconds; 0 means 1.
 	RetryAfter int
 	Delay      time.Duration // Slow
-	// Status, ContentType and Body are the response of Raw.
+	// Status, ContentType, Header and Body are the response of Raw.
 	Status      int
 	ContentType string
+	Header      map[string]string
 	Body        string
 
 	random bool
@@ -500,6 +501,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case Raw:
 		if f.ContentType != "" {
 			w.Header().Set("Content-Type", f.ContentType)
+		}
+		for k, v := range f.Header {
+			w.Header().Set(k, v)
 		}
 		w.WriteHeader(f.Status)
 		io.WriteString(w, f.Body)
