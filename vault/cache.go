@@ -161,7 +161,7 @@ func (t *Task) read(i int, sl *slot) {
 	case err == nil:
 		st, err = format.ParseShard(sl.blob, data, t.s.keys.Cipher)
 	default:
-		err = fmt.Errorf("failed to read shard %s: %w", sl.blob, err)
+		err = blobError("read", sl.blob, err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -211,4 +211,15 @@ func listing(st *format.Shard, dir string) ([]string, error) {
 		return nil, &format.CorruptError{Blob: st.Blob(), Item: dir, Err: err}
 	}
 	return names, nil
+}
+
+// blobError adds the blob's name to an adapter's error unless the error
+// already names it (the adapters' own errors do: "read shard-…: …"), so a
+// message says it once.
+func blobError(op, blob string, err error) error {
+	var ae *adapters.Error
+	if errors.As(err, &ae) && ae.ID == blob {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, blob, err)
 }

@@ -133,7 +133,7 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to read shard %s: %w", blob, err)
+			return nil, blobError("read", blob, err)
 		}
 		st, err := format.ParseShard(blob, data, s.keys.Cipher)
 		if err != nil {

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -56,7 +55,6 @@ func (t *Task) pumpLocked() {
 					out = append(out, pending{g, sl, data, state, sl.rev})
 					continue
 				}
-				err = fmt.Errorf("failed to encode shard %s: %w", sl.blob, err)
 			}
 			progress = true
 			if err != nil {
@@ -85,7 +83,7 @@ func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, next *forma
 		t.stats.Conflicts++
 		t.conflictLocked(g, sl)
 	default:
-		t.failGroupLocked(g, sl, fmt.Errorf("failed to write shard %s: %w", sl.blob, err))
+		t.failGroupLocked(g, sl, blobError("write", sl.blob, err))
 	}
 	delete(t.followUps, g)
 	t.settleLocked()
