@@ -61,7 +61,7 @@ var ErrNoToken = errors.New("not signed in to Dropbox")
 // LoadToken reads the token file at path. A missing file yields an error
 // matching ErrNoToken; a file other users may read is refused.
 func LoadToken(path string) (*TokenFile, error) {
-	f, err := os.Open(path)
+	f, err := location.OpenSecret(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (%s does not exist)", ErrNoToken, path)
 	}
@@ -69,13 +69,6 @@ func LoadToken(path string) (*TokenFile, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s holds a secret but other users may read it; run `chmod 600 %s` or sign in again", path, path)
-	}
 	var j tokenFileJSON
 	if err := json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&j); err != nil {
 		return nil, fmt.Errorf("%s is damaged (sign in again to replace it): %v", path, err)
@@ -105,38 +98,7 @@ func SaveToken(path string, tf *TokenFile) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return location.WriteSecret(path, append(data, '\n'))
 }
 
 // RemoveToken deletes the token file; a missing file is not an error.

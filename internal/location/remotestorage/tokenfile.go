@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/vaultdb/vaultdb/internal/location"
@@ -52,7 +51,7 @@ const tokenNote = "Secret: these tokens give access to the vaultdb folders of th
 // other users may read is refused.
 func loadTokens(path string) (*tokenFile, error) {
 	tf := &tokenFile{Accounts: map[string]signIn{}}
-	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	f, err := location.OpenSecret(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return tf, nil
 	}
@@ -60,16 +59,6 @@ func loadTokens(path string) (*tokenFile, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s holds secrets but other users may read it; run `chmod 600 %s` or sign in again", path, path)
-	}
 	if err := json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(tf); err != nil {
 		return nil, fmt.Errorf("%s is damaged (delete it with \"vaultdb logout remotestorage\" and sign in again): %v", path, err)
 	}
@@ -87,36 +76,5 @@ func saveTokens(path string, tf *tokenFile) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return location.WriteSecret(path, append(data, '\n'))
 }

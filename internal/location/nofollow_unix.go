@@ -1,6 +1,6 @@
 //go:build unix
 
-package remotestorage
+package location
 
 import "syscall"
 

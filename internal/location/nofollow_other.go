@@ -1,5 +1,5 @@
 //go:build !unix
 
-package remotestorage
+package location
 
 const noFollow = 0
