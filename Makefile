@@ -12,7 +12,7 @@ all: build
 # The version "vaultdb --version" prints: git describe in a clone (without
 # one, the binary reads what the Go toolchain recorded in it).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
-LDFLAGS  = $(if $(VERSION),-X github.com/vaultdb/vaultdb/cmd.version=$(VERSION))
+LDFLAGS  = $(if $(VERSION),-X github.com/vaultdb/vaultdb/internal/cli.version=$(VERSION))
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/vaultdb .

@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/vaultdb/vaultdb/cmd"
+	"github.com/vaultdb/vaultdb/internal/cli"
 )
 
-func main() { os.Exit(cmd.Main()) }
+func main() { os.Exit(cli.Main()) }

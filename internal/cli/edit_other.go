@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cmd
+package cli
 
 // memoryFS reports whether dir is on a filesystem held in memory. Outside
 // Linux it cannot tell, and says no: edit then needs --unsafe-tmp.

@@ -3,7 +3,7 @@
 // Everything a command touches outside the store (streams, terminal,
 // clock, environment, clipboard) comes from a Factory, so tests can play a
 // terminal or a pipe.
-package cmd
+package cli
 
 import (
 	"cmp"
