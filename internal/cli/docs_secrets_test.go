@@ -43,7 +43,7 @@ func TestExamplesKeepSecretsOutOfArgv(t *testing.T) {
 		}
 	}
 	walk(NewRootCmd(&Factory{IO: &IOStreams{}}))
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
