@@ -637,3 +637,9 @@ func parallel(ctx context.Context, n int, fn func(i int) error) error {
 	wg.Wait()
 	return first
 }
+
+// Reopen opens the store at the same location again, for a caller that
+// migrated it: a Store keeps routing by the layout it was opened with.
+func (s *Store) Reopen(ctx context.Context, passphrase []byte) (*Store, error) {
+	return Open(ctx, s.a, passphrase, s.opts)
+}

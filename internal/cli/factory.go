@@ -160,6 +160,9 @@ func (f *Factory) adapter(ctx context.Context, loc location.Location) (adapters.
 // hint says what to do about err, a failure of the command, when the
 // store's kind knows (such as signing in again).
 func (f *Factory) hint(err error) string {
+	if h := f.moveHint(err); h != "" {
+		return h
+	}
 	if f.loc == nil {
 		return ""
 	}
@@ -234,37 +237,54 @@ func (f *Factory) openTask(ctx context.Context) (*vault.Task, error) {
 // openStore opens the store: it checks that there is one before asking
 // for the passphrase, then unlocks it.
 func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
+	s, pass, err := f.unlockStore(ctx)
+	wipe(pass)
+	return s, err
+}
+
+// unlockStore is openStore that also returns the passphrase, for the
+// commands that need it again (a key rotation wraps the new keys under
+// it); the caller wipes it.
+func (f *Factory) unlockStore(ctx context.Context) (*vault.Store, []byte, error) {
+	s, pass, err := f.unlock(ctx)
+	if err != nil {
+		wipe(pass)
+		return nil, nil, err
+	}
+	return s, pass, nil
+}
+
+func (f *Factory) unlock(ctx context.Context) (_ *vault.Store, pass []byte, _ error) {
 	loc, err := f.storeLocation()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a, err := f.adapter(ctx, loc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l, err := vault.Locate(ctx, a, f.VaultOptions)
 	if errors.Is(err, vault.ErrNoStore) {
-		return nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
+		return nil, nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+		return nil, nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
 	}
 	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
 	if err != nil {
-		return nil, err
+		return nil, pass, err
 	}
-	defer wipe(pass)
 	s, err := l.Unlock(ctx, vault.Passphrase(pass))
 	if errors.Is(err, vault.ErrWrongPassphrase) {
-		return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
+		return nil, pass, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+		return nil, pass, fmt.Errorf("cannot open the store at %s: %w", loc, err)
 	}
 	if !f.fsck {
-		if err := refuseStrayShards(loc, s); err != nil {
-			return nil, err
+		if err := refuseStrayShards(ctx, loc, s); err != nil {
+			return nil, pass, err
 		}
 	}
-	return s, nil
+	return s, pass, nil
 }
