@@ -50,7 +50,8 @@ func newStore(t *testing.T) *store {
 	t.Helper()
 	home := t.TempDir()
 	return &store{t: t, dir: filepath.Join(t.TempDir(), "store"),
-		env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "VAULTDB_PASSPHRASE=pw"}}
+		// XDG_RUNTIME_DIR: no agent, unless a test starts one there.
+		env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "VAULTDB_PASSPHRASE=pw", "XDG_RUNTIME_DIR=" + t.TempDir()}}
 }
 
 type result struct {
