@@ -38,11 +38,13 @@ func exists(p string) bool {
 
 // buildSite builds what "make web" builds into dir: the wasm files, Go's
 // wasm_exec.js and the page.
-func buildSite(ctx context.Context, dir, tags string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", tags, "-o", filepath.Join(dir, "vaultdb.wasm"), "./wasm")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the wasm: %v\n%s", err, out)
+func buildSite(ctx context.Context, dir string) error {
+	for wasm, tags := range map[string]string{"vaultdb.wasm": "", "vaultdb-remote.wasm": "remote"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", tags, "-o", filepath.Join(dir, wasm), "./wasm")
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", wasm, err, out)
+		}
 	}
 	root, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
 	if err != nil {
@@ -122,7 +124,7 @@ type browserResult struct {
 // to test/artifacts/.
 func TestBrowser(t *testing.T) {
 	b := browser(t)
-	url := serveSite(t, "")
+	url := serveSite(t)
 	artifacts := artifactDir(t, "[0-9]*.png")
 	var r browserResult
 	b.run(t, &r, "browser.mjs", map[string]any{"measure": os.Getenv("VAULTDB_MEASURE") != ""}, url, artifacts)
@@ -192,7 +194,7 @@ func TestBrowserGoTests(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	site := t.TempDir()
-	if err := buildSite(ctx, site, ""); err != nil {
+	if err := buildSite(ctx, site); err != nil {
 		t.Fatal(err)
 	}
 	pkgs := map[string]string{

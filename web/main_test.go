@@ -22,15 +22,15 @@ import (
 )
 
 // What the tests of this package share, started on first use and stopped
-// by TestMain: one browser (test/driver.mjs), the site built once per set
-// of build tags, and the vaultdb binary. Building the wasm and starting
+// by TestMain: one browser (test/driver.mjs), the site, and the vaultdb
+// binary. Building the wasm and starting
 // Chromium cost seconds each on a loaded machine; once per package keeps
 // the browser tests short.
 var shared struct {
 	mu      sync.Mutex
 	dir     string // removed by TestMain
 	driver  *driver
-	sites   map[string]string // build tags -> URL
+	site    string // URL
 	servers []*httptest.Server
 	binary  string
 	errs    map[string]error // what failed to start, so later tests fail fast
@@ -86,32 +86,29 @@ func once(t *testing.T, key string, start func() error) {
 	}
 }
 
-// serveSite serves the site built with the given build tags on 127.0.0.1
-// and returns its URL; it is built once per tags.
-func serveSite(t *testing.T, tags string) string {
+// serveSite serves the site on 127.0.0.1 and returns its URL; it is built
+// once.
+func serveSite(t *testing.T) string {
 	t.Helper()
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	once(t, "building the site with tags "+tags, func() error {
-		dir := filepath.Join(sharedDir(t), "site-"+strings.ReplaceAll(tags, ",", "-"))
+	once(t, "building the site", func() error {
+		dir := filepath.Join(sharedDir(t), "site")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		if err := buildSite(ctx, dir, tags); err != nil {
+		if err := buildSite(ctx, dir); err != nil {
 			return err
 		}
-		t.Logf("built the site (tags %q) in %v", tags, time.Since(start).Round(time.Millisecond))
-		url, err := serveDir(dir)
-		if shared.sites == nil {
-			shared.sites = map[string]string{}
-		}
-		shared.sites[tags] = url
+		t.Logf("built the site in %v", time.Since(start).Round(time.Millisecond))
+		var err error
+		shared.site, err = serveDir(dir)
 		return err
 	})
-	return shared.sites[tags]
+	return shared.site
 }
 
 // serveDir serves dir on 127.0.0.1 until the tests end; the caller holds

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,40 +71,60 @@ func (c *cli) signInRS(st *rstest.Store) {
 }
 
 // TestBrowserRemoteStorage: a store that the vaultdb binary created on
-// armadietto (rs:USER@HOST/vaultdb/web) opens in the page, which reads the
-// entry the binary wrote and writes one back through fetch; the binary
-// reads it.
+// armadietto (rs:USER@HOST/vaultdb/web) opens in the page, which signs in
+// to the account itself (WebFinger and the OAuth dialog), reads the entry
+// the binary wrote and adds one; the binary reads it.
 func TestBrowserRemoteStorage(t *testing.T) {
 	b := browser(t)
 	srv := rstest.Get(t, rstest.Armadietto)
 	st := srv.NewStore(t, "web")
 	pass := "a passphrase for the page"
-	c := newCLI(t, "rs:"+st.Account+"/"+st.Folder, pass)
+	store := "rs:" + st.Account + "/" + st.Folder
+	c := newCLI(t, store, pass)
 	c.signInRS(st)
 	c.run("", "init", "--iterations", "1000")
 	c.run("from the command line", "set", "cli/entry")
 
-	url := serveSite(t, "remotestorage")
 	cfg := map[string]string{
-		"root": st.Root, "token": st.Token, "passphrase": pass,
-		"readPath": "/cli/entry", "writePath": "/web/entry", "writeValue": "from the page",
+		"store": store, "serverOrigin": "http://" + srv.Host, "password": rstest.Password, "passphrase": pass,
+		"readPath": "/cli/entry", "writePath": "web/entry", "writeValue": "from the page",
 	}
 	var r struct {
-		PageErrors []string
-		Console    []string
-		FromCLI    string
-		Entries    []string
+		PageErrors      []string
+		Console         []string
+		BeforeSignIn    string
+		UnlockSignedOut string
+		Dialog          string
+		AfterSignIn     string
+		AddressAfter    string `json:"addressAfterSignIn"`
+		FromCLI         string
+		Entries         []string
+		WasmAtStart     []string
+		Wasm            []string
 	}
-	b.run(t, &r, "remote.mjs", cfg, url, artifactDir(t, "remotestorage.png"))
+	b.run(t, &r, "remote.mjs", cfg, serveSite(t), artifactDir(t, "rs-*.png"))
 	if len(r.PageErrors) > 0 {
 		t.Errorf("uncaught errors in the page: %v", r.PageErrors)
 	}
 	// A read of a blob not written yet is a 404, which Chromium logs.
 	t.Logf("console errors: %q", r.Console)
+	if !strings.Contains(r.BeforeSignIn, "Not signed in to "+st.Account) || !strings.Contains(r.UnlockSignedOut, "Sign in to the server") {
+		t.Errorf("before the sign-in the page says %q, and on unlock %q", r.BeforeSignIn, r.UnlockSignedOut)
+	}
+	if r.Dialog != "http://"+srv.Host+"/oauth/"+st.User {
+		t.Errorf("the sign-in went to %q, not the account's OAuth dialog", r.Dialog)
+	}
+	if !strings.Contains(r.AfterSignIn, "Signed in to "+st.Account) || strings.Contains(r.AddressAfter, "access_token") {
+		t.Errorf("after the dialog the page says %q at %q (the token must leave the address)", r.AfterSignIn, r.AddressAfter)
+	}
 	if r.FromCLI != "from the command line" {
-		t.Errorf("the page read %q from the entry the command line wrote", r.FromCLI)
+		t.Errorf("the page shows %q for the entry the command line wrote (tree %v)", r.FromCLI, r.Entries)
 	}
 	if got := c.run("", "get", "web/entry"); got != "from the page\n" {
 		t.Errorf("vaultdb get web/entry = %q, want the page's entry", got)
+	}
+	// The remote engine is loaded only once a remote store is chosen.
+	if !slices.Equal(r.WasmAtStart, []string{"vaultdb.wasm"}) || !slices.Equal(r.Wasm, []string{"vaultdb.wasm", "vaultdb-remote.wasm"}) {
+		t.Errorf("the page loaded %v at start and %v in all; want vaultdb.wasm, then vaultdb-remote.wasm for the remote store", r.WasmAtStart, r.Wasm)
 	}
 }
