@@ -66,13 +66,13 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 	if err != nil {
 		return err
 	}
-	s, pass, err := o.unlockStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer wipe(pass)
-	switch {
-	case o.Resume:
+	if o.Resume {
+		// A resumed key rotation wraps the new keys under the passphrase.
+		s, pass, err := o.unlockStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer wipe(pass)
 		res, err := s.ResumeMigration(ctx, pass)
 		if err != nil {
 			return err
@@ -83,7 +83,12 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 		}
 		fmt.Fprintf(o.IO.ErrOut, "Finished the move of the store at %s from %d to %d shards.\n", loc, res.From, res.To)
 		return nil
-	case o.Shards == 0:
+	}
+	s, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Shards == 0 {
 		items, err := countItems(ctx, s)
 		if err != nil {
 			return err
