@@ -16,7 +16,7 @@ import (
 
 // A migration moves a live store to another shard layout: another shard
 // count (a reshard) and, for a key rotation, new keys. The design and its
-// failure analysis are in docs/design.md §9; in short:
+// failure analysis are in docs/design.md §8; in short:
 //
 //  1. Read and check every shard of the old layout.
 //  2. Seal them, the first one (the claim) before the others: each is

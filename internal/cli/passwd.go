@@ -101,7 +101,7 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 }
 
 // runRotateKeys moves the store to new keys. A migration must change the
-// shard files' names (design §9), so it goes to a neighbouring shard count
+// shard files' names (design §8), so it goes to a neighbouring shard count
 // with the new keys, then back with them.
 func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
 	loc, err := o.storeLocation()

@@ -38,7 +38,7 @@ when run anew. What the sealed files froze is written to the new files, and
 only then does the config switch to them. The old files stay as small
 sealed markers. If the move stops half-way (a crash, a lost connection),
 every command reports it until "vaultdb reshard --resume" finishes it; no
-entry is lost either way. See docs/design.md, section 9.`,
+entry is lost either way. See docs/design.md, section 8.`,
 		Example: `  vaultdb reshard          # how full are the shards?
   vaultdb reshard 64
   vaultdb reshard --resume # finish a move that was interrupted`,

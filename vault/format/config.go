@@ -516,7 +516,7 @@ func (c *Config) Marshal() ([]byte, error) {
 }
 
 // Retired is a shard count a migration moved the store away from: the
-// files of that layout stay as sealed tombstones (design §9), so that a
+// files of that layout stay as sealed tombstones (design §8), so that a
 // client still routing by it fails instead of writing where nobody reads.
 // The reference ignores the member.
 type Retired struct {

@@ -15,7 +15,7 @@ import (
 )
 
 // A sealed shard is how a store migration (a reshard or a key rotation,
-// docs/design.md §9) stops every client that still routes by the old
+// docs/design.md §8) stops every client that still routes by the old
 // config. Its header carries a "moved" member; its second line, where a
 // shard keeps its index, is the marker "moved", which no reader of the
 // format can decrypt: the reference implementation ignores headers, so it

@@ -111,7 +111,7 @@ func rotate(n int) Call { return Call{Kind: Migrate, Shards: n, Rotate: true} }
 func resume() Call      { return Call{Kind: Resume} }
 func reopen() Call      { return Call{Kind: Reopen} }
 
-// Migrating are reshards and key rotations (design §9) against clients of
+// Migrating are reshards and key rotations (design §8) against clients of
 // the old layout, clients that open the store again meanwhile, a second
 // migration, and crashes, lost replies and faults of the migrating client.
 // A migration its client leaves half-done is resumed before the checks.
