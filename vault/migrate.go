@@ -231,13 +231,24 @@ func (m *migration) rotating() bool {
 // moved: not sealed, and (for a rotation) every item decrypts.
 func (m *migration) readOld(ctx context.Context) ([]blobState, error) {
 	out := make([]blobState, len(m.oldIDs))
+	router := format.NewRouter(m.oldKeys.Router, m.from)
 	err := parallel(ctx, len(m.oldIDs), func(i int) error {
 		data, rev, err := m.s.readBlob(ctx, m.oldIDs[i])
 		if err != nil {
 			return err
 		}
-		if _, err := m.frozenShard(m.oldIDs[i], data); err != nil {
+		sh, err := m.frozenShard(m.oldIDs[i], data)
+		if err != nil {
 			return err
+		}
+		// An item where its path does not route is invisible to every
+		// command but may be wanted back (fsck reports it): the move
+		// would leave it behind in a seal, so it does not start.
+		for _, p := range sh.Paths() {
+			if router.ShardOf(p) != i {
+				return &format.CorruptError{Blob: m.oldIDs[i], Err: errors.New(
+					"it holds an item its path does not route to (fsck reports it as wrong-shard); recover it before moving the store")}
+			}
 		}
 		out[i] = blobState{data, rev}
 		return nil

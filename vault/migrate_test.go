@@ -298,3 +298,34 @@ func TestMigrateWhileAnotherHoldsTheStore(t *testing.T) {
 	}
 	checkContent(t, m, want, 8)
 }
+
+// TestMigrateRefusesMisplacedItems: an item in a shard its path does not
+// route to (only a tampered or altered store has one) may be wanted back,
+// and a move would leave it behind in a seal; the move does not start.
+func TestMigrateRefusesMisplacedItems(t *testing.T) {
+	t.Parallel()
+	m := memory.New()
+	s := newStore(t, m, 4)
+	fill(t, s, 10)
+	p := "/stray/doc"
+	wrong := (s.router.ShardOf(p) + 1) % 4
+	id := s.BlobIDs()[wrong]
+	sh, err := format.ParseShard(id, m.Blobs()[id], s.keys.Cipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh = sh.Clone()
+	sh.Set(p, str("lost?"))
+	data, err := sh.Encode(nil, s.keys.Cipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Set(id, data)
+	before := fmt.Sprint(m.Blobs())
+	if _, err := s.Migrate(ctx, MigrateOptions{Shards: 8}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "wrong-shard") {
+		t.Fatalf("migrate: %v", err)
+	}
+	if fmt.Sprint(m.Blobs()) != before {
+		t.Fatal("the refused migration changed the store")
+	}
+}
