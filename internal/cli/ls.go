@@ -75,6 +75,10 @@ func runLs(ctx context.Context, o *LsOptions) error {
 		}
 		return notFoundf("%s: no such directory (see \"vaultdb ls\")", dir)
 	}
+	if n := t.Stats().LargestShard; n > shardFull && o.IO.ErrTTY {
+		// Only on a terminal: a script piping ls wants the names alone.
+		defer fmt.Fprintf(o.IO.ErrOut, "note: a shard of this store holds %d items, and every get reads a whole shard; \"vaultdb reshard\" suggests a count that makes them smaller\n", n)
+	}
 	w := o.IO.Out
 	if o.Recursive && o.IO.OutTTY {
 		printTree(w, dir, out)

@@ -94,7 +94,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 			return err
 		}
 		per := items / s.Shards()
-		fmt.Fprintf(o.IO.Out, "%d shards, %d items (entries and directories), about %d per shard\n", s.Shards(), items, per)
+		fmt.Fprintf(o.IO.Out, "%s, %s (entries and directories), about %d per shard\n", plural(s.Shards(), "shard", "shards"), plural(items, "item", "items"), per)
 		if n := suggestShards(items); n > s.Shards() && per > shardFull/2 {
 			fmt.Fprintf(o.IO.Out, "suggested: vaultdb reshard %d\n", n)
 		}
