@@ -128,6 +128,7 @@ func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
 	s2, err := s.Reopen(ctx, pass)
 	if err == nil {
 		_, err = s2.Migrate(ctx, vault.MigrateOptions{Shards: n, Now: o.Now})
+		o.agentRefresh(ctx, s2.Keys())
 	}
 	if err != nil {
 		return fmt.Errorf("the keys were rotated, but moving the store back from %d to %d shards failed (\"vaultdb reshard %d\" does it): %w", via, n, n, err)

@@ -77,6 +77,11 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 		if err != nil {
 			return err
 		}
+		if res != nil {
+			if s, err := s.Reopen(ctx, pass); err == nil {
+				o.agentRefresh(ctx, s.Keys())
+			}
+		}
 		if res == nil {
 			fmt.Fprintf(o.IO.ErrOut, "Nothing to resume: no reshard of the store at %s stopped half-way.\n", loc)
 			return nil
@@ -108,6 +113,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 	if err != nil {
 		return err
 	}
+	o.agentRefresh(ctx, s.Keys())
 	fmt.Fprintf(o.IO.ErrOut, "Moved %d items of the store at %s from %d to %d shards in %s.\n",
 		res.Items, loc, res.From, res.To, o.Now().Sub(started).Round(time.Millisecond))
 	if res.Unrouted > 0 {
@@ -166,4 +172,27 @@ func (f *Factory) moveHint(err error) string {
 		return "the store was moved to other shard files while this command ran; what it did before that is kept; run it again"
 	}
 	return fmt.Sprintf("a reshard to %d shards started %s is under way; run the command again when it is done, or, if no reshard is running any more, finish it with \"vaultdb reshard --resume\"", moved.Seal.To, moved.Seal.At)
+}
+
+// agentRefresh hands the agent the keys of the store at loc as its config
+// is now, after a move changed the config (and, for a rotation, the keys):
+// the next command then needs no passphrase. Without an agent it does
+// nothing; if the store cannot be read now, the agent just forgets it.
+func (f *Factory) agentRefresh(ctx context.Context, keys *format.Keys) {
+	loc, err := f.storeLocation()
+	if err != nil || f.agent() == nil {
+		return
+	}
+	a, err := f.adapter(ctx, loc)
+	if err == nil {
+		var l *vault.Locked
+		if l, err = vault.Locate(ctx, a, f.VaultOptions); err == nil {
+			var s *vault.Store
+			if s, err = l.Unlock(ctx, vault.Keys(keys)); err == nil {
+				f.agentPut(loc, l, s)
+				return
+			}
+		}
+	}
+	f.agentForget(loc)
 }
