@@ -67,6 +67,8 @@ type Factory struct {
 	// agentClient is the agent's client once agent() looked for it.
 	agentChecked bool
 	agentClient  *agent.Client
+	// noPrompt makes passphrase fail rather than ask (completion).
+	noPrompt bool
 	// passphraseOnly makes openStore ask for the passphrase even when the
 	// agent holds the keys (passwd).
 	passphraseOnly bool
@@ -201,6 +203,9 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 			return nil, "", usageErrorf("%s is set but empty", envPassphrase)
 		}
 		return []byte(v), " (from " + envPassphrase + ")", nil
+	}
+	if f.noPrompt {
+		return nil, "", errNoTerminal
 	}
 	pass, err = askSecret(ctx, f.IO.Prompter, prompt, confirm, "passphrase")
 	if errors.Is(err, errNoTerminal) {
@@ -349,6 +354,10 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 	}
 	return s, nil
 }
+
+// errEmptyStore is what a read returns to readTask for a store that seems
+// empty, so that readTask checks that the agent's keys are the store's.
+var errEmptyStore = errors.New("the store is empty")
 
 // readTask runs read, which only reads, in a task on the store. When the
 // agent holds the store's keys the config is not read: a get is then one
