@@ -281,10 +281,13 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, error) {
 	var out []Finding
 	var known []string
-	if s.cfg != nil {
-		for _, r := range s.cfg.Retired() {
+	retired := func(cfg *format.Config) {
+		for _, r := range cfg.Retired() {
 			known = append(known, format.NewRouter(nil, r.N).BlobIDs()...)
 		}
+	}
+	if s.cfg != nil {
+		retired(s.cfg)
 	}
 	pendingRead := false
 	for _, id := range present {
@@ -293,6 +296,17 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 		}
 		if !pendingRead {
 			pendingRead = true
+			if s.cfg == nil {
+				// Opened with keys alone (an agent's): the config tells
+				// which layouts were retired. If it names another shard
+				// count, the files are strays for this store as opened.
+				if cfg, err := s.readConfig(ctx); err == nil && cfg.Shards() == s.Shards() {
+					retired(cfg)
+					if slices.Contains(known, id) {
+						continue
+					}
+				}
+			}
 			seal, err := s.pendingMigration(ctx)
 			if err != nil {
 				return nil, err
@@ -308,6 +322,18 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 			Detail: fmt.Sprintf("a shard file the config (shards.n = %d) does not name: the config was altered, or the file is left from another store", s.Shards())})
 	}
 	return out, nil
+}
+
+// readConfig reads and parses the config as it is now.
+func (s *Store) readConfig(ctx context.Context) (*format.Config, error) {
+	data, _, err := s.readBlob(ctx, ConfigBlob)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, ErrNoStore
+	}
+	return format.ParseConfig(data)
 }
 
 // pendingMigration returns the seal of the migration under way, if the
