@@ -33,6 +33,8 @@ func newAgentCmd(f *Factory) *cobra.Command {
 SIGTERM). Start it once per session, for example "vaultdb agent &" in a
 shell's profile or as a systemd user service; it is never started on its
 own, so that no process holding keys runs unless you asked for one.
+Started with "&" it stops, and forgets every key, when its terminal
+closes (SIGHUP); "setsid vaultdb agent" or a service keeps it running.
 
 While it runs, a command that needs the passphrase first asks the agent
 for the store's keys; if it holds none it asks for the passphrase as
