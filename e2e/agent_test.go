@@ -393,6 +393,22 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 	}
 }
 
+// TestAgentSignals: SIGTERM and SIGHUP (a closed terminal) end the agent
+// cleanly: exit 0, socket removed.
+func TestAgentSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		rt := runtimeDir(t)
+		a := startAgent(t, bin, rt, nil)
+		a.cmd.Process.Signal(sig)
+		if code := a.exited(t); code != 0 || !strings.Contains(a.stderr.String(), "every key forgotten") {
+			t.Errorf("%v: exit %d, %s", sig, code, a.stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(rt, "vaultdb", "agent.sock")); !os.IsNotExist(err) {
+			t.Errorf("%v: the socket stayed (%v)", sig, err)
+		}
+	}
+}
+
 // TestAgentTwoAtOnce: two agents started together: one serves, the other
 // says that one runs.
 func TestAgentTwoAtOnce(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,6 +79,10 @@ matters. Commands skip the agent with --no-agent or VAULTDB_NO_AGENT=1.`,
 }
 
 func runAgent(ctx context.Context, o *AgentOptions) error {
+	// A closed terminal ends the agent like Ctrl-C: keys wiped, socket
+	// removed.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
 	dir := agent.Dir(o.getenv)
 	l, err := agent.Listen(dir)
 	if errors.Is(err, agent.ErrRunning) {
