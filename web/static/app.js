@@ -38,6 +38,7 @@ function messageOf(err) {
     case "store-exists": return "A store of that name exists already: unlock it instead.";
     case "locked": return "The store is locked.";
     case "unauthorized": return "The server refused the sign-in (expired or revoked): sign out and sign in again.";
+    case "open-elsewhere": return "This store is open in another tab or window: lock it there first (a localStorage store has one writer at a time).";
     case "no-app-key": return "This page has no Dropbox app key: its config.json must name one.";
   }
   return String(err && err.message || err);
@@ -81,8 +82,9 @@ async function boot() {
 }
 
 // parseLocation reads the store field: a name (a store in this browser's
-// IndexedDB), rs:USER@HOST[/vaultdb[/FOLDER]] (remoteStorage) or
-// dropbox:/FOLDER, as the command line names them.
+// IndexedDB), ls:NAME (in its localStorage, one tab at a time),
+// rs:USER@HOST[/vaultdb[/FOLDER]] (remoteStorage) or dropbox:/FOLDER, as
+// the command line names them.
 function parseLocation(text) {
   text = text.trim() || "default";
   const m = /^(?:rs|remotestorage):([^/@\s]+@[^/\s]+)(\/.*)?$/i.exec(text);
@@ -100,8 +102,8 @@ function parseLocation(text) {
     if (!d[1].startsWith("/")) return { error: "A Dropbox store is dropbox:/FOLDER, such as dropbox:/vaultdb." };
     return { remote: true, type: "dropbox", label: "Dropbox", folder: d[1] };
   }
-  if (/^[a-z]+:/i.test(text) && !/^(idb|indexeddb|mem):/i.test(text)) {
-    return { error: `Unknown kind of store "${text.split(":")[0]}:": use a name, rs:USER@HOST or dropbox:/FOLDER.` };
+  if (/^[a-z]+:/i.test(text) && !/^(idb|indexeddb|ls|localstorage|mem):/i.test(text)) {
+    return { error: `Unknown kind of store "${text.split(":")[0]}:": use a name, ls:NAME, rs:USER@HOST or dropbox:/FOLDER.` };
   }
   return { remote: false, loc: text.includes(":") ? text : "idb:" + text };
 }
