@@ -59,10 +59,11 @@ async function loadEngine(kind) {
   engine = kind;
 }
 
-// The site's settings, config.json beside the page (optional): {"dropbox":
-// {"appKey": "..."}} names the Dropbox app the page signs in as; tests also
-// point the Dropbox URLs (authURL, tokenURL, apiBase, contentBase) at a
-// fake on this machine.
+// The site's settings, config.json beside the page: {"dropbox": {"appKey":
+// "..."}} names the Dropbox app the page signs in as (whoever hosts the page
+// sets it; "vaultdb web" serves one from $VAULTDB_DROPBOX_APP_KEY); tests
+// also point the Dropbox URLs (authURL, tokenURL, apiBase, contentBase) at
+// a fake on this machine.
 let siteConfig = {};
 
 async function boot() {
