@@ -77,17 +77,25 @@ func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	return ad, "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
 }
 
-// dropboxStartLogin(config, redirectURI, state) returns {url, verifier}:
-// the page keeps the verifier (in sessionStorage) and goes to url.
-func dropboxStartLogin(args []js.Value) (any, error) {
+// loginConfig reads the (config, redirectURI) arguments both halves of
+// the sign-in start with.
+func loginConfig(args []js.Value) (dropbox.AuthConfig, error) {
 	if len(args) < 1 {
-		return nil, errors.New("dropboxStartLogin(config, redirectURI, state)")
+		return dropbox.AuthConfig{}, errors.New("the Dropbox sign-in needs the site's Dropbox settings and the redirect URI")
 	}
 	cfg, _, err := dropboxConfig(args[0])
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
-	if cfg.RedirectURL, err = str(args, 1, "the redirect URI"); err != nil {
+	cfg.RedirectURL, err = str(args, 1, "the redirect URI")
+	return cfg, err
+}
+
+// dropboxStartLogin(config, redirectURI, state) returns {url, verifier}:
+// the page keeps the verifier (in sessionStorage) and goes to url.
+func dropboxStartLogin(args []js.Value) (any, error) {
+	cfg, err := loginConfig(args)
+	if err != nil {
 		return nil, err
 	}
 	state, err := str(args, 2, "the state")
@@ -101,14 +109,8 @@ func dropboxStartLogin(args []js.Value) (any, error) {
 // dropboxFinishLogin(config, redirectURI, verifier, code) trades the code
 // Dropbox sent back for {accessToken, refreshToken, expiry}.
 func dropboxFinishLogin(args []js.Value) (any, error) {
-	if len(args) < 1 {
-		return nil, errors.New("dropboxFinishLogin(config, redirectURI, verifier, code)")
-	}
-	cfg, _, err := dropboxConfig(args[0])
+	cfg, err := loginConfig(args)
 	if err != nil {
-		return nil, err
-	}
-	if cfg.RedirectURL, err = str(args, 1, "the redirect URI"); err != nil {
 		return nil, err
 	}
 	verifier, err := str(args, 2, "the verifier")
