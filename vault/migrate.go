@@ -137,7 +137,7 @@ func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult,
 			return nil, err
 		}
 	}
-	m := s.migration(from, seal, newKeys, mo.Passphrase)
+	m := s.migration(l.cfg, seal, newKeys, mo.Passphrase)
 	// Check everything before sealing anything: a damaged shard found
 	// half-way would leave a store only a resume can open again.
 	first, err := m.readOld(ctx)
@@ -180,17 +180,22 @@ func (s *Store) ResumeMigration(ctx context.Context, passphrase []byte) (*Migrat
 			return nil, errors.New("this migration rotates the keys: it needs the passphrase")
 		}
 	}
-	m := s.migration(from, *seal, newKeys, passphrase)
-	res, err := m.run(ctx, nil)
+	m := s.migration(l.cfg, *seal, newKeys, passphrase)
+	first, err := m.readAll(ctx, m.oldIDs)
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.run(ctx, first)
 	if res != nil {
 		res.Resumed = true
 	}
 	return res, err
 }
 
-func (s *Store) migration(from int, seal format.Seal, newKeys *format.Keys, passphrase []byte) *migration {
+func (s *Store) migration(cfg *format.Config, seal format.Seal, newKeys *format.Keys, passphrase []byte) *migration {
+	from := cfg.Shards()
 	return &migration{
-		s: s, from: from, seal: seal,
+		s: s, from: from, retired: cfg.Retired(), seal: seal,
 		oldKeys: s.keys, newKeys: newKeys, passphrase: passphrase,
 		oldIDs: format.NewRouter(s.keys.Router, from).BlobIDs(),
 		newIDs: format.NewRouter(newKeys.Router, seal.To).BlobIDs(),
@@ -198,8 +203,14 @@ func (s *Store) migration(from int, seal format.Seal, newKeys *format.Keys, pass
 }
 
 type migration struct {
-	s                *Store
-	from             int
+	s    *Store
+	from int
+	// retired is the config's list of retired layouts when this run
+	// located the store. With from it names the store's era: every switch
+	// of the config appends a new migration id to the list, so a list
+	// equal to this one means that no migration has switched the config
+	// since (see era).
+	retired          []format.Retired
 	seal             format.Seal
 	oldKeys, newKeys *format.Keys
 	passphrase       []byte
@@ -221,6 +232,70 @@ func (s *Store) readBlob(ctx context.Context, id string) ([]byte, adapters.Rev, 
 		return nil, "", blobError("read", id, err)
 	}
 	return data, rev, nil
+}
+
+// readAll reads the blobs ids in parallel.
+func (m *migration) readAll(ctx context.Context, ids []string) ([]blobState, error) {
+	out := make([]blobState, len(ids))
+	err := parallel(ctx, len(ids), func(i int) error {
+		data, rev, err := m.s.readBlob(ctx, ids[i])
+		out[i] = blobState{data, rev}
+		return err
+	})
+	return out, err
+}
+
+// ErrOvertaken matches the error of a migration run that found the store's
+// layout changed by others since it located the store.
+var ErrOvertaken = errors.New("the store was moved by another run meanwhile")
+
+// era reads the config and reports whether this migration has switched it.
+// Any other change of layout since the run located the store is an error
+// matching ErrOvertaken.
+//
+// A run can be stopped for any time (a suspended laptop, a hanging
+// request) while another run finishes its migration and later ones move
+// the store on, even back to the layout this run is leaving. Its state is
+// then from another era: sealing a live shard with its id would leave a
+// store no resume can open, and writing its new layout from what it froze
+// long ago and switching the config to it would lose every write since.
+// So every write of a run is made only after a read of the config that
+// comes later than the read of the blob being replaced finds the era the
+// run started in: the compare-and-swap then proves that the blob has not
+// changed since a moment the era was still the same.
+func (m *migration) era(ctx context.Context) (switched bool, err error) {
+	data, _, err := m.s.readBlob(ctx, ConfigBlob)
+	if err != nil {
+		return false, err
+	}
+	if data == nil {
+		return false, ErrNoStore
+	}
+	cfg, err := format.ParseConfig(data)
+	if err != nil {
+		return false, err
+	}
+	return m.eraOf(cfg)
+}
+
+func (m *migration) eraOf(cfg *format.Config) (switched bool, err error) {
+	if m.isSwitched(cfg) {
+		return true, nil
+	}
+	if cfg.Shards() != m.from || !slices.Equal(cfg.Retired(), m.retired) {
+		return false, fmt.Errorf("%w: the config now names %d shards and another history of moves; this run of the reshard to %d shards stops without writing anything more",
+			ErrOvertaken, cfg.Shards(), m.seal.To)
+	}
+	return false, nil
+}
+
+// unswitched is era for a step that must come before the switch.
+func (m *migration) unswitched(ctx context.Context) error {
+	switched, err := m.era(ctx)
+	if err == nil && switched {
+		err = fmt.Errorf("%w: the config names the new layout already", ErrOvertaken)
+	}
+	return err
 }
 
 func (m *migration) rotating() bool {
@@ -281,33 +356,51 @@ func (m *migration) frozenShard(id string, data []byte) (*format.Shard, error) {
 // run does steps 2 to 5; first is what readOld read, or nil on a resume.
 func (m *migration) run(ctx context.Context, first []blobState) (*MigrateResult, error) {
 	frozen := make([][]byte, len(m.oldIDs))
-	at := func(i int) *blobState {
-		if first == nil {
-			return nil
+	// One read of the config after the reads of first covers them all.
+	if switched, err := m.era(ctx); err != nil || switched {
+		if err == nil {
+			// Finished by another run: perhaps but for its seals.
+			err = m.emptySeals(ctx, m.oldIDs, m.seal.ID)
 		}
-		return &first[i]
+		if err != nil {
+			return nil, err
+		}
+		return &MigrateResult{ID: m.seal.ID, From: m.from, To: m.seal.To, Rotated: m.rotating()}, nil
 	}
 	// The claim first: whoever seals it owns the migration.
 	var err error
-	if frozen[0], err = m.sealOne(ctx, 0, at(0)); err != nil {
+	if frozen[0], err = m.sealOne(ctx, 0, &first[0]); err != nil {
 		return nil, err
 	}
 	err = parallel(ctx, len(m.oldIDs)-1, func(i int) error {
 		var err error
-		frozen[i+1], err = m.sealOne(ctx, i+1, at(i+1))
+		frozen[i+1], err = m.sealOne(ctx, i+1, &first[i+1])
 		return err
 	})
+	if err != nil && !errors.Is(err, ErrOvertaken) {
+		err = fmt.Errorf("%w (the store is sealed for a reshard: finish it with a resume)", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (the store is sealed for a reshard: finish it with a resume)", err)
+		return nil, err
 	}
 	res := &MigrateResult{ID: m.seal.ID, From: m.from, To: m.seal.To, Rotated: m.rotating()}
 	shards, err := m.newShards(frozen, res)
 	if err != nil {
 		return nil, err
 	}
-	err = parallel(ctx, len(m.newIDs), func(i int) error { return m.writeNew(ctx, i, shards[i]) })
+	cur, err := m.readAll(ctx, m.newIDs)
 	if err != nil {
 		return nil, err
+	}
+	switched, err := m.era(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !switched {
+		err = parallel(ctx, len(m.newIDs), func(i int) error { return m.writeNew(ctx, i, shards[i], cur[i]) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := m.switchConfig(ctx); err != nil {
 		return nil, err
@@ -320,6 +413,7 @@ func (m *migration) run(ctx context.Context, first []blobState) (*MigrateResult,
 
 // sealOne seals old shard i and returns what it froze. It is idempotent:
 // a shard already sealed by this migration yields what that seal froze.
+// st was read before a check of the era.
 func (m *migration) sealOne(ctx context.Context, i int, st *blobState) ([]byte, error) {
 	id := m.oldIDs[i]
 	seal := m.seal
@@ -333,6 +427,12 @@ func (m *migration) sealOne(ctx context.Context, i int, st *blobState) ([]byte, 
 				return nil, err
 			}
 			st = &blobState{data, rev}
+			if got, _, _ := format.ParseSealed(id, data); got == nil {
+				// About to seal what was read: only in this run's era.
+				if err := m.unswitched(ctx); err != nil {
+					return nil, err
+				}
+			}
 		}
 		got, frozen, err := format.ParseSealed(id, st.data)
 		if err != nil {
@@ -415,18 +515,26 @@ func (m *migration) newShards(frozen [][]byte, res *MigrateResult) ([]*format.Sh
 	return shards, nil
 }
 
-// writeNew writes new shard i unless it is there already.
-func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard) error {
+// writeNew writes new shard i unless it is there already; st is the file
+// as read before a check of the era.
+func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard, st blobState) error {
 	id := m.newIDs[i]
 	blob, err := sh.Encode(m.s.opts.Rand, m.newKeys.Cipher)
 	if err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		data, rev, err := m.s.readBlob(ctx, id)
-		if err != nil {
-			return err
+		if attempt > 0 {
+			data, rev, err := m.s.readBlob(ctx, id)
+			if err != nil {
+				return err
+			}
+			st = blobState{data, rev}
+			if switched, err := m.era(ctx); err != nil || switched {
+				return err
+			}
 		}
+		data, rev := st.data, st.rev
 		seal, _, err := format.ParseSealed(id, data)
 		switch {
 		case err != nil:
@@ -434,12 +542,8 @@ func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard) error
 		case data == nil && sh.Len() == 0:
 			return nil // absent is empty
 		case data != nil && seal == nil:
-			// Live: written by another run of this migration, or by a
-			// client after the switch (then the config says so).
-			done, err := m.switched(ctx)
-			if err != nil || done {
-				return err
-			}
+			// Live before the switch: written by another run of this
+			// migration.
 			if err := m.sameItems(id, data, sh); err != nil {
 				return err
 			}
@@ -469,19 +573,6 @@ func (m *migration) sameItems(id string, data []byte, want *format.Shard) error 
 	return fmt.Errorf("the new layout's file %s exists and is not part of this reshard: move it away and resume", id)
 }
 
-// switched reports whether the config names the new layout already.
-func (m *migration) switched(ctx context.Context) (bool, error) {
-	data, _, err := m.s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return false, err
-	}
-	cfg, err := format.ParseConfig(data)
-	if err != nil {
-		return false, err
-	}
-	return m.isSwitched(cfg), nil
-}
-
 func (m *migration) isSwitched(cfg *format.Config) bool {
 	return cfg.Shards() == m.seal.To && slices.Contains(cfg.Retired(), format.Retired{N: m.from, ID: m.seal.ID})
 }
@@ -500,11 +591,8 @@ func (m *migration) switchConfig(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if m.isSwitched(cfg) {
-			return nil
-		}
-		if cfg.Shards() != m.from {
-			return fmt.Errorf("the config changed during the reshard: it names %d shards, not %d", cfg.Shards(), m.from)
+		if switched, err := m.eraOf(cfg); err != nil || switched {
+			return err
 		}
 		next := cfg.Resharded(m.seal.To, m.seal.ID)
 		if m.rotating() {

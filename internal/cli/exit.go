@@ -44,6 +44,7 @@ var exitCodes = []struct {
 	{adapters.ErrTransient, ExitUnavailable},
 	{vault.ErrMoved, ExitUnavailable},
 	{vault.ErrMigrating, ExitUnavailable},
+	{vault.ErrOvertaken, ExitUnavailable},
 	{context.Canceled, ExitInterrupted},
 	{errProblems, ExitProblems},
 }

@@ -157,6 +157,9 @@ func (f *Factory) moveHint(err error) string {
 	if errors.As(err, &me) {
 		return fmt.Sprintf("if no reshard is running any more, finish it with \"vaultdb reshard --resume\" (it started %s)", me.Seal.At)
 	}
+	if errors.Is(err, vault.ErrOvertaken) {
+		return "while this run was stopped another run finished the move and the store was moved again since; this run wrote nothing after that: see where the store is with \"vaultdb reshard\""
+	}
 	var moved *format.MovedError
 	if !errors.As(err, &moved) || f.loc == nil {
 		return ""

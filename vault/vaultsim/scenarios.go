@@ -134,6 +134,10 @@ func Migrating() []*Scenario {
 		{Name: "migrate: fault", Shards: 2, Setup: two, Faults: 1, Clients: [][]Call{{mig(3)}, {upd("/b/c/z", `2`)}}},
 		{Name: "migrate: back to the retired layout", Shards: 2, Setup: two,
 			Clients: [][]Call{{mig(3), reopen(), mig(2)}, {upd("/a/x", `2`)}}},
+		// A run stopped after sealing, whose migration another client
+		// resumes and then moves back, must not act in the new era.
+		{Name: "migrate: a stalled run after its resume and a move back", Shards: 2, Setup: two,
+			Clients: [][]Call{{mig(3)}, {resume(), mig(2)}, {reopen(), upd("/a/x", `2`), reopen(), upd("/b/c/y", `2`)}}},
 		{Name: "rotate: against update", Shards: 2, Setup: two, Clients: [][]Call{{rotate(3)}, {upd("/a/x", `2`)}}},
 		{Name: "rotate: crash", Shards: 2, Setup: two, Crashes: 1, Clients: [][]Call{{rotate(3)}, {reopen(), upd("/a/w", `1`)}}},
 		{Name: "migrate: against a same-task mv", Shards: 2, Setup: map[string]string{"/e/a": `1`, "/e/b": `2`},
