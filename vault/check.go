@@ -247,10 +247,10 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 		return nil, nil
 	}
 	var out []Finding
-	live := s.BlobIDs()
+	live := s.BlobIDs() // sorted
 	for _, r := range s.cfg.Retired() {
 		for _, blob := range format.NewRouter(nil, r.N).BlobIDs() {
-			if slices.Contains(live, blob) {
+			if _, found := slices.BinarySearch(live, blob); found {
 				continue
 			}
 			data, _, err := s.a.Read(ctx, blob)
@@ -280,10 +280,18 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 // costs one read, done only when there are candidates.
 func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, error) {
 	var out []Finding
-	var known []string
+	// Sets, built once: a store of many shards lists as many files, and
+	// this runs before every command on a local store.
+	known := map[string]bool{}
+	layout := func(n int) {
+		for _, id := range format.NewRouter(nil, n).BlobIDs() {
+			known[id] = true
+		}
+	}
+	layout(s.Shards())
 	retired := func(cfg *format.Config) {
 		for _, r := range cfg.Retired() {
-			known = append(known, format.NewRouter(nil, r.N).BlobIDs()...)
+			layout(r.N)
 		}
 	}
 	if s.cfg != nil {
@@ -291,7 +299,7 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 	}
 	pendingRead := false
 	for _, id := range present {
-		if !IsShardID(id) || slices.Contains(s.BlobIDs(), id) || slices.Contains(known, id) {
+		if !IsShardID(id) || known[id] {
 			continue
 		}
 		if !pendingRead {
@@ -302,7 +310,7 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 				// count, the files are strays for this store as opened.
 				if cfg, err := s.readConfig(ctx); err == nil && cfg.Shards() == s.Shards() {
 					retired(cfg)
-					if slices.Contains(known, id) {
+					if known[id] {
 						continue
 					}
 				}
@@ -312,8 +320,8 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 				return nil, err
 			}
 			if seal != nil {
-				known = append(known, format.NewRouter(nil, seal.To).BlobIDs()...)
-				if slices.Contains(known, id) {
+				layout(seal.To)
+				if known[id] {
 					continue
 				}
 			}
