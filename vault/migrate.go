@@ -117,6 +117,9 @@ func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult,
 	if err := CheckLayout(from, mo.Shards); err != nil {
 		return nil, err
 	}
+	if err := l.cfg.CheckReshard(mo.Shards); err != nil {
+		return nil, err
+	}
 	if mo.RotateKeys && len(mo.Passphrase) == 0 {
 		return nil, errors.New("a key rotation needs the passphrase")
 	}

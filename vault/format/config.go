@@ -527,6 +527,32 @@ type Retired struct {
 // maxRetired bounds the list a hostile config can make us walk.
 const maxRetired = 64
 
+// maxRetiredFiles bounds the file names of the retired layouts together:
+// the stray-shard check of a local store accepts them all beside the live
+// ones before every command, and fsck and a resume read them. Twice the
+// largest layout leaves room for any history of moves but the most
+// restless; a move past it is refused (CheckReshard).
+const maxRetiredFiles = 2 * MaxShards
+
+// checkRetired checks the bounds of a retired list: each layout once, and
+// at most maxRetired layouts of maxRetiredFiles files together.
+func checkRetired(list []Retired) error {
+	if len(list) > maxRetired {
+		return fmt.Errorf("it lists more than %d layouts", maxRetired)
+	}
+	total := 0
+	for i, r := range list {
+		if slices.ContainsFunc(list[:i], func(o Retired) bool { return o.N == r.N }) {
+			return fmt.Errorf("it lists the layout of %d shards twice", r.N)
+		}
+		total += r.N
+	}
+	if total > maxRetiredFiles {
+		return fmt.Errorf("its layouts have %d shard files together, over %d", total, maxRetiredFiles)
+	}
+	return nil
+}
+
 func parseRetired(raw json.RawMessage, shards int) ([]Retired, error) {
 	var list []struct {
 		N  int    `json:"n"`
@@ -545,6 +571,9 @@ func parseRetired(raw json.RawMessage, shards int) ([]Retired, error) {
 			return nil, badConfig("config field retired has an invalid entry")
 		}
 		out[i] = Retired{N: r.N, ID: r.ID}
+	}
+	if err := checkRetired(out); err != nil {
+		return nil, badConfig("config field retired: %s", err)
 	}
 	return out, nil
 }
@@ -573,11 +602,29 @@ func (c *Config) Resharded(n int, id string) *Config {
 	out := c.rewrapCopy()
 	out.salt, out.saltBytes, out.iterations = c.salt, c.saltBytes, c.iterations
 	out.cipherKey, out.routerKey = c.cipherKey, c.routerKey
-	out.retired = slices.DeleteFunc(out.retired, func(r Retired) bool { return r.N == n || r.N == c.shards })
-	out.retired = append(out.retired, Retired{N: c.shards, ID: id})
-	if len(out.retired) > maxRetired {
-		out.retired = out.retired[len(out.retired)-maxRetired:]
+	out.retired = c.retiredAfter(n, id)
+	// CheckReshard refuses a move past the bounds; should one happen
+	// anyway, the oldest layouts are forgotten so that the config still
+	// parses.
+	for checkRetired(out.retired) != nil {
+		out.retired = out.retired[1:]
 	}
 	out.shards = n
 	return out
+}
+
+// retiredAfter is the retired list after a move to n shards.
+func (c *Config) retiredAfter(n int, id string) []Retired {
+	out := slices.DeleteFunc(slices.Clone(c.retired), func(r Retired) bool { return r.N == n || r.N == c.shards })
+	return append(out, Retired{N: c.shards, ID: id})
+}
+
+// CheckReshard reports whether the store can move to n shards without its
+// list of retired layouts going past its bounds (whose files would then
+// count as strays).
+func (c *Config) CheckReshard(n int) error {
+	if err := checkRetired(c.retiredAfter(n, "")); err != nil {
+		return fmt.Errorf("the store cannot move to %d shards: its config would name too many old layouts (%w)", n, err)
+	}
+	return nil
 }
