@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -91,7 +93,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		return fmt.Errorf("nothing was exported: %w", err)
 	}
 	out := exportJSON(docs, vals)
-	defer wipe(out)
+	defer term.Wipe(out)
 	if o.Output != "" {
 		return writeFilePrivate(o.Output, out)
 	}
@@ -153,7 +155,7 @@ func exportJSON(paths []string, vals []json.RawMessage) []byte {
 	var buf bytes.Buffer
 	buf.WriteString("{\n")
 	for i, p := range paths {
-		k, _ := marshalText([]byte(p))
+		k, _ := entry.MarshalText([]byte(p))
 		buf.WriteString("  ")
 		buf.Write(k)
 		buf.WriteString(": ")

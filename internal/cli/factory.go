@@ -16,6 +16,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/trace"
 	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/location/all"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -29,7 +30,7 @@ const (
 // clipboard and the global flags, and the code that opens the store.
 // Tests replace any part of it.
 type Factory struct {
-	IO *IOStreams
+	IO *term.IOStreams
 	// Now is the clock.
 	Now func() time.Time
 	// LookupEnv reads the environment.
@@ -37,7 +38,7 @@ type Factory struct {
 	// Rand is the randomness of generated passwords.
 	Rand io.Reader
 	// Clipboard is the system clipboard.
-	Clipboard Clipboard
+	Clipboard term.Clipboard
 	// ScheduleClipClear arranges for the clipboard to be cleared after d,
 	// but only if it still holds content whose SHA-256 is sum.
 	ScheduleClipClear func(sum [32]byte, d time.Duration) error
@@ -181,7 +182,7 @@ func (f *Factory) traceSummary() {
 // source describes where it came from, for error messages.
 func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (pass []byte, source string, err error) {
 	if f.PassphraseFile != "" {
-		p, err := readSecretFile(f.PassphraseFile)
+		p, err := term.ReadSecretFile(f.PassphraseFile)
 		return p, fmt.Sprintf(" (from --passphrase-file %s)", f.PassphraseFile), err
 	}
 	if v, ok := f.LookupEnv(envPassphrase); ok {
@@ -191,7 +192,7 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 		return []byte(v), " (from " + envPassphrase + ")", nil
 	}
 	pass, err = askSecret(ctx, f.IO.Prompter, prompt, confirm, "passphrase")
-	if errors.Is(err, errNoTerminal) {
+	if errors.Is(err, term.ErrNoTerminal) {
 		return nil, "", usageErrorf("a passphrase is needed but there is no terminal to ask on: use --passphrase-file FILE or set %s", envPassphrase)
 	}
 	return pass, "", err
@@ -199,7 +200,7 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 
 // askSecret prompts for a secret (twice if confirm); what names it in
 // messages.
-func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, what string) ([]byte, error) {
+func askSecret(ctx context.Context, p term.Prompter, prompt string, confirm bool, what string) ([]byte, error) {
 	s, err := p.Secret(ctx, prompt)
 	if err != nil {
 		return nil, err
@@ -210,12 +211,12 @@ func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, wha
 	if confirm {
 		again, err := p.Secret(ctx, "Retype "+what+": ")
 		if err != nil {
-			wipe(s)
+			term.Wipe(s)
 			return nil, err
 		}
-		defer wipe(again)
+		defer term.Wipe(again)
 		if !bytes.Equal(s, again) {
-			wipe(s)
+			term.Wipe(s)
 			return nil, fmt.Errorf("the two %ss do not match; nothing was changed", what)
 		}
 	}
@@ -253,7 +254,7 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(pass)
+	defer term.Wipe(pass)
 	s, err := l.Unlock(ctx, vault.Passphrase(pass))
 	if errors.Is(err, vault.ErrWrongPassphrase) {
 		return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // FindOptions are the options of "vaultdb find".
@@ -127,9 +129,9 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 		return err
 	}
 	var out bytes.Buffer
-	defer func() { wipe(out.Bytes()) }()
+	defer func() { term.Wipe(out.Bytes()) }()
 	for i, d := range docs {
-		text, err := secretText(vals[i])
+		text, err := entry.Text(vals[i])
 		if err != nil {
 			fmt.Fprintf(o.IO.ErrOut, "vaultdb: grep: the value of %s is damaged; skipped\n", d)
 			continue
@@ -141,8 +143,8 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 				out.WriteByte('\n')
 			}
 		}
-		wipe(text)
-		wipe(vals[i])
+		term.Wipe(text)
+		term.Wipe(vals[i])
 	}
 	if out.Len() == 0 {
 		return notFoundf("no value below %s matches the pattern", dir)

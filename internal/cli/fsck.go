@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -91,7 +92,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		fmt.Fprintf(out, "%s: %d items, %s\n", sh.Blob, sh.Items, state)
 	}
 	for _, f := range rep.Findings {
-		fmt.Fprintln(out, printable(f.String()))
+		fmt.Fprintln(out, term.Printable(f.String()))
 	}
 	lockFound, lockRemain, err := o.checkLockFiles(ctx, out, loc)
 	if err != nil {
@@ -105,7 +106,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		for round := 0; round < 3 && !rep.OK(); round++ {
 			reps := s.Repair(ctx, rep)
 			for _, r := range reps {
-				fmt.Fprintln(out, "repair: "+printable(r.String()))
+				fmt.Fprintln(out, "repair: "+term.Printable(r.String()))
 				if r.Err == nil {
 					repaired++
 				}
@@ -118,7 +119,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 			}
 		}
 		for _, f := range rep.Findings {
-			fmt.Fprintln(out, "remaining: "+printable(f.String()))
+			fmt.Fprintln(out, "remaining: "+term.Printable(f.String()))
 		}
 		fmt.Fprintf(out, "%s, %s, %s: %s found, %s made, %s\n",
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),

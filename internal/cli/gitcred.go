@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -98,12 +99,12 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 		if err != nil {
 			return err
 		}
-		defer wipe(v)
+		defer term.Wipe(v)
 		user, pass, err := gitCredential(v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		defer wipe(pass)
+		defer term.Wipe(pass)
 		if user == "" {
 			user = req["username"]
 		}
@@ -114,7 +115,7 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 		b = append(b, "password="...)
 		b = append(b, pass...)
 		b = append(b, '\n')
-		defer wipe(b)
+		defer term.Wipe(b)
 		_, err = o.IO.Out.Write(b)
 		return err
 	}

@@ -280,28 +280,6 @@ func TestImportCSV(t *testing.T) {
 	}
 }
 
-func TestPassValue(t *testing.T) {
-	t.Parallel()
-	cases := []struct{ in, want string }{
-		{"pw\n", `"pw"`},
-		{"pw", `{"password":"pw","raw":"pw"}`},
-		{"pw\nlogin: me\nurl: https://x.example/a:b\n", `{"password":"pw","login":"me","url":"https://x.example/a:b"}`},
-		{"pw\nuser: me\nfree text\n\nmore\notpauth://totp/x?secret=AB\n",
-			`{"password":"pw","user":"me","notes":"free text\n\nmore","totp":"otpauth://totp/x?secret=AB"}`},
-		{"pw\r\nuser: me\r\n", `{"password":"pw","user":"me","raw":"pw\r\nuser: me\r\n"}`},
-		{"pw\nurl: a\nurl: a\n", `{"password":"pw","url":"a","raw":"pw\nurl: a\nurl: a\n"}`},
-		{"pw\nraw: x\n", `{"password":"pw","raw":"pw\nraw: x\n"}`},
-		{"pw\nhttps://example.com/login\n", `{"password":"pw","notes":"https://example.com/login"}`},
-		{"caf\xe9\n", `{"type":"binary","base64":"Y2Fm6Qo="}`},
-	}
-	for _, c := range cases {
-		got, err := passValue([]byte(c.in))
-		if err != nil || string(got) != c.want {
-			t.Errorf("passValue(%q) = %s, %v; want %s", c.in, got, err, c.want)
-		}
-	}
-}
-
 // requireGPG skips the test when gpg is missing, except in CI, where it
 // fails.
 func requireGPG(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -78,7 +79,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(pass)
+	defer term.Wipe(pass)
 	if err := checkNewPassphrase(ctx, o.IO, pass, source == "", o.AllowWeak, "passphrase"); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -85,7 +86,7 @@ func runLs(ctx context.Context, o *LsOptions) error {
 		if o.IO.OutTTY {
 			// Names cannot hold control characters, but may hold bidi
 			// or zero-width ones; a pipe gets them exactly.
-			name = printable(name)
+			name = term.Printable(name)
 		}
 		b.WriteString(name)
 		b.WriteByte('\n')
@@ -120,7 +121,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(printable(dir) + "\n")
+	b.WriteString(term.Printable(dir) + "\n")
 	var walk func(n *treeNode, prefix string)
 	walk = func(n *treeNode, prefix string) {
 		names := make([]string, 0, len(n.children))
@@ -133,7 +134,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 			if i == len(names)-1 {
 				branch, indent = "└── ", "    "
 			}
-			b.WriteString(prefix + branch + printable(name) + "\n")
+			b.WriteString(prefix + branch + term.Printable(name) + "\n")
 			if c := n.children[name]; c.children != nil {
 				walk(c, prefix+indent)
 			}

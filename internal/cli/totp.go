@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,11 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/internal/otp"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
-
-// totpType is the marker of a TOTP document: {"type": "totp", ...}.
-const totpType = "totp"
 
 // TotpOptions are the options of "vaultdb totp [PATH|DIR/]".
 type TotpOptions struct {
@@ -174,108 +171,6 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// totpDoc is the stored shape of a TOTP entry. The reference
-// implementation writes type, secret, digits, period and algorithm;
-// issuer and account are added when known.
-type totpDoc struct {
-	Type      string `json:"type"`
-	Secret    string `json:"secret"`
-	Digits    int    `json:"digits"`
-	Period    int    `json:"period"`
-	Algorithm string `json:"algorithm"`
-	Issuer    string `json:"issuer,omitempty"`
-	Account   string `json:"account,omitempty"`
-}
-
-// errNotTOTP: a document without the "type": "totp" marker.
-var errNotTOTP = errors.New("not a TOTP entry")
-
-// marshalTOTP returns the document for k.
-func marshalTOTP(k otp.Key) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(totpDoc{Type: totpType, Secret: k.Secret, Digits: k.Digits, Period: k.Period,
-		Algorithm: string(k.Algorithm), Issuer: k.Issuer, Account: k.Account})
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
-}
-
-// parseTOTP reads a TOTP document: errNotTOTP without the marker, another
-// error (never quoting the secret) if it is damaged. Absent digits, period
-// and algorithm are 6, 30 and SHA1.
-func parseTOTP(v []byte) (otp.Key, error) {
-	var d struct {
-		Type      any     `json:"type"`
-		Secret    *string `json:"secret"`
-		Digits    *int    `json:"digits"`
-		Period    *int    `json:"period"`
-		Algorithm *string `json:"algorithm"`
-		Issuer    string  `json:"issuer"`
-		Account   string  `json:"account"`
-	}
-	var marker struct {
-		Type any `json:"type"`
-	}
-	if kindOf(v) != "an object" || json.Unmarshal(v, &marker) != nil || marker.Type != totpType {
-		return otp.Key{}, errNotTOTP
-	}
-	if err := json.Unmarshal(v, &d); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return otp.Key{}, fmt.Errorf("its field %q is %s, which is the wrong type", te.Field, te.Value)
-		}
-		return otp.Key{}, errors.New("it is not a valid TOTP object")
-	}
-	if d.Secret == nil {
-		return otp.Key{}, errors.New("it has no secret")
-	}
-	k, err := otp.NewKey(*d.Secret)
-	if err != nil {
-		return otp.Key{}, err
-	}
-	k.Issuer, k.Account = d.Issuer, d.Account
-	if d.Digits != nil {
-		k.Digits = *d.Digits
-	}
-	if d.Period != nil {
-		k.Period = *d.Period
-	}
-	if d.Algorithm != nil {
-		if k.Algorithm, err = otp.ParseAlgorithm(*d.Algorithm); err != nil {
-			return otp.Key{}, err
-		}
-	}
-	if err := k.Validate(); err != nil {
-		return otp.Key{}, err
-	}
-	return k, nil
-}
-
-// entryTOTP reads the TOTP key of any entry: a TOTP document, or an object
-// (from "import", say) whose field totp holds an otpauth:// URI or a
-// base32 secret. errNotTOTP means it has neither.
-func entryTOTP(v []byte) (otp.Key, error) {
-	k, err := parseTOTP(v)
-	if !errors.Is(err, errNotTOTP) {
-		return k, err
-	}
-	fv, ok, ferr := getField(v, "totp")
-	var s string
-	if ferr != nil || !ok || json.Unmarshal(fv, &s) != nil {
-		return otp.Key{}, errNotTOTP
-	}
-	s = strings.TrimSpace(s)
-	if otp.IsURI(s) {
-		k, err = otp.ParseURI(s)
-	} else {
-		k, err = otp.NewKey(s)
-	}
-	if err != nil {
-		return otp.Key{}, fmt.Errorf("its field \"totp\" is neither an otpauth:// URI nor a base32 secret: %w", err)
-	}
-	return k, nil
-}
-
 // totpEntry reads the TOTP entry at p, with errors that say what to do.
 func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 	v, err := t.Get(ctx, p)
@@ -289,8 +184,8 @@ func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 }
 
 func totpKey(p string, v []byte) (otp.Key, error) {
-	k, err := entryTOTP(v)
-	if errors.Is(err, errNotTOTP) {
+	k, err := otp.FromDocument(v)
+	if errors.Is(err, otp.ErrNotDocument) {
 		return otp.Key{}, fmt.Errorf("%s is not a TOTP entry (it has neither \"type\": \"totp\" nor a field \"totp\"); store a secret with \"vaultdb totp add %s\"", p, p[1:])
 	}
 	if err != nil {
@@ -401,9 +296,9 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 				errs[i] = err
 				return
 			}
-			k, err := entryTOTP(v)
+			k, err := otp.FromDocument(v)
 			switch {
-			case errors.Is(err, errNotTOTP):
+			case errors.Is(err, otp.ErrNotDocument):
 				r.skip = true
 				return
 			case err != nil:
@@ -432,12 +327,12 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 			continue
 		case r.bad != nil:
 			bad++
-			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %s\n", printable(r.path), printable(r.bad.Error()))
+			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %s\n", term.Printable(r.path), term.Printable(r.bad.Error()))
 			continue
 		}
 		shown++
 		if tty {
-			fmt.Fprintf(tw, "%s\t%s\t%ds\n", printable(r.path), r.code, r.left)
+			fmt.Fprintf(tw, "%s\t%s\t%ds\n", term.Printable(r.path), r.code, r.left)
 		} else {
 			fmt.Fprintf(&b, "%s\t%s\t%d\n", r.path, r.code, r.left)
 		}
@@ -467,7 +362,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 
 	err = confirmReplace(ctx, o.IO, t, p, o.Force, func(old json.RawMessage) (string, error) {
 		what := "an entry"
-		if _, err := parseTOTP(old); !errors.Is(err, errNotTOTP) {
+		if _, err := otp.ParseDocument(old); !errors.Is(err, otp.ErrNotDocument) {
 			what = "a TOTP entry"
 		}
 		return fmt.Sprintf("%s is already %s. Replace it?", p, what), nil
@@ -479,7 +374,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	var in []byte
 	if o.IO.InTTY {
 		in, err = askSecret(ctx, o.IO.Prompter, "otpauth:// URI or base32 secret for "+p+": ", false, "secret")
-		if errors.Is(err, errNoTerminal) {
+		if errors.Is(err, term.ErrNoTerminal) {
 			return usageErrorf("there is no terminal to ask for the secret on: pipe it on stdin")
 		}
 	} else {
@@ -488,7 +383,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(in)
+	defer term.Wipe(in)
 	text := strings.TrimSpace(string(in))
 	var k otp.Key
 	switch {
@@ -505,11 +400,11 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing was changed", err)
 	}
-	val, err := marshalTOTP(k)
+	val, err := otp.Document(k)
 	if err != nil {
 		return err
 	}
-	defer wipe(val)
+	defer term.Wipe(val)
 	if err := t.Set(ctx, p, val); err != nil {
 		return err
 	}
@@ -551,7 +446,7 @@ func runTotpURI(ctx context.Context, o *TotpURIOptions) error {
 		k.Account = p[1:]
 	}
 	uri := []byte(k.URI() + "\n")
-	defer wipe(uri)
+	defer term.Wipe(uri)
 	_, err = o.IO.Out.Write(uri)
 	return err
 }

@@ -1,59 +1,35 @@
-package cli
+// Package confusable finds entry names that look like other names:
+// invisible or direction-changing characters, composed and decomposed
+// accents, Latin letters and their Cyrillic or Greek twins. Names are
+// never changed (the reference implementation does not normalise them);
+// these only say when to warn.
+package confusable
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strings"
 
-	"github.com/vaultdb/vaultdb/vault"
-	"github.com/vaultdb/vaultdb/vault/format"
 	"golang.org/x/text/unicode/norm"
 )
 
-// warnConfusable warns, before a new entry p is written, when its name
-// holds invisible or bidirectional characters, or looks the same as a
-// name already in its directory (composed and decomposed accents, Latin
-// letters and their Cyrillic or Greek twins, zero-width characters). Names
-// are never changed: the reference implementation does not normalise, and
-// a store must mean the same to both. Failures to look are not errors:
-// the write goes on and reports its own.
-func warnConfusable(ctx context.Context, w io.Writer, t *vault.Task, p string) {
-	if _, err := t.Get(ctx, p); !errors.Is(err, vault.ErrNotFound) {
-		return // it exists (or cannot be read): not a new name
-	}
-	name := format.Name(p)
-	if hasHidden(name) {
-		fmt.Fprintf(w, "warning: the name %s holds invisible or direction-changing characters; it may display like another name\n", printable(p))
-	}
-	names, err := t.List(ctx, format.Parent(p))
-	if err != nil {
-		return
-	}
-	sk := skeleton(name)
-	for _, n := range names {
-		if n == name || strings.HasSuffix(n, "/") || skeleton(n) != sk {
-			continue
+// HasHidden reports whether s holds an Invisible or a control character.
+func HasHidden(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || Invisible(r) {
+			return true
 		}
-		fmt.Fprintf(w, "warning: %s looks like the existing entry %s (%s); both are kept as typed\n",
-			printable(p), printable(format.Parent(p)+n), howConfusable(name, n))
 	}
+	return false
 }
 
-// hasHidden reports characters that printable would escape: controls
-// cannot be in a name, so these are bidi and zero-width ones.
-func hasHidden(s string) bool { return needsEscape(s) }
-
-// skeleton maps a name to a form in which names that look alike are
+// Skeleton maps a name to a form in which names that look alike are
 // equal: compatibility decomposition (NFKD), invisible characters removed,
 // and letters of other scripts that look like Latin ones replaced by them.
 // It is a small table in the spirit of Unicode's confusables (UTS #39),
 // for the cases that make one name pose as another in a listing.
-func skeleton(s string) string {
+func Skeleton(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFKD.String(s) {
-		if hiddenRune(r) || (r >= 0xfe00 && r <= 0xfe0f) {
+		if Invisible(r) || (r >= 0xfe00 && r <= 0xfe0f) {
 			continue
 		}
 		if l, ok := lookalikes[r]; ok {
@@ -64,12 +40,12 @@ func skeleton(s string) string {
 	return b.String()
 }
 
-// howConfusable says what differs between two names with one skeleton.
-func howConfusable(a, b string) string {
+// Describe says what differs between two names with one Skeleton.
+func Describe(a, b string) string {
 	switch {
 	case norm.NFC.String(a) == norm.NFC.String(b):
 		return "the same letters, composed differently (Unicode NFC/NFD)"
-	case hasHidden(a) || hasHidden(b):
+	case HasHidden(a) || HasHidden(b):
 		return "they differ in invisible characters"
 	default:
 		return "they differ in look-alike letters from another script"
@@ -87,4 +63,20 @@ var lookalikes = map[rune]rune{
 	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K', 'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
 	// Latin look-alikes of digits and dotless i
 	'ı': 'i', 'ℓ': 'l',
+}
+
+// Invisible reports the characters above ASCII that show as nothing or
+// change how what follows them shows, and so let one name pose as another:
+// C1 controls, bidirectional controls, and zero-width or invisible
+// formatting characters.
+func Invisible(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f: // C1 controls
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi
+		return true
+	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff, r == 0x00ad, r == 0x180e: // zero width, soft hyphen
+		return true
+	}
+	return false
 }

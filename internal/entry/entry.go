@@ -1,19 +1,23 @@
-package cli
+// Package entry is what vaultdb knows of the values it stores: one JSON
+// value per entry (never null), an object's fields in their order with a
+// repeated key read as JSON.parse reads it, a string entry's text. Its
+// errors never quote a value, which may be a secret.
+package entry
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/vaultdb/vaultdb/internal/jsonobj"
 )
 
-func jsonUnmarshal(v []byte, dst any) error { return json.Unmarshal(v, dst) }
-
-// indentJSON returns v indented by two spaces.
-func indentJSON(v []byte) ([]byte, error) {
+// Indent returns v indented by two spaces.
+func Indent(v []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, v, "", "  "); err != nil {
 		return nil, err
@@ -21,9 +25,9 @@ func indentJSON(v []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// marshalText returns the JSON string for text, which must be UTF-8.
+// MarshalText returns the JSON string for text, which must be UTF-8.
 // <, > and & are kept as they are.
-func marshalText(text []byte) ([]byte, error) {
+func MarshalText(text []byte) ([]byte, error) {
 	if !utf8.Valid(text) {
 		return nil, errors.New("the value is not UTF-8 text; binary data cannot be stored as is (encode it first, for example with base64)")
 	}
@@ -36,9 +40,9 @@ func marshalText(text []byte) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// parseValue checks that text is one JSON value that can be stored (not
+// ParseValue checks that text is one JSON value that can be stored (not
 // null). Its error never quotes the text, which may be a secret.
-func parseValue(text []byte) (json.RawMessage, error) {
+func ParseValue(text []byte) (json.RawMessage, error) {
 	if !json.Valid(text) {
 		var v any
 		var se *json.SyntaxError
@@ -57,19 +61,19 @@ func parseValue(text []byte) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// field is one member of a JSON object, in document order.
-type field = jsonobj.Member
+// Field is one member of a JSON object, in document order.
+type Field = jsonobj.Member
 
-// parseObject returns the members of a JSON object in their order, a
+// ParseObject returns the members of a JSON object in their order, a
 // repeated key read as JSON.parse reads it (its last value).
-func parseObject(v []byte) ([]field, error) { return jsonobj.Parse(v) }
+func ParseObject(v []byte) ([]Field, error) { return jsonobj.Parse(v) }
 
-// marshalObject is the inverse of parseObject.
-func marshalObject(fs []field) json.RawMessage { return jsonobj.Marshal(fs) }
+// MarshalObject is the inverse of ParseObject.
+func MarshalObject(fs []Field) json.RawMessage { return jsonobj.Marshal(fs) }
 
-// getField returns the member name of object v.
-func getField(v []byte, name string) (json.RawMessage, bool, error) {
-	fs, err := parseObject(v)
+// GetField returns the member name of object v.
+func GetField(v []byte, name string) (json.RawMessage, bool, error) {
+	fs, err := ParseObject(v)
 	if err != nil {
 		return nil, false, err
 	}
@@ -77,26 +81,26 @@ func getField(v []byte, name string) (json.RawMessage, bool, error) {
 	return val, ok, nil
 }
 
-// setField returns object v (nil: a new object) with member name set to
+// SetField returns object v (nil: a new object) with member name set to
 // val, the other members kept in their order.
-func setField(v []byte, name string, val json.RawMessage) (json.RawMessage, error) {
-	var fs []field
+func SetField(v []byte, name string, val json.RawMessage) (json.RawMessage, error) {
+	var fs []Field
 	if v != nil {
 		var err error
-		if fs, err = parseObject(v); err != nil {
+		if fs, err = ParseObject(v); err != nil {
 			return nil, err
 		}
 	}
 	if i := jsonobj.Index(fs, name); i >= 0 {
 		fs[i].Value = val
 	} else {
-		fs = append(fs, field{Key: name, Value: val})
+		fs = append(fs, Field{Key: name, Value: val})
 	}
-	return marshalObject(fs), nil
+	return MarshalObject(fs), nil
 }
 
-// kindOf names the JSON type of v, for messages.
-func kindOf(v []byte) string {
+// KindOf names the JSON type of v, for messages.
+func KindOf(v []byte) string {
 	v = bytes.TrimLeft(v, " \t\r\n")
 	if len(v) == 0 {
 		return "nothing"
@@ -115,4 +119,61 @@ func kindOf(v []byte) string {
 	default:
 		return "a number"
 	}
+}
+
+// Text is what "get" prints or copies of a value: a JSON string as its
+// raw content, anything else as indented JSON.
+func Text(v []byte) ([]byte, error) {
+	var s string
+	if len(v) > 0 && v[0] == '"' {
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, err
+		}
+		return []byte(s), nil
+	}
+	return Indent(v)
+}
+
+// maxSegment is the longest name Segment makes, in bytes.
+const maxSegment = 200
+
+// Segment turns a title or group name into a valid path segment:
+// "/" becomes "-", control characters become spaces, spaces are trimmed,
+// "." and ".." become "_" and "__"; "" stays "".
+func Segment(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '/':
+			return '-'
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > maxSegment {
+		cut := maxSegment
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut])
+	}
+	switch s {
+	case ".":
+		return "_"
+	case "..":
+		return "__"
+	}
+	return s
+}
+
+// String returns the JSON string for s, which should be UTF-8 (invalid
+// bytes are replaced).
+func String(s string) json.RawMessage {
+	b, err := MarshalText([]byte(s))
+	if err != nil {
+		b, _ = MarshalText([]byte(strings.ToValidUTF8(s, "\uFFFD")))
+	}
+	return b
 }

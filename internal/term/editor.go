@@ -1,25 +1,30 @@
-package cli
+package term
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/term"
 )
 
-// editSignals are the signals that make edit stop the editor and remove
+// EditSignals are the signals that make edit stop the editor and remove
 // its temporary file instead of dying with it there: Ctrl-C, SIGTERM, a
 // closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT). SIGKILL cannot be caught;
 // the file is then on a memory filesystem, in a private directory.
-var editSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+var EditSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
-// safeEditorArgs returns the options that keep a known editor from copying
+// SafeEditorArgs returns the options that keep a known editor from copying
 // the secret to disk, as pass and gopass do: vim and neovim get no swap
 // file (-n), no viminfo or shada file (-i NONE, which also keeps yanked
 // text and search history), and no backup or undo file. editor is the
 // command line of $VISUAL or $EDITOR; "vi" counts as vim when it is one.
-func safeEditorArgs(editor string) []string {
+func SafeEditorArgs(editor string) []string {
 	fields := strings.Fields(editor)
 	if len(fields) == 0 {
 		return nil
@@ -52,4 +57,65 @@ func isVim(prog string) bool {
 	}
 	real, err := filepath.EvalSymlinks(path)
 	return err == nil && vim(real)
+}
+
+// WritePrivate writes data to file, readable and writable by its owner
+// only.
+func WritePrivate(file string, data []byte) error {
+	os.Remove(file)
+	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the temporary file: %w", err)
+	}
+	_, err = fh.Write(data)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the temporary file: %w", err)
+	}
+	return nil
+}
+
+// RemovePrivateDir overwrites the files in dir (an editor may have left a
+// backup or swap file too) and removes it.
+func RemovePrivateDir(dir string) {
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				if fh, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+					fh.Write(make([]byte, info.Size()))
+					fh.Close()
+				}
+			}
+		}
+	}
+	os.RemoveAll(dir)
+}
+
+// RunEditor runs the editor command line (it may hold arguments, as in
+// "code --wait") on file, with the command's streams. Interrupted, the
+// editor is asked to stop.
+func RunEditor(ctx context.Context, ios *IOStreams, editor, file string) error {
+	// An editor stopped by a signal leaves the terminal as it had set it
+	// (raw, no echo): put back the settings it started with.
+	if f, ok := ios.In.(*os.File); ok && ios.InTTY {
+		if state, err := term.GetState(int(f.Fd())); err == nil {
+			defer term.Restore(int(f.Fd()), state)
+		}
+	}
+	args := append([]string{"-c", "exec " + editor + ` "$@"`, editor}, SafeEditorArgs(editor)...)
+	c := exec.CommandContext(ctx, "/bin/sh", append(args, file)...)
+	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 3 * time.Second
+	err := c.Run()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("the editor (%s) failed: %v; nothing was saved", editor, err)
+	}
+	return nil
 }

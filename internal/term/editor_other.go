@@ -1,7 +1,7 @@
 //go:build !linux
 
-package cli
+package term
 
-// memoryFS reports whether dir is on a filesystem held in memory. Outside
+// MemoryFS reports whether dir is on a filesystem held in memory. Outside
 // Linux it cannot tell, and says no: edit then needs --unsafe-tmp.
-func memoryFS(dir string) bool { return false }
+func MemoryFS(dir string) bool { return false }

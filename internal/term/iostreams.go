@@ -1,4 +1,10 @@
-package cli
+// Package term is vaultdb's terminal plumbing: a command's streams and
+// whether each is a terminal, prompts for secrets on /dev/tty (one line,
+// no echo, bracketed pastes), text made safe to show, the system
+// clipboard and its helpers, the editor on a private file, and the
+// process hardening that keeps secrets out of core dumps. It knows
+// nothing of stores or commands.
+package term
 
 import (
 	"bufio"
@@ -33,8 +39,8 @@ type Prompter interface {
 	Confirm(ctx context.Context, prompt string) (bool, error)
 }
 
-// errNoTerminal means there is no terminal to prompt on.
-var errNoTerminal = errors.New("no terminal to prompt on")
+// ErrNoTerminal means there is no terminal to prompt on.
+var ErrNoTerminal = errors.New("no terminal to prompt on")
 
 // SystemIO returns the process's streams. Prompts go to /dev/tty, so that
 // stdin and stdout stay free for data.
@@ -46,26 +52,26 @@ func SystemIO() *IOStreams {
 		InTTY:    term.IsTerminal(int(os.Stdin.Fd())),
 		OutTTY:   term.IsTerminal(int(os.Stdout.Fd())),
 		ErrTTY:   term.IsTerminal(int(os.Stderr.Fd())),
-		Prompter: ttyPrompter{},
+		Prompter: TTYPrompter{},
 	}
 }
 
-// ttyPrompter prompts on the controlling terminal, /dev/tty.
-type ttyPrompter struct{}
+// TTYPrompter prompts on the controlling terminal, /dev/tty.
+type TTYPrompter struct{}
 
 func openTTY() (*os.File, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, errNoTerminal
+		return nil, ErrNoTerminal
 	}
 	if !term.IsTerminal(int(tty.Fd())) {
 		tty.Close()
-		return nil, errNoTerminal
+		return nil, ErrNoTerminal
 	}
 	return tty, nil
 }
 
-func (ttyPrompter) Secret(ctx context.Context, prompt string) ([]byte, error) {
+func (TTYPrompter) Secret(ctx context.Context, prompt string) ([]byte, error) {
 	tty, err := openTTY()
 	if err != nil {
 		return nil, err
@@ -74,7 +80,7 @@ func (ttyPrompter) Secret(ctx context.Context, prompt string) ([]byte, error) {
 	return readSecretTTY(ctx, tty, prompt)
 }
 
-func (ttyPrompter) Confirm(ctx context.Context, prompt string) (bool, error) {
+func (TTYPrompter) Confirm(ctx context.Context, prompt string) (bool, error) {
 	tty, err := openTTY()
 	if err != nil {
 		return false, err
@@ -96,8 +102,55 @@ func (ttyPrompter) Confirm(ctx context.Context, prompt string) (bool, error) {
 	}
 }
 
-// wipe overwrites a secret buffer once it is no longer needed.
-func wipe(b []byte) {
+// LineReader is a Prompter that can also read a line with echo, for input
+// that is not a secret.
+type LineReader interface {
+	Line(ctx context.Context, prompt string) (string, error)
+}
+
+// ReadLine reads one line (at most 4 KiB) from r, or returns when ctx is
+// done.
+func ReadLine(ctx context.Context, r io.Reader) (string, error) {
+	type result struct {
+		s   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		ch <- result{s, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			return "", fmt.Errorf("cannot read from stdin: %w", res.err)
+		}
+		return res.s, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Line reads a line on the terminal, with echo.
+func (TTYPrompter) Line(ctx context.Context, prompt string) (string, error) {
+	tty, err := openTTY()
+	if err != nil {
+		return "", err
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, prompt)
+	s, err := ReadLine(ctx, tty)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(tty)
+	}
+	return s, err
+}
+
+// Wipe overwrites a secret buffer once it is no longer needed.
+func Wipe(b []byte) {
 	for i := range b {
 		b[i] = 0
 	}

@@ -1,4 +1,4 @@
-package cli
+package term
 
 import (
 	"bytes"
@@ -8,35 +8,14 @@ import (
 	"os"
 )
 
-// secureProcess is the first thing Main does. It keeps secrets out of core
-// dumps and away from other processes of the same user (secureMemory: no
-// core file, no ptrace attach, as KeePassXC and ssh-agent do), and removes
-// $VAULTDB_PASSPHRASE from the process environment so that no child
-// (the editor, gpg and a gpg-agent it starts, clipboard tools, the
-// clipboard helper) inherits it. The returned LookupEnv still sees the
-// passphrase for this process.
-func secureProcess() func(string) (string, bool) {
-	secureMemory()
-	pass, ok := os.LookupEnv(envPassphrase)
-	if ok {
-		os.Unsetenv(envPassphrase)
-	}
-	return func(k string) (string, bool) {
-		if k == envPassphrase {
-			return pass, ok
-		}
-		return os.LookupEnv(k)
-	}
-}
-
 // maxSecretFile bounds what is read of a passphrase file: its first line
 // is the passphrase, and a pipe or device could be endless.
 const maxSecretFile = 64 << 10
 
-// readSecretFile returns the first line of a file, without its line end.
+// ReadSecretFile returns the first line of a file, without its line end.
 // A regular file that other users may read (or write) is refused, as ssh
 // refuses such a private key: the passphrase would be theirs too.
-func readSecretFile(name string) ([]byte, error) {
+func ReadSecretFile(name string) ([]byte, error) {
 	fh, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the passphrase file: %w", err)
@@ -51,10 +30,10 @@ func readSecretFile(name string) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(fh, maxSecretFile))
 	if err != nil {
-		wipe(data)
+		Wipe(data)
 		return nil, fmt.Errorf("cannot read the passphrase file: %w", err)
 	}
-	defer wipe(data)
+	defer Wipe(data)
 	line := data
 	i := bytes.IndexByte(line, '\n')
 	if i < 0 && len(data) == maxSecretFile {
