@@ -1,9 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,7 +24,7 @@ func needTool(t *testing.T, ok bool, what string) {
 	if ok {
 		return
 	}
-	msg := what + " is missing; run .ci/run's install steps (apt-get install chromium; make web-test-deps)"
+	msg := what + " is missing; run .ci/run's install steps (apt-get install chromium; make web-deps)"
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
@@ -37,18 +36,19 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// buildSite builds what "make web" builds: the wasm, Go's wasm_exec.js and
-// the page, into dir.
-func buildSite(t *testing.T, ctx context.Context, dir, tags string) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", tags, "-o", filepath.Join(dir, "vaultdb.wasm"), "./wasm")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the wasm: %v\n%s", err, out)
+// buildSite builds what "make web" builds into dir: the wasm files, Go's
+// wasm_exec.js and the page.
+func buildSite(ctx context.Context, dir string) error {
+	for wasm, tags := range map[string]string{"vaultdb.wasm": "", "vaultdb-remote.wasm": "remote"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", tags, "-o", filepath.Join(dir, wasm), "./wasm")
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", wasm, err, out)
+		}
 	}
 	root, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
 	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
+		return fmt.Errorf("go env GOROOT: %v", err)
 	}
 	var files []string
 	for _, sub := range []string{"lib/wasm", "misc/wasm"} {
@@ -58,49 +58,19 @@ func buildSite(t *testing.T, ctx context.Context, dir, tags string) {
 		}
 	}
 	if len(files) == 0 {
-		t.Fatal("wasm_exec.js is in neither $GOROOT/lib/wasm nor $GOROOT/misc/wasm")
+		return errNoWasmExec
 	}
 	static, _ := filepath.Glob("static/*")
 	for _, f := range append(files, static...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-}
-
-// needBrowser returns the chromium to run, after checking every tool
-// the browser tests need.
-func needBrowser(t *testing.T) string {
-	t.Helper()
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	needTool(t, exists(chromium), "chromium ("+chromium+")")
-	_, err := exec.LookPath("node")
-	needTool(t, err == nil, "node")
-	needTool(t, exists("test/node_modules/playwright-core"), "web/test/node_modules (make web-deps)")
-	return chromium
-}
-
-// serveSite builds the site with the given build tags and serves it on
-// 127.0.0.1 until the test ends; it returns the URL.
-func serveSite(t *testing.T, ctx context.Context, tags string) string {
-	t.Helper()
-	site := t.TempDir()
-	start := time.Now()
-	buildSite(t, ctx, site, tags)
-	t.Logf("built the site (tags %q) in %v", tags, time.Since(start).Round(time.Millisecond))
-	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
-	t.Cleanup(srv.Close)
-	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
-		t.Fatalf("the test server is not on loopback: %s", srv.URL)
-	}
-	return srv.URL
+	return nil
 }
 
 // artifactDir returns web/test/artifacts, without the files of pattern
@@ -119,27 +89,6 @@ func artifactDir(t *testing.T, pattern string) string {
 		t.Fatal(err)
 	}
 	return artifacts
-}
-
-// runNode runs a script of web/test with stdin and returns its stdout.
-func runNode(t *testing.T, ctx context.Context, chromium string, stdin []byte, args ...string) []byte {
-	t.Helper()
-	script := args[0]
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "node", args...)
-	cmd.Dir = "test"
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node %s: %v\nstderr:\n%s\nstdout:\n%s", script, err, stderr.String(), stdout.String())
-	}
-	t.Logf("node %s took %v", script, time.Since(start).Round(time.Millisecond))
-	if stderr.Len() > 0 {
-		t.Logf("node %s stderr:\n%s", script, stderr.String())
-	}
-	return stdout.Bytes()
 }
 
 // browserResult is what test/browser.mjs prints.
@@ -174,19 +123,11 @@ type browserResult struct {
 // incrementing one counter, and lock on idle. Screenshots of each step go
 // to test/artifacts/.
 func TestBrowser(t *testing.T) {
-	chromium := needBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	url := serveSite(t, ctx, "")
-	artifacts := artifactDir(t, "*.png")
-	stdout := runNode(t, ctx, chromium, nil, "browser.mjs", url, artifacts)
+	b := browser(t)
+	url := serveSite(t)
+	artifacts := artifactDir(t, "[0-9]*.png")
 	var r browserResult
-	if err := json.Unmarshal(stdout, &r); err != nil {
-		t.Fatalf("browser.mjs printed no result: %v\n%s", err, stdout)
-	}
-	if r.Error != "" {
-		t.Fatalf("the browser script failed after steps %v:\n%s", r.Steps, r.Error)
-	}
+	b.run(t, &r, "browser.mjs", map[string]any{"measure": os.Getenv("VAULTDB_MEASURE") != ""}, url, artifacts)
 	if len(r.PageErrors) > 0 {
 		t.Errorf("uncaught errors in the page: %v", r.PageErrors)
 	}
@@ -249,11 +190,13 @@ func TestBrowser(t *testing.T) {
 // and the memory adapter's) for GOOS=js and runs them
 // in headless Chromium.
 func TestBrowserGoTests(t *testing.T) {
-	chromium := needBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	b := browser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	site := t.TempDir()
-	buildSite(t, ctx, site, "")
+	if err := buildSite(ctx, site); err != nil {
+		t.Fatal(err)
+	}
 	pkgs := map[string]string{
 		"indexeddb.test.wasm": "../adapters/indexeddb",
 		"memory.test.wasm":    "../adapters/memory",
@@ -270,21 +213,14 @@ func TestBrowserGoTests(t *testing.T) {
 	slices.Sort(bins)
 	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	defer srv.Close()
-	stdout := runNode(t, ctx, chromium, nil, append([]string{"gotest.mjs", srv.URL}, bins...)...)
 	var r struct {
-		Error   string
 		Results []struct {
 			Name   string
 			Exit   *int
 			Output string
 		}
 	}
-	if err := json.Unmarshal(stdout, &r); err != nil {
-		t.Fatalf("gotest.mjs printed no result: %v\n%s", err, stdout)
-	}
-	if r.Error != "" {
-		t.Fatalf("gotest.mjs failed: %s", r.Error)
-	}
+	b.run(t, &r, "gotest.mjs", nil, append([]string{srv.URL}, bins...)...)
 	if len(r.Results) != len(bins) {
 		t.Fatalf("ran %d test binaries, want %d", len(r.Results), len(bins))
 	}

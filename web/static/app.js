@@ -34,24 +34,137 @@ function fail(err) {
 function messageOf(err) {
   switch (err && err.code) {
     case "wrong-passphrase": return "Wrong passphrase.";
-    case "no-store": return "There is no store of that name in this browser. Create one, or check the name.";
+    case "no-store": return "There is no store there. Create one, or check the name.";
     case "store-exists": return "A store of that name exists already: unlock it instead.";
     case "locked": return "The store is locked.";
+    case "unauthorized": return "The server refused the sign-in (expired or revoked): sign out and sign in again.";
   }
   return String(err && err.message || err);
 }
 
-async function boot() {
+// The engine: vaultdb.wasm opens the stores kept in this browser;
+// vaultdb-remote.wasm also opens remote ones (remoteStorage) and is twice
+// the size, so it is loaded only when a remote store is chosen.
+let engine = null; // "local" | "remote"
+
+async function loadEngine(kind) {
+  if (engine === kind || engine === "remote") return;
   const go = new Go();
-  const wasm = await WebAssembly.instantiateStreaming(fetch("vaultdb.wasm"), go.importObject);
+  const file = kind === "remote" ? "vaultdb-remote.wasm" : "vaultdb.wasm";
+  const wasm = await WebAssembly.instantiateStreaming(fetch(file), go.importObject);
   go.run(wasm.instance); // installs globalThis.vaultdb synchronously
-  show("loading", false);
-  toLocked();
+  engine = kind;
 }
 
-function storeLocation() {
-  const name = $("store").value.trim() || "default";
-  return name.includes(":") ? name : "idb:" + name;
+async function boot() {
+  const remembered = localStorage.getItem("vaultdb:store");
+  if (remembered) $("store").value = remembered;
+  const signedIn = finishSignIn();
+  const loc = parseLocation($("store").value);
+  await loadEngine(loc.remote ? "remote" : "local");
+  show("loading", false);
+  toLocked(signedIn);
+  updateSignIn();
+}
+
+// parseLocation reads the store field: a name (a store in this browser's
+// IndexedDB), or rs:USER@HOST[/vaultdb[/FOLDER]] (remoteStorage).
+function parseLocation(text) {
+  text = text.trim() || "default";
+  const m = /^(?:rs|remotestorage):([^/@\s]+@[^/\s]+)(\/.*)?$/i.exec(text);
+  if (m) {
+    const folder = (m[2] || "").replace(/^\/+|\/+$/g, "") || "vaultdb";
+    if (folder.split("/")[0] !== "vaultdb") {
+      return { error: "A remoteStorage store is in the folder vaultdb or below it: rs:USER@HOST/vaultdb/NAME." };
+    }
+    const [user, host] = [m[1].slice(0, m[1].lastIndexOf("@")), m[1].slice(m[1].lastIndexOf("@") + 1).toLowerCase()];
+    return { remote: true, type: "remotestorage", account: `${user}@${host}`, folder };
+  }
+  if (/^[a-z]+:/i.test(text) && !/^(idb|indexeddb|mem):/i.test(text)) {
+    return { error: `Unknown kind of store "${text.split(":")[0]}:": use a name, or rs:USER@HOST.` };
+  }
+  return { remote: false, loc: text.includes(":") ? text : "idb:" + text };
+}
+
+// The remoteStorage sign-ins of this tab: the access token and storage
+// root per account, in sessionStorage (gone when the tab closes; the token
+// opens only the encrypted files of the vaultdb folder).
+const signInKey = (account) => "vaultdb:rs:" + account;
+function signInOf(account) {
+  try { return JSON.parse(sessionStorage.getItem(signInKey(account))); } catch (_) { return null; }
+}
+
+// storeLocation returns what the engine opens for the store field.
+async function storeLocation() {
+  const loc = parseLocation($("store").value);
+  if (loc.error) throw new Error(loc.error);
+  await loadEngine(loc.remote ? "remote" : "local");
+  if (!loc.remote) return loc.loc;
+  const s = signInOf(loc.account);
+  if (!s) {
+    const e = new Error(`Not signed in to ${loc.account}: press "Sign in to the server" first.`);
+    e.code = "not-signed-in";
+    throw e;
+  }
+  return { type: loc.type, storageRoot: s.storageRoot, folder: loc.folder, token: s.token };
+}
+
+function updateSignIn() {
+  const loc = parseLocation($("store").value);
+  show("signin-row", !!loc.remote);
+  if (!loc.remote) return;
+  const s = signInOf(loc.account);
+  show("signin", !s); show("signout", !!s);
+  $("signin-state").textContent = s ? `Signed in to ${loc.account}.` : `Not signed in to ${loc.account}.`;
+}
+$("store").addEventListener("input", updateSignIn);
+
+// Sign in with OAuth 2's implicit grant, as remoteStorage apps do:
+// WebFinger names the account's dialog, which sends the browser back here
+// with the token in the address's fragment (which browsers never send to a
+// server). state ties the answer to this request.
+$("signin").addEventListener("click", async () => {
+  const loc = parseLocation($("store").value);
+  if (!loc.remote) return;
+  try {
+    status(`Looking up ${loc.account}…`);
+    await loadEngine("remote");
+    const ep = await vaultdb.rsDiscover(loc.account);
+    const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem("vaultdb:pending", JSON.stringify({
+      account: ep.account, storageRoot: ep.storageRoot, state, store: $("store").value.trim() }));
+    const here = location.origin + location.pathname;
+    const u = new URL(ep.authURL);
+    u.searchParams.set("redirect_uri", here);
+    u.searchParams.set("client_id", location.origin);
+    u.searchParams.set("response_type", "token");
+    u.searchParams.set("scope", "vaultdb:rw");
+    u.searchParams.set("state", state);
+    location.assign(u.toString());
+  } catch (err) { fail(err); }
+});
+
+$("signout").addEventListener("click", () => {
+  const loc = parseLocation($("store").value);
+  if (loc.remote) sessionStorage.removeItem(signInKey(loc.account));
+  updateSignIn();
+  status(`Signed out of ${loc.account} in this tab.`);
+});
+
+// finishSignIn takes the dialog's answer from the address's fragment, if
+// there is one, and returns what to tell the user.
+function finishSignIn() {
+  if (!location.hash.includes("access_token=") && !location.hash.includes("error=")) return "";
+  const frag = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(null, "", location.pathname + location.search);
+  let pending = null;
+  try { pending = JSON.parse(sessionStorage.getItem("vaultdb:pending")); } catch (_) {}
+  sessionStorage.removeItem("vaultdb:pending");
+  if (!pending || frag.get("state") !== pending.state) return "The sign-in answer does not match a sign-in started here: sign in again.";
+  $("store").value = pending.store;
+  if (frag.get("error")) return `${pending.account} did not grant access (${frag.get("error")}).`;
+  sessionStorage.setItem(signInKey(pending.account), JSON.stringify({ token: frag.get("access_token"), storageRoot: pending.storageRoot }));
+  return `Signed in to ${pending.account}. Type the passphrase to unlock the store.`;
 }
 
 function toLocked(msg) {
@@ -83,8 +196,9 @@ $("unlock-form").addEventListener("submit", async (ev) => {
   if (!pass) return status("Type the passphrase.", true);
   status("Unlocking…");
   try {
-    const info = await vaultdb.unlock(storeLocation(), pass);
+    const info = await vaultdb.unlock(await storeLocation(), pass);
     $("passphrase").value = "";
+    localStorage.setItem("vaultdb:store", $("store").value.trim());
     await toOpen(info);
   } catch (err) { fail(err); }
 });
@@ -108,7 +222,8 @@ async function create() {
   try {
     const opts = {};
     if (NEW_ITERATIONS) opts.iterations = NEW_ITERATIONS;
-    const info = await vaultdb.create(storeLocation(), pass, opts);
+    const info = await vaultdb.create(await storeLocation(), pass, opts);
+    localStorage.setItem("vaultdb:store", $("store").value.trim());
     $("passphrase").value = ""; $("confirm").value = "";
     show("confirm-row", false); $("unlock").textContent = "Unlock";
     await toOpen(info);

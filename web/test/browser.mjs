@@ -1,31 +1,21 @@
-// Drives the built page in headless Chromium; run by web/browser_test.go,
-// which serves the page on 127.0.0.1 and checks the JSON this prints.
+// Drives the built page in headless Chromium; run through driver.mjs by
+// web/browser_test.go, which serves the page on 127.0.0.1 and checks the
+// object this returns.
 //
-//   node browser.mjs URL ARTIFACT_DIR
-//
-// Env: CHROMIUM (default /usr/bin/chromium); VAULTDB_MEASURE=1 adds key
-// derivation timings at 600,000 iterations (WebCrypto and Go-wasm).
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+//   args: URL ARTIFACT_DIR; input: {measure}, where measure adds key
+//   derivation timings at 600,000 iterations (WebCrypto and Go-wasm).
 import { join } from "node:path";
 
-const [url, artifacts] = process.argv.slice(2);
 const PASS = "correct horse battery staple";
-const INCREMENTS = Number(process.env.VAULTDB_INCREMENTS || 100);
+
+export default async function ({ browser, args: [url, artifacts], input }) {
+const INCREMENTS = Number(input.increments || 100);
 const out = { steps: [], millis: {} };
 let shot = 0;
 let last = Date.now();
 const t0 = last;
 
-const userDataDir = mkdtempSync(join(tmpdir(), "vaultdb-chromium-"));
-const ctx = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1000, height: 700 },
-});
+const ctx = await browser.newContext({ viewport: { width: 1000, height: 700 } });
 const origin = new URL(url).origin;
 await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
 
@@ -149,7 +139,7 @@ try {
   out.idleLocked = !(await page.evaluate(() => vaultdb.isOpen()));
   await snap(page, "idle-locked");
 
-  if (process.env.VAULTDB_MEASURE) {
+  if (input.measure) {
     out.measure = await page.evaluate(async (pass) => {
       const r = {};
       r.webcrypto600k = await vaultdb.deriveKey(pass, 600000, "webcrypto");
@@ -162,7 +152,7 @@ try {
   out.error = String(err && err.stack || err);
 } finally {
   await ctx.close();
-  rmSync(userDataDir, { recursive: true, force: true });
 }
 out.millis.total = Date.now() - t0;
-console.log(JSON.stringify(out));
+return out;
+}

@@ -99,6 +99,12 @@ func (a *api) export() js.Value {
 	set("totp", a.totp)
 	set("totpAdd", a.totpAdd)
 	set("deriveKey", a.deriveKey)
+	for name, f := range extraFuncs {
+		set(name, f)
+	}
+	// Which stores this build opens: the page loads the remote build
+	// (vaultdb-remote.wasm) only for a remote store.
+	o.Set("remote", len(objectLocations) > 0)
 	o.Set("isOpen", js.FuncOf(func(js.Value, []js.Value) any {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -117,6 +123,10 @@ func str(args []js.Value, i int, what string) (string, error) {
 // objectLocations open locations given as objects {type: ..., ...}; the
 // optional ones register themselves from files built with their tag.
 var objectLocations = map[string]func(js.Value) (adapters.Adapter, string, error){}
+
+// extraFuncs are API functions of the optional locations (sign-in
+// helpers), registered by the files built with their tag.
+var extraFuncs = map[string]func(args []js.Value) (any, error){}
 
 func knownLocations() string {
 	s := `"idb:NAME", "mem:NAME"`

@@ -1,31 +1,76 @@
-//go:build js && wasm && remotestorage
+//go:build js && wasm && remote
 
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"syscall/js"
+	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 )
 
-// The remoteStorage adapter over net/http, whose js/wasm transport is the
-// browser's fetch. It is behind the tag "remotestorage" because net/http
-// (with crypto/tls and x509, which the browser never uses here) more than
-// doubles the wasm: 3.1 MB gzipped against the 2 MB budget.
+// The remoteStorage adapter over net/http with a fetch transport. It is in
+// the second wasm (tag "remote", vaultdb-remote.wasm), which the page loads
+// only for a remote store: net/http, crypto/tls and x509, which the browser
+// never uses here but net/http's client links, more than double the wasm.
 func init() {
-	objectLocations["remotestorage"] = func(loc js.Value) (adapters.Adapter, string, error) {
-		root, token := loc.Get("root"), loc.Get("token")
-		if root.Type() != js.TypeString || token.Type() != js.TypeString {
-			return nil, "", errors.New("a remoteStorage location needs root and token strings")
+	objectLocations["remotestorage"] = openRemoteStorage
+	extraFuncs["rsDiscover"] = rsDiscover
+}
+
+func fetchClient() *http.Client { return &http.Client{Transport: fetchTransport{}} }
+
+// openRemoteStorage opens {type: "remotestorage", storageRoot, folder,
+// token}, or {root, token} with root the folder's URL.
+func openRemoteStorage(loc js.Value) (adapters.Adapter, string, error) {
+	str := func(k string) string {
+		if v := loc.Get(k); v.Type() == js.TypeString {
+			return v.String()
 		}
-		ad, err := remotestorage.New(remotestorage.Options{Root: root.String(), Token: token.String(),
-			HTTPClient: &http.Client{Transport: fetchTransport{}}})
-		if err != nil {
-			return nil, "", err
-		}
-		return ad, "remotestorage:" + root.String(), nil
+		return ""
 	}
+	root, token := str("root"), str("token")
+	if sr := str("storageRoot"); sr != "" {
+		folder := str("folder")
+		if folder == "" {
+			folder = "vaultdb"
+		}
+		ep := remotestorage.Endpoints{StorageRoot: sr}
+		root = ep.FolderURL(folder)
+	}
+	if root == "" || token == "" {
+		return nil, "", &codedError{"not-signed-in", errors.New("a remoteStorage location needs the storage root (or the folder's URL) and an access token: sign in first")}
+	}
+	ad, err := remotestorage.New(remotestorage.Options{Root: root, Token: token, HTTPClient: fetchClient()})
+	if err != nil {
+		return nil, "", err
+	}
+	return ad, "remotestorage:" + root, nil
+}
+
+// rsDiscover(account) asks the account's server with WebFinger where its
+// storage and its OAuth dialog are: {account, storageRoot, authURL}.
+func rsDiscover(args []js.Value) (any, error) {
+	s, err := str(args, 0, "the account (user@host)")
+	if err != nil {
+		return nil, err
+	}
+	acct, err := remotestorage.ParseAccount(s)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ep, err := remotestorage.Discover(ctx, fetchClient(), acct)
+	if err != nil {
+		return nil, err
+	}
+	if ep.AuthURL == "" {
+		return nil, errors.New(acct.Host + " offers no OAuth dialog for " + acct.String() + ", so the page cannot sign in to it")
+	}
+	return map[string]any{"account": acct.String(), "storageRoot": ep.StorageRoot, "authURL": ep.AuthURL}, nil
 }

@@ -1,4 +1,4 @@
-//go:build js && wasm && remotestorage
+//go:build js && wasm && remote
 
 package main
 
