@@ -44,12 +44,21 @@ type store struct {
 	t   *testing.T
 	dir string
 	env []string
+	rt  string
+}
+
+// runtime is the store's XDG_RUNTIME_DIR, where no agent runs.
+func (s *store) runtime() string {
+	if s.rt == "" {
+		return "/nonexistent"
+	}
+	return s.rt
 }
 
 func newStore(t *testing.T) *store {
 	t.Helper()
 	home := t.TempDir()
-	return &store{t: t, dir: filepath.Join(t.TempDir(), "store"),
+	return &store{t: t, dir: filepath.Join(t.TempDir(), "store"), rt: t.TempDir(),
 		env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "VAULTDB_PASSPHRASE=pw"}}
 }
 
@@ -63,7 +72,9 @@ type result struct {
 func (s *store) run(stdin string, extraEnv []string, args ...string) result {
 	s.t.Helper()
 	c := exec.Command(bin, append([]string{"--store", s.dir}, args...)...)
-	c.Env = append(append([]string(nil), s.env...), extraEnv...)
+	// An XDG_RUNTIME_DIR of its own: no agent answers, unless the test
+	// starts one and names its directory in extraEnv (later values win).
+	c.Env = append(append([]string{"XDG_RUNTIME_DIR=" + s.runtime()}, s.env...), extraEnv...)
 	c.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut

@@ -90,9 +90,11 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "store")
 	return &env{
-		t:        t,
-		dir:      dir,
-		vars:     map[string]string{envStore: dir, envPassphrase: "pw", "HOME": "/nonexistent"},
+		t:   t,
+		dir: dir,
+		vars: map[string]string{envStore: dir, envPassphrase: "pw", "HOME": "/nonexistent",
+			// No agent: tests that want one start it here.
+			"XDG_RUNTIME_DIR": t.TempDir()},
 		prompter: &fakePrompter{},
 		clip:     &fakeClipboard{},
 	}

@@ -89,6 +89,7 @@ func newDropboxEnv(t *testing.T) *dropboxEnv {
 	return &dropboxEnv{t: t, fake: fake, config: config, vars: map[string]string{
 		"XDG_CONFIG_HOME":        config,
 		"HOME":                   "/nonexistent",
+		"XDG_RUNTIME_DIR":        t.TempDir(), // no agent
 		envStore:                 "dropbox:/Vault",
 		envPassphrase:            "pw",
 		locdropbox.EnvAPIURL:     fake.URL,

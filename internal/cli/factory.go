@@ -14,6 +14,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/stack"
 	"github.com/vaultdb/vaultdb/adapters/trace"
+	"github.com/vaultdb/vaultdb/internal/agent"
 	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/location/all"
 	"github.com/vaultdb/vaultdb/internal/term"
@@ -51,6 +52,7 @@ type Factory struct {
 	StoreFlag      string
 	PassphraseFile string
 	Trace          bool
+	NoAgent        bool
 
 	// errMu serialises what is printed on ErrOut from several goroutines.
 	errMu    sync.Mutex
@@ -62,6 +64,13 @@ type Factory struct {
 
 	// loc is the store location once it was parsed, for error hints.
 	loc *location.Location
+
+	// agentClient is the agent's client once agent() looked for it.
+	agentChecked bool
+	agentClient  *agent.Client
+	// passphraseOnly makes openStore ask for the passphrase even when the
+	// agent holds the keys (passwd).
+	passphraseOnly bool
 }
 
 func (f *Factory) getenv(k string) string {
@@ -243,6 +252,15 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	l, err := f.locate(ctx, loc, a)
+	if err != nil {
+		return nil, err
+	}
+	return f.unlock(ctx, loc, l)
+}
+
+// locate reads the config of the store at loc.
+func (f *Factory) locate(ctx context.Context, loc location.Location, a adapters.Adapter) (*vault.Locked, error) {
 	l, err := vault.Locate(ctx, a, f.VaultOptions)
 	if errors.Is(err, vault.ErrNoStore) {
 		return nil, hintf(vault.ErrNoStore, "no store at %s: create one with \"vaultdb init\", or choose another with --store or %s", loc, envStore)
@@ -250,17 +268,38 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
 	}
-	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
-	if err != nil {
-		return nil, err
+	return l, nil
+}
+
+// unlock unlocks the located store with the keys the agent holds for this
+// very config, else with the passphrase (and then hands the keys to the
+// agent).
+func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Locked) (*vault.Store, error) {
+	var s *vault.Store
+	var e *agent.Entry
+	if !f.passphraseOnly {
+		e = f.agentKeys(loc, l.ConfigID())
 	}
-	defer term.Wipe(pass)
-	s, err := l.Unlock(ctx, vault.Passphrase(pass))
-	if errors.Is(err, vault.ErrWrongPassphrase) {
-		return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+	if e != nil {
+		var err error
+		s, err = l.Unlock(ctx, vault.Keys(entryKeys(e)))
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the store at %s with the agent's keys: %w", loc, err)
+		}
+	} else {
+		pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
+		if err != nil {
+			return nil, err
+		}
+		defer term.Wipe(pass)
+		s, err = l.Unlock(ctx, vault.Passphrase(pass))
+		if errors.Is(err, vault.ErrWrongPassphrase) {
+			return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+		}
+		f.agentPut(loc, l, s)
 	}
 	if !f.fsck {
 		if err := refuseStrayShards(loc, s); err != nil {
@@ -268,4 +307,59 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// readTask runs read, which only reads, in a task on the store. When the
+// agent holds the store's keys the config is not read: a get is then one
+// request. Those keys and that shard count may be stale (the store was
+// re-created, resharded or given new keys), which shows as a failure of
+// read: a shard that does not decrypt, a sealed shard, a shard file the
+// shard count does not name, or an entry that seems missing because the
+// old keys route it to a shard the new store has not written. So on any
+// failure the config is read once: if it is the one the keys came from,
+// the failure is real; if not, the store is unlocked again and read
+// retried. Commands that write use openStore, which reads the config
+// first: a write with stale keys would encrypt shards under them.
+func (f *Factory) readTask(ctx context.Context, read func(*vault.Task) error) error {
+	loc, err := f.storeLocation()
+	if err != nil {
+		return err
+	}
+	a, err := f.adapter(ctx, loc)
+	if err != nil {
+		return err
+	}
+	if e := f.agentKeys(loc, ""); e != nil {
+		s, err := vault.OpenKeys(a, entryKeys(e), e.Shards, f.VaultOptions)
+		if err == nil && !f.fsck {
+			err = refuseStrayShards(loc, s)
+		}
+		if err == nil {
+			err = read(s.NewTask(ctx))
+		}
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		l, lerr := f.locate(ctx, loc, a)
+		if errors.Is(lerr, vault.ErrNoStore) {
+			return lerr
+		}
+		if lerr != nil || l.ConfigID() == e.ConfigID {
+			return err
+		}
+		s, err = f.unlock(ctx, loc, l)
+		if err != nil {
+			return err
+		}
+		return read(s.NewTask(ctx))
+	}
+	l, err := f.locate(ctx, loc, a)
+	if err != nil {
+		return err
+	}
+	s, err := f.unlock(ctx, loc, l)
+	if err != nil {
+		return err
+	}
+	return read(s.NewTask(ctx))
 }

@@ -63,14 +63,15 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
-	if err != nil {
+	var v []byte
+	err = o.readTask(ctx, func(t *vault.Task) error {
+		var err error
+		v, err = t.Get(ctx, p)
+		if errors.Is(err, vault.ErrNotFound) {
+			return notFoundHint(ctx, t, p)
+		}
 		return err
-	}
-	v, err := t.Get(ctx, p)
-	if errors.Is(err, vault.ErrNotFound) {
-		return notFoundHint(ctx, t, p)
-	}
+	})
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,8 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return fmt.Errorf("cannot create a store at %s: %w", loc, err)
 	}
+	// Keys the agent holds for a store that was here before are stale.
+	o.agentForget(loc)
 	fmt.Fprintf(o.IO.ErrOut, "Created a store at %s (%d shards).\n", loc, o.Shards)
 	return nil
 }

@@ -60,6 +60,9 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	if err != nil {
 		return err
 	}
+	// The current passphrase even when the agent holds the keys: whoever
+	// may use the agent must not be able to lock the owner out.
+	o.passphraseOnly = true
 	s, err := o.openStore(ctx)
 	if err != nil {
 		return err
@@ -83,6 +86,7 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	if err := s.ChangePassphrase(ctx, pass, o.Iterations); err != nil {
 		return err
 	}
+	o.agentForget(loc)
 	fmt.Fprintf(o.IO.ErrOut, "Changed the passphrase of the store at %s.\n", loc)
 	return nil
 }

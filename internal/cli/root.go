@@ -159,6 +159,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 	pf.Lookup("store").Usage = "the store `DIR|dropbox:/FOLDER` (default $VAULTDB_STORE or $XDG_DATA_HOME/vaultdb)"
 	pf.StringVar(&f.PassphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
 	pf.BoolVar(&f.Trace, "trace", false, "print every store request, and a summary, on stderr")
+	pf.BoolVar(&f.NoAgent, "no-agent", false, "neither ask the agent for keys nor hand them to it (also $"+envNoAgent+"=1)")
 
 	root.AddCommand(
 		newInitCmd(f),
@@ -182,6 +183,8 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newGrepCmd(f),
 		newCpCmd(f),
 		newGitCredentialCmd(f),
+		newAgentCmd(f),
+		newLockCmd(f),
 	)
 	useOwnBashCompletion(root)
 	return root

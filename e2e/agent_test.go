@@ -1,0 +1,373 @@
+package e2e
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The agent (issue 13): real agent processes, real commands, and the bad
+// input of the issue — a stale socket, a socket or directory of another
+// user or with a wide mode, an agent stopped or killed mid-request, two
+// agents at once — each a clear error or a fallback to the passphrase,
+// never a hang.
+
+// runtimeDir is a short XDG_RUNTIME_DIR (a unix socket path holds 107
+// bytes, and t.TempDir's paths grow with the test's name).
+func runtimeDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "vdbr-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+type agentProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startAgent starts "vaultdb agent args" with XDG_RUNTIME_DIR=rt (as uid
+// if cred is set) and waits until it listens. It is stopped when the test
+// ends.
+func startAgent(t *testing.T, binary, rt string, cred *syscall.Credential, args ...string) *agentProc {
+	t.Helper()
+	p := launchAgent(t, binary, rt, cred, args...)
+	sock := filepath.Join(rt, "vaultdb", "agent.sock")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(p.stderr.String(), "listening on") {
+			if _, err := os.Lstat(sock); err == nil {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("the agent exited: %s", p.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not listen within 20s: %s", p.stderr)
+		}
+	}
+}
+
+func launchAgent(t *testing.T, binary, rt string, cred *syscall.Credential, args ...string) *agentProc {
+	t.Helper()
+	c := exec.Command(binary, append([]string{"agent"}, args...)...)
+	c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "XDG_RUNTIME_DIR=" + rt}
+	p := &agentProc{cmd: c, stderr: &syncBuffer{}, done: make(chan struct{})}
+	c.Stderr = p.stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		c.Process.Signal(syscall.SIGCONT)
+		c.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			c.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// exited waits for the agent to exit and returns its exit code.
+func (p *agentProc) exited(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the agent did not exit: %s", p.stderr)
+		return 0
+	}
+}
+
+// noPass makes a command fail unless the agent gives it the keys: the
+// passphrase variable is set but empty.
+var noPass = "VAULTDB_PASSPHRASE="
+
+func agentStore(t *testing.T) (*store, []string) {
+	s := newStore(t)
+	rt := runtimeDir(t)
+	env := []string{"XDG_RUNTIME_DIR=" + rt}
+	s.must("", "init", "--iterations", "1000")
+	s.must("v1", "set", "a")
+	return s, env
+}
+
+func TestAgentServesKeys(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	// No agent: the passphrase is needed.
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "VAULTDB_PASSPHRASE is set but empty")
+	a := startAgent(t, bin, rt, nil)
+	// The first command unlocks with the passphrase and hands the keys over.
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	// Then no passphrase, and a get is one request (no config read).
+	r := s.run("", append(env, noPass), "--trace", "get", "a")
+	check(t, r, 0, "v1\n", "1 requests (1 reads, 0 writes) in 1 rounds")
+	if strings.Contains(r.errOut, "config") {
+		t.Errorf("a get with the agent's keys read the config:\n%s", r.errOut)
+	}
+	// Writers read the config first, but need no passphrase either.
+	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
+	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
+	// The same store through another path names the same keys.
+	rel, err := filepath.Rel("/", s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(bin, "--store", rel, "get", "a")
+	c.Dir = "/"
+	c.Env = append(append([]string(nil), s.env...), append(env, noPass)...)
+	if out, err := c.Output(); err != nil || string(out) != "v2\n" {
+		t.Errorf("get through a relative path: %q, %v", out, err)
+	}
+	// The opt-outs.
+	check(t, s.run("", append(env, noPass), "--no-agent", "get", "a"), 2, "", "VAULTDB_PASSPHRASE is set but empty")
+	check(t, s.run("", append(env, noPass, "VAULTDB_NO_AGENT=1"), "get", "a"), 2, "", "VAULTDB_PASSPHRASE is set but empty")
+	// A missing entry is still a plain "not found" (after one config read
+	// that confirms the keys).
+	check(t, s.run("", append(env, noPass), "get", "nope"), 3, "", "no such entry")
+	// lock forgets.
+	check(t, s.run("", env, "lock"), 0, "", "forgot the keys of 1 store(s)")
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "VAULTDB_PASSPHRASE is set but empty")
+	// lock --store-only forgets one store.
+	other := newStore(t)
+	other.must("", "init", "--iterations", "1000")
+	other.must("o", "set", "b")
+	check(t, s.run("", env, "get", "a"), 0, "v2\n", "")
+	check(t, other.run("", env, "get", "b"), 0, "o\n", "")
+	check(t, s.run("", env, "lock", "--store-only"), 0, "", "forgot the keys of 1 store(s)")
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, other.run("", append(env, noPass), "get", "b"), 0, "o\n", "")
+	// The agent logs what it does, never a key.
+	if strings.Contains(a.stderr.String(), "v2") {
+		t.Errorf("the agent's log holds an entry: %s", a.stderr)
+	}
+}
+
+// TestAgentStaleKeys: a new passphrase, a store re-created at the same
+// place: the keys the agent holds are dropped, and no command uses them to
+// read or write.
+func TestAgentStaleKeys(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	startAgent(t, bin, rt, nil)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+
+	// passwd asks for the current passphrase even so, and the keys go.
+	check(t, s.run("", append(env, noPass), "passwd"), 2, "", "VAULTDB_PASSPHRASE is set but empty")
+	pw2 := filepath.Join(t.TempDir(), "pw2")
+	os.WriteFile(pw2, []byte("another passphrase 2\n"), 0o600)
+	check(t, s.run("", env, "passwd", "--new-passphrase-file", pw2, "--iterations", "1000"), 0, "", "Changed the passphrase")
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=another passphrase 2"), "get", "a"), 0, "v1\n", "")
+	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
+
+	// The store is re-created with other keys (and other entries) while
+	// the agent holds the old ones.
+	os.RemoveAll(s.dir)
+	fresh := append(env, "VAULTDB_PASSPHRASE=pw3", "VAULTDB_NO_AGENT=1")
+	check(t, s.run("", fresh, "init", "--iterations", "1000"), 0, "", "")
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		check(t, s.run("new-"+k, fresh, "set", k), 0, "", "")
+	}
+	// A read with the old keys fails or misses; the config is read, it is
+	// another, so the command asks for the passphrase.
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, s.run("", append(env, noPass), "get", "zz"), 2, "", "set but empty")
+	check(t, s.run("x", append(env, noPass), "set", "a"), 2, "", "set but empty")
+	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=pw3"), "get", "a"), 0, "new-a\n", "")
+	check(t, s.run("", append(env, noPass), "get", "h"), 0, "new-h\n", "")
+}
+
+func TestAgentTimeoutZero(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	startAgent(t, bin, rt, nil, "--timeout", "0")
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+}
+
+// TestAgentBadSockets: what others could leave in the agent's place, and
+// what a dead agent leaves.
+func TestAgentBadSockets(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	dir := filepath.Join(rt, "vaultdb")
+	sock := filepath.Join(dir, "agent.sock")
+
+	// A stale socket: the agent was killed. Commands fall back quietly;
+	// a new agent replaces the socket.
+	a := startAgent(t, bin, rt, nil)
+	a.cmd.Process.Kill()
+	a.exited(t)
+	if _, err := os.Lstat(sock); err != nil {
+		t.Fatalf("the killed agent left no socket: %v", err)
+	}
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	if r := s.run("", env, "get", "a"); r.errOut != "" {
+		t.Errorf("a stale socket gave a message: %q", r.errOut)
+	}
+	startAgent(t, bin, rt, nil)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
+
+	// A directory others may enter: not used, and said so.
+	os.Chmod(dir, 0o755)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "not using the agent: "+dir+" may be used by other users (mode 0755; chmod 700)")
+	if r := s.run("", append(env, noPass), "get", "a"); r.code != 2 || !strings.Contains(r.errOut, "not using the agent") || !strings.Contains(r.errOut, "set but empty") {
+		t.Errorf("no passphrase, agent directory 0755: exit %d, %q", r.code, r.errOut)
+	}
+	os.Chmod(dir, 0o700)
+	// A socket others may open.
+	os.Chmod(sock, 0o666)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "not using the agent: "+sock+" may be used by other users (mode 0666; chmod 600)")
+	os.Chmod(sock, 0o600)
+	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
+	// The agent refuses to start in a directory others may enter.
+	rt2 := runtimeDir(t)
+	os.Mkdir(filepath.Join(rt2, "vaultdb"), 0o777)
+	os.Chmod(filepath.Join(rt2, "vaultdb"), 0o777)
+	p := launchAgent(t, bin, rt2, nil)
+	if code := p.exited(t); code == 0 || !strings.Contains(p.stderr.String(), "not starting the agent") || !strings.Contains(p.stderr.String(), "chmod 700") {
+		t.Errorf("agent in a 0777 directory: exit %d, %s", code, p.stderr)
+	}
+}
+
+// TestAgentOtherUser: a socket and directory of another user are refused
+// by the command line; an agent refuses clients of another user
+// (SO_PEERCRED), root included.
+func TestAgentOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the agent as another user")
+	}
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	// The other user needs to reach its directory and the binary.
+	os.Chmod(rt, 0o755)
+	base := runtimeDir(t)
+	os.Chmod(base, 0o755)
+	nb := filepath.Join(base, "vaultdb")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nb, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	os.Chown(rt, 65534, 65534)
+	startAgent(t, nb, rt, nobody)
+	sock := filepath.Join(rt, "vaultdb", "agent.sock")
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "not using the agent: "+filepath.Join(rt, "vaultdb")+" belongs to uid 65534, not to this user (uid 0)")
+	// Root connecting anyway gets no answer from another user's agent.
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0, 0, 0, 5, 'g', 0, 0, 0, 0})
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || os.IsTimeout(err) {
+		t.Errorf("another user's agent answered root: %d bytes, %v", n, err)
+	}
+}
+
+// TestAgentStoppedOrKilledMidRequest: an agent that stops answering costs
+// a bounded wait and a warning; one killed while a command waits on it
+// lets the command go on at once.
+func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	a := startAgent(t, bin, rt, nil)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	// Stopped: the kernel still accepts the connection, nobody answers.
+	a.cmd.Process.Signal(syscall.SIGSTOP)
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "did not answer within")
+	// Killed while a command waits on it.
+	done := make(chan result, 1)
+	go func() { done <- s.run("", env, "get", "a") }()
+	time.Sleep(300 * time.Millisecond)
+	a.cmd.Process.Kill()
+	r := <-done
+	// Either the command was waiting (the agent closed the connection) or
+	// it had not connected yet (no agent): both go on to the passphrase.
+	check(t, r, 0, "v1\n", "")
+	if r.errOut != "" && !strings.Contains(r.errOut, "closed the connection without answering") && !strings.Contains(r.errOut, "did not answer") {
+		t.Errorf("killed agent: %q", r.errOut)
+	}
+}
+
+// TestAgentTwoAtOnce: two agents started together: one serves, the other
+// says that one runs.
+func TestAgentTwoAtOnce(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		rt := runtimeDir(t)
+		p1 := launchAgent(t, bin, rt, nil)
+		p2 := launchAgent(t, bin, rt, nil)
+		var loser *agentProc
+		for deadline := time.Now().Add(20 * time.Second); loser == nil; time.Sleep(10 * time.Millisecond) {
+			select {
+			case <-p1.done:
+				loser = p1
+			case <-p2.done:
+				loser = p2
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("both agents still run: %s / %s", p1.stderr, p2.stderr)
+			}
+		}
+		winner := p1
+		if loser == p1 {
+			winner = p2
+		}
+		if code := loser.exited(t); code == 0 || !strings.Contains(loser.stderr.String(), "another vaultdb agent is already running (pid ") {
+			t.Errorf("the second agent: exit %d, %s", code, loser.stderr)
+		}
+		s, env := newStore(t), []string{"XDG_RUNTIME_DIR=" + rt}
+		s.must("", "init", "--iterations", "1000")
+		s.must("x", "set", "a")
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(winner.stderr.String(), "listening"); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the first agent does not listen: %s", winner.stderr)
+			}
+		}
+		check(t, s.run("", env, "get", "a"), 0, "x\n", "")
+		check(t, s.run("", append(env, noPass), "get", "a"), 0, "x\n", "")
+	}
+}
