@@ -169,18 +169,18 @@ func (t *Task) busyChainLocked(o *op) chan struct{} {
 		return nil
 	}
 	chain := append(format.Ancestors(o.path), o.path)
-	for _, g := range t.plan.Groups() {
-		if g.State != sched.Running {
-			continue
-		}
+	var busy chan struct{}
+	t.plan.EachRunning(func(g *sched.Group[*change]) bool {
 		for _, sc := range g.Changes {
 			c := sc.Data
 			if c.op != o && c.kind != chPut && c.kind != chLink && slices.Contains(chain, c.item) {
-				return t.settled
+				busy = t.settled
+				return false
 			}
 		}
-	}
-	return nil
+		return true
+	})
+	return busy
 }
 
 func (t *Task) addLocked(o *op, c *change, deps ...*change) *change {

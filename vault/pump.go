@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 
@@ -92,19 +93,28 @@ func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, next *forma
 
 // applyLocked computes the shard's next state from its current state and
 // the group's changes, re-checking conditional changes now. It reports
-// whether the result must be written. Directory listings are decoded once
-// per group and written back at the end, so a group of many links into one
-// directory costs one decode and one encode.
+// whether the result must be written. Documents and directory listings are
+// collected per group and applied to the shard in one pass at the end
+// (format.Shard.Apply), so a group of many links into one directory costs
+// one decode and one encode of it, and a group of many new documents one
+// merge into the shard's sorted items instead of one insertion each.
 func (t *Task) applyLocked(g *sched.Group[*change], sl *slot) (*format.Shard, bool, error) {
-	next := sl.state.Clone()
+	cur := sl.state
 	force := false
+	docs := map[string]json.RawMessage{} // documents put, or removed (nil)
+	has := func(item string) bool {
+		if v, ok := docs[item]; ok {
+			return v != nil
+		}
+		return cur.Has(item)
+	}
 	var fus []followUp
 	dirs := map[string][]string{} // edited listings; nil slice = directory deleted
 	edited := func(dir string) ([]string, error) {
 		if names, ok := dirs[dir]; ok {
 			return names, nil
 		}
-		names, err := listing(next, dir)
+		names, err := listing(cur, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +131,7 @@ func (t *Task) applyLocked(g *sched.Group[*change], sl *slot) (*format.Shard, bo
 			if names, ok := dirs[item]; ok {
 				return len(names) == 0
 			}
-			return !next.Has(item)
+			return !has(item)
 		}
 		other := t.slots[t.s.router.ShardOf(item)]
 		return other != nil && other.loaded && !other.state.Has(item)
@@ -131,9 +141,9 @@ func (t *Task) applyLocked(g *sched.Group[*change], sl *slot) (*format.Shard, bo
 		force = force || c.force
 		switch c.kind {
 		case chPut:
-			next.Set(c.item, c.value)
+			docs[c.item] = c.value
 		case chRm:
-			next.Delete(c.item)
+			docs[c.item] = nil
 		case chTouch:
 		case chLink:
 			names, err := edited(c.item)
@@ -217,17 +227,22 @@ func (t *Task) applyLocked(g *sched.Group[*change], sl *slot) (*format.Shard, bo
 			}
 		}
 	}
-	for dir, names := range dirs {
-		if len(names) == 0 {
-			next.Delete(dir)
-		} else {
-			next.Set(dir, format.MarshalList(names))
-		}
+	edits := make([]format.Edit, 0, len(docs)+len(dirs))
+	for doc, v := range docs {
+		edits = append(edits, format.Edit{Path: doc, Value: v})
 	}
+	for dir, names := range dirs {
+		e := format.Edit{Path: dir}
+		if len(names) > 0 {
+			e.Value = format.MarshalList(names)
+		}
+		edits = append(edits, e)
+	}
+	next := cur.Apply(edits)
 	if len(fus) > 0 {
 		t.followUps[g] = fus
 	}
-	return next, force || !next.SameContent(sl.state), nil
+	return next, force || !next.SameContent(cur), nil
 }
 
 // emptiedBy returns the call whose unlink or rmdir in g emptied dir.

@@ -103,6 +103,7 @@
 package localdir
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -265,12 +266,11 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 		}
 	}()
 
-	cur := adapters.NoRev
-	old, err := readFile(d.blobPath(id))
+	cur, err := revOfFile(d.blobPath(id))
 	switch {
 	case err == nil:
-		cur = revOf(old)
 	case errors.Is(err, fs.ErrNotExist):
+		cur = adapters.NoRev
 	default:
 		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to read current content: %w", err))
 	}
@@ -308,28 +308,61 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 // O_NONBLOCK keeps a named pipe from blocking the open; O_NOCTTY keeps a
 // terminal device from becoming the controlling terminal.
 func readFile(path string) ([]byte, error) {
-	f, err := openFile(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	f, size, err := openBlob(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > adapters.MaxBlobSize {
-		return nil, fmt.Errorf("%s is %d bytes: %w", path, fi.Size(), adapters.ErrBlobTooLarge)
-	}
 	// The size is a hint: a file growing while it is read is still cut
-	// off at the limit.
-	data, err := io.ReadAll(io.LimitReader(f, adapters.MaxBlobSize+1))
-	if err != nil {
+	// off at the limit. Reading into a buffer of that size, not one grown
+	// by doubling, halves what a read allocates.
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, adapters.MaxBlobSize+1)); err != nil {
 		return nil, err
 	}
-	if len(data) > adapters.MaxBlobSize {
+	if buf.Len() > adapters.MaxBlobSize {
 		return nil, fmt.Errorf("%s grew past the limit while it was read: %w", path, adapters.ErrBlobTooLarge)
 	}
-	return data, nil
+	return buf.Bytes(), nil
+}
+
+// revOfFile is revOf of a store file's content, read as readFile reads it
+// but hashed as it streams by: a write only compares revisions, and
+// reading the old content whole was most of what an import allocated.
+func revOfFile(path string) (adapters.Rev, error) {
+	f, _, err := openBlob(path)
+	if err != nil {
+		return adapters.NoRev, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, adapters.MaxBlobSize+1))
+	if err != nil {
+		return adapters.NoRev, err
+	}
+	if n > adapters.MaxBlobSize {
+		return adapters.NoRev, fmt.Errorf("%s grew past the limit while it was read: %w", path, adapters.ErrBlobTooLarge)
+	}
+	return adapters.Rev(hex.EncodeToString(h.Sum(nil))), nil
+}
+
+// openBlob opens a store file for reading as readFile describes, and
+// returns its size, which is within adapters.MaxBlobSize.
+func openBlob(path string) (*os.File, int64, error) {
+	f, err := openFile(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if fi.Size() > adapters.MaxBlobSize {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is %d bytes: %w", path, fi.Size(), adapters.ErrBlobTooLarge)
+	}
+	return f, fi.Size(), nil
 }
 
 // openFile opens a store file with open(2) flags (O_NOFOLLOW and

@@ -66,7 +66,7 @@ func (p *Plan[any]) depthAfterMergeReference(a, b *Group[any]) int {
 		memo[g] = d
 		return d
 	}
-	m := 0
+	m := p.doneD // written groups keep their depth
 	for _, g := range p.groups {
 		if g == b {
 			continue
@@ -153,5 +153,33 @@ func TestOptimizeMatchesReference(t *testing.T) {
 		if got, want := describe(fast, fa), describe(ref, ra); got != want {
 			t.Fatalf("seed %d:\n got  %s\n want %s", seed, got, want)
 		}
+	}
+}
+
+// TestReachesMatchesFullWalk checks the walk cut by depth against the full
+// walk, for every ordered pair of groups of random plans at every step,
+// and the invariant the cut rests on: along every edge into an open group
+// the depth grows.
+func TestReachesMatchesFullWalk(t *testing.T) {
+	check := func(seed uint64, p *Plan[any]) {
+		for _, a := range p.groups {
+			for h := range a.dependents {
+				if h.State == Open && h.depth <= a.depth {
+					t.Fatalf("seed %d: edge g%d (depth %d) -> open g%d (depth %d)", seed, a.ID, a.depth, h.ID, h.depth)
+				}
+			}
+			for _, b := range p.groups {
+				if got, want := p.reaches(a, b), p.reachesFull(a, b); got != want {
+					t.Fatalf("seed %d: reaches(g%d, g%d) = %v, full walk says %v", seed, a.ID, b.ID, got, want)
+				}
+			}
+		}
+	}
+	for seed := range uint64(3000) {
+		randomPlan(seed, func(p *Plan[any]) {
+			check(seed, p)
+			p.Optimize()
+			check(seed, p)
+		})
 	}
 }
