@@ -99,9 +99,10 @@ func TestClipboard(t *testing.T) {
 	// Copied, said so on stderr, not printed; cleared after the timeout.
 	// get returns while the clearing helper still waits (so it did not
 	// wait for the clearing itself).
+	before := clearHelpers(t, display)
 	r := s.run("", nil, "get", "--clip", "--clip-timeout", "2s", "github/password")
 	check(t, r, 0, "", "Copied /github/password to the clipboard")
-	helpers := clearHelpers(t, display)
+	helpers := newHelpers(before, clearHelpers(t, display))
 	if len(helpers) != 1 {
 		t.Fatalf("%d clearing helpers run after get --clip, want 1", len(helpers))
 	}
@@ -116,8 +117,9 @@ func TestClipboard(t *testing.T) {
 
 	// Not cleared if the user copied something else meanwhile: once the
 	// helper has looked (it has exited), the user's copy is still there.
+	before = clearHelpers(t, display)
 	s.must("", "get", "-c", "--clip-timeout", "2s", "github/password")
-	helpers = clearHelpers(t, display)
+	helpers = newHelpers(before, clearHelpers(t, display))
 	if len(helpers) != 1 {
 		t.Fatalf("%d clearing helpers run after get -c, want 1", len(helpers))
 	}
@@ -132,8 +134,10 @@ func TestClipboard(t *testing.T) {
 }
 
 // clearHelpers returns the process IDs of the running clipboard-clearing
-// helpers ("vaultdb __clear-clipboard") of display. Zombies (exited, not
-// yet reaped) do not count.
+// helpers ("vaultdb __clear-clipboard") of this test binary's vaultdb on
+// display. Zombies (exited, not yet reaped) do not count. A helper of an
+// earlier run may still wait on a display number reused since: compare
+// with the helpers before (newHelpers).
 func clearHelpers(t *testing.T, display string) []int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc")
@@ -144,6 +148,9 @@ func clearHelpers(t *testing.T, display string) []int {
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != bin {
 			continue
 		}
 		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -163,6 +170,17 @@ func clearHelpers(t *testing.T, display string) []int {
 		}
 	}
 	return pids
+}
+
+// newHelpers returns the helpers in after that are not in before.
+func newHelpers(before, after []int) []int {
+	var n []int
+	for _, p := range after {
+		if !slices.Contains(before, p) {
+			n = append(n, p)
+		}
+	}
+	return n
 }
 
 // alive reports whether process pid exists and is not a zombie.
