@@ -144,6 +144,9 @@ func TestAgentServesKeys(t *testing.T) {
 	// Writers read the config first, but need no passphrase either.
 	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
+	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
+	// Completion, which never prompts, completes with the agent's keys.
+	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, "a\n:4\n", "")
 	// The same store through another path names the same keys.
 	rel, err := filepath.Rel("/", s.dir)
 	if err != nil {
@@ -198,18 +201,57 @@ func TestAgentStaleKeys(t *testing.T) {
 	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
 
 	// The store is re-created with other keys (and other entries) while
-	// the agent holds the old ones.
+	// the agent holds the old ones. Every reading command, and a write,
+	// runs once with the old keys in the agent: a read with them fails or
+	// misses, the config is read, it is another, so the command asks for
+	// the passphrase; the write reads the config first.
+	oldCopy, newCopy := filepath.Join(t.TempDir(), "old"), filepath.Join(t.TempDir(), "new")
+	copyDir(t, s.dir, oldCopy)
 	os.RemoveAll(s.dir)
 	fresh := append(env, "VAULTDB_PASSPHRASE=pw3", "VAULTDB_NO_AGENT=1")
 	check(t, s.run("", fresh, "init", "--iterations", "1000"), 0, "", "")
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		check(t, s.run("new-"+k, fresh, "set", k), 0, "", "")
 	}
-	// A read with the old keys fails or misses; the config is read, it is
-	// another, so the command asks for the passphrase.
-	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
-	check(t, s.run("", append(env, noPass), "get", "zz"), 2, "", "set but empty")
-	check(t, s.run("x", append(env, noPass), "set", "a"), 2, "", "set but empty")
+	copyDir(t, s.dir, newCopy)
+	// And an empty new store: the old keys route to shards it has not
+	// written, so reads seem to find nothing rather than fail.
+	emptyCopy := filepath.Join(t.TempDir(), "empty")
+	os.RemoveAll(s.dir)
+	check(t, s.run("", fresh, "init", "--iterations", "1000"), 0, "", "")
+	copyDir(t, s.dir, emptyCopy)
+	place := func(from string) {
+		os.RemoveAll(s.dir)
+		copyDir(t, from, s.dir)
+	}
+	for _, c := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
+		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}},
+		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
+	} {
+		for _, recreated := range []string{newCopy, emptyCopy} {
+			place(oldCopy)
+			check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=another passphrase 2"), "get", "a"), 0, "v1\n", "")
+			place(recreated)
+			check(t, s.run(c.stdin, append(env, noPass), c.args...), 2, "", "set but empty")
+			// Nothing was written with the old keys.
+			if recreated == emptyCopy {
+				check(t, s.run("", fresh, "ls"), 0, "", "")
+			} else {
+				check(t, s.run("", fresh, "get", "a"), 0, "new-a\n", "")
+			}
+		}
+	}
+	place(newCopy)
+	// Completion never prompts: with stale keys it completes nothing.
+	place(oldCopy)
+	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=another passphrase 2"), "get", "a"), 0, "v1\n", "")
+	place(newCopy)
+	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, ":4\n", "")
+	// With the new passphrase the agent gets the new keys.
 	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=pw3"), "get", "a"), 0, "new-a\n", "")
 	check(t, s.run("", append(env, noPass), "get", "h"), 0, "new-h\n", "")
 }
