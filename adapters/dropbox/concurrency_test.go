@@ -9,7 +9,6 @@ import (
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
-	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/stack"
@@ -71,10 +70,9 @@ type clientsRun struct {
 }
 
 // stackClient returns a client adapter built as the command line builds
-// one: single attempts, in the stack with the default retry policy.
+// one: the adapter in the stack with the default retry policy (real waits).
 func stackClient(t *testing.T, srv *dropboxtest.Server, root string) adapters.Adapter {
-	e := newEnvOn(t, srv, root, func(o *dropbox.Options) { o.SingleAttempt = true })
-	return stack.Build(e.a, stack.Options{Retry: &retry.Options{}})
+	return stack.Build(newEnvOn(t, srv, root).raw, stack.Options{Retry: &retry.Options{}})
 }
 
 func runClients(t *testing.T, run clientsRun) {
