@@ -42,7 +42,7 @@ func (o clipOptions) check(c *cobra.Command) error {
 
 // copySecret puts secret on the clipboard, says so on stderr, and arranges
 // for it to be cleared after the timeout.
-func copySecret(f *Factory, o clipOptions, secret []byte, what string) error {
+func (f *Factory) copySecret(o clipOptions, secret []byte, what string) error {
 	_, system := f.Clipboard.(term.SystemClipboard)
 	if system {
 		if err := term.ClipUnusable(f.getenv); err != nil {

@@ -19,7 +19,9 @@ import (
 
 // EditOptions are the options of "vaultdb edit".
 type EditOptions struct {
-	*Factory
+	IO        *term.IOStreams
+	Getenv    func(string) string
+	OpenStore func(context.Context) (*vault.Store, error)
 	Path      string
 	UnsafeTmp bool
 }
@@ -27,16 +29,16 @@ type EditOptions struct {
 // editTempDirs are the candidate directories for edit's temporary file, in
 // order; the first one on a memory filesystem is used. A variable for
 // tests.
-var editTempDirs = func(f *Factory) []string {
+var editTempDirs = func(getenv func(string) string) []string {
 	dirs := []string{"/dev/shm"}
-	if d := f.getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+	if d := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
 		dirs = append(dirs, d)
 	}
 	return dirs
 }
 
-func newEditCmd(f *Factory) *cobra.Command {
-	o := &EditOptions{Factory: f}
+func newEditCmd(f *Factory, runF func(*EditOptions) error) *cobra.Command {
+	o := &EditOptions{IO: f.IO, Getenv: f.getenv, OpenStore: f.openStore}
 	c := &cobra.Command{
 		Use:   "edit PATH",
 		Short: "Edit an entry in $VISUAL or $EDITOR",
@@ -58,6 +60,9 @@ their own copies (check their backup and history settings).`,
 		ValidArgsFunction: completePaths(f, 1, false),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runEdit(c.Context(), o)
 		},
 	}
@@ -83,14 +88,14 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	if err != nil {
 		return err
 	}
-	editor := o.getenv("VISUAL")
+	editor := o.Getenv("VISUAL")
 	if editor == "" {
-		editor = o.getenv("EDITOR")
+		editor = o.Getenv("EDITOR")
 	}
 	if editor == "" {
 		editor = "vi"
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -216,13 +221,13 @@ func (e *declinedError) Error() string { return "your changes were not saved: no
 // directory: one on a memory filesystem, or with --unsafe-tmp the usual
 // temporary directory.
 func (o *EditOptions) editTempBase() (string, error) {
-	for _, d := range editTempDirs(o.Factory) {
+	for _, d := range editTempDirs(o.Getenv) {
 		if st, err := os.Stat(d); err == nil && st.IsDir() && term.MemoryFS(d) {
 			return d, nil
 		}
 	}
 	if o.UnsafeTmp {
-		if d := o.getenv("TMPDIR"); filepath.IsAbs(d) {
+		if d := o.Getenv("TMPDIR"); filepath.IsAbs(d) {
 			return d, nil
 		}
 		return os.TempDir(), nil

@@ -140,7 +140,7 @@ func TestEditRefusesDiskTemp(t *testing.T) {
 		t.Skip("the test's temporary directory is on a memory filesystem")
 	}
 	saved := editTempDirs
-	editTempDirs = func(*Factory) []string { return []string{disk, filepath.Join(disk, "missing")} }
+	editTempDirs = func(func(string) string) []string { return []string{disk, filepath.Join(disk, "missing")} }
 	defer func() { editTempDirs = saved }()
 	script, log, _ := fakeEditor(t, "changed")
 	e.vars["EDITOR"] = script

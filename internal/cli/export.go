@@ -18,15 +18,16 @@ import (
 
 // ExportOptions are the options of "vaultdb export".
 type ExportOptions struct {
-	*Factory
-	Dir    string
-	Format string
-	Force  bool
-	Output string
+	IO        *term.IOStreams
+	OpenStore func(context.Context) (*vault.Store, error)
+	Dir       string
+	Format    string
+	Force     bool
+	Output    string
 }
 
-func newExportCmd(f *Factory) *cobra.Command {
-	o := &ExportOptions{Factory: f}
+func newExportCmd(f *Factory, runF func(*ExportOptions) error) *cobra.Command {
+	o := &ExportOptions{IO: f.IO, OpenStore: f.openStore}
 	c := &cobra.Command{
 		Use:   "export [DIR]",
 		Short: "Print every entry below DIR as one JSON object, in clear",
@@ -49,6 +50,9 @@ exports {} with a note on stderr.`,
 			if len(a) == 1 {
 				o.Dir = a[0]
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runExport(c.Context(), o)
 		},
 	}
@@ -69,7 +73,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}

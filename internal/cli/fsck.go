@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
@@ -15,12 +16,15 @@ var errProblems = errors.New("problems remain")
 
 // FsckOptions are the options of "vaultdb fsck".
 type FsckOptions struct {
-	*Factory
-	Repair bool
+	LocationEnv   func() *location.Env
+	IO            *term.IOStreams
+	OpenStore     func(context.Context) (*vault.Store, error)
+	StoreLocation func() (location.Location, error)
+	Repair        bool
 }
 
-func newFsckCmd(f *Factory) *cobra.Command {
-	o := &FsckOptions{Factory: f}
+func newFsckCmd(f *Factory, runF func(*FsckOptions) error) *cobra.Command {
+	o := &FsckOptions{IO: f.IO, OpenStore: f.openStrayTolerant, LocationEnv: f.locationEnv, StoreLocation: f.storeLocation}
 	c := &cobra.Command{
 		Use:   "fsck",
 		Short: "Check the whole store, and repair drift with --repair",
@@ -50,6 +54,9 @@ problems remain.`,
   vaultdb fsck --repair`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runFsck(c.Context(), o)
 		},
 	}
@@ -58,12 +65,11 @@ problems remain.`,
 }
 
 func runFsck(ctx context.Context, o *FsckOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
-	o.fsck = true
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -158,4 +164,11 @@ func remain(n int) string {
 		return "1 problem remains"
 	}
 	return fmt.Sprintf("%d problems remain", n)
+}
+
+// openStrayTolerant opens the store for fsck, which reports the shard files
+// the config does not name that other commands refuse to open.
+func (f *Factory) openStrayTolerant(ctx context.Context) (*vault.Store, error) {
+	f.fsck = true
+	return f.openStore(ctx)
 }

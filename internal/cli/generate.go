@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -20,16 +21,18 @@ const (
 
 // GenerateOptions are the options of "vaultdb generate".
 type GenerateOptions struct {
-	*Factory
-	Length    int
-	NoSymbols bool
-	Words     int
-	Separator string
+	IO         *term.IOStreams
+	Rand       io.Reader
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Length     int
+	NoSymbols  bool
+	Words      int
+	Separator  string
 	clipOptions
 }
 
-func newGenerateCmd(f *Factory) *cobra.Command {
-	o := &GenerateOptions{Factory: f}
+func newGenerateCmd(f *Factory, runF func(*GenerateOptions) error) *cobra.Command {
+	o := &GenerateOptions{IO: f.IO, Rand: f.Rand, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "generate [N]",
 		Short: "Print a random password or passphrase",
@@ -62,6 +65,9 @@ With --words, print a passphrase of that many words from an embedded list of
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runGenerate(c.Context(), o)
 		},
 	}
@@ -88,7 +94,7 @@ func runGenerate(_ context.Context, o *GenerateOptions) error {
 	}
 	defer term.Wipe(pw)
 	if o.Clip {
-		return copySecret(o.Factory, o.clipOptions, pw, "the password")
+		return o.CopySecret(o.clipOptions, pw, "the password")
 	}
 	_, err = o.IO.Out.Write(append(pw, '\n'))
 	return err

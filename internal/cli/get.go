@@ -16,16 +16,18 @@ import (
 
 // GetOptions are the options of "vaultdb get".
 type GetOptions struct {
-	*Factory
-	Path      string
-	Field     string
-	JSON      bool
-	NoNewline bool
+	ReadTask   func(ctx context.Context, read func(*vault.Task) error) error
+	IO         *term.IOStreams
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string
+	Field      string
+	JSON       bool
+	NoNewline  bool
 	clipOptions
 }
 
-func newGetCmd(f *Factory) *cobra.Command {
-	o := &GetOptions{Factory: f}
+func newGetCmd(f *Factory, runF func(*GetOptions) error) *cobra.Command {
+	o := &GetOptions{ReadTask: f.readTask, IO: f.IO, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "get PATH",
 		Short: "Print an entry, or copy it to the clipboard",
@@ -46,6 +48,9 @@ in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runGet(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -64,7 +69,7 @@ func runGet(ctx context.Context, o *GetOptions) error {
 		return err
 	}
 	var v []byte
-	err = o.readTask(ctx, func(t *vault.Task) error {
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
 		var err error
 		v, err = t.Get(ctx, p)
 		if errors.Is(err, vault.ErrNotFound) {
@@ -109,7 +114,7 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	}
 	defer term.Wipe(out)
 	if o.Clip {
-		return copySecret(o.Factory, o.clipOptions, out, what)
+		return o.CopySecret(o.clipOptions, out, what)
 	}
 	if !o.NoNewline {
 		out = append(out, '\n')

@@ -16,13 +16,14 @@ import (
 
 // GitCredentialOptions are the options of "vaultdb git-credential".
 type GitCredentialOptions struct {
-	*Factory
-	Op     string
-	Prefix string
+	IO       *term.IOStreams
+	OpenTask func(context.Context) (*vault.Task, error)
+	Op       string
+	Prefix   string
 }
 
-func newGitCredentialCmd(f *Factory) *cobra.Command {
-	o := &GitCredentialOptions{Factory: f}
+func newGitCredentialCmd(f *Factory, runF func(*GitCredentialOptions) error) *cobra.Command {
+	o := &GitCredentialOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "git-credential get|store|erase",
 		Short: "A git credential helper that answers from the store",
@@ -45,6 +46,9 @@ asks. "store" and "erase" change nothing: entries are written with
 		ValidArgs: []string{"get", "store", "erase"},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Op = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runGitCredential(c.Context(), o)
 		},
 	}
@@ -87,7 +91,7 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 			return nil // a host or user name that cannot be an entry
 		}
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}

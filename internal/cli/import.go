@@ -22,7 +22,10 @@ import (
 
 // ImportOptions are the options of "vaultdb import".
 type ImportOptions struct {
-	*Factory
+	IO        *term.IOStreams
+	LookupEnv func(string) (string, bool)
+	Getenv    func(string) string
+	OpenTask  func(context.Context) (*vault.Task, error)
 	Source    string // FILE, "-" (stdin) or, with --from pass, the store directory
 	From      string // json, pass or csv
 	Prefix    string
@@ -37,8 +40,8 @@ const progressThreshold = 300
 // maxFailuresShown bounds the failures listed one per line.
 const maxFailuresShown = 20
 
-func newImportCmd(f *Factory) *cobra.Command {
-	o := &ImportOptions{Factory: f}
+func newImportCmd(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
+	o := &ImportOptions{IO: f.IO, LookupEnv: f.LookupEnv, Getenv: f.getenv, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "import [FILE|-]",
 		Short: "Import entries from JSON, a pass store or a CSV export",
@@ -70,6 +73,14 @@ replaced, skipped and failed.`,
 		RunE: func(c *cobra.Command, a []string) error {
 			if len(a) == 1 {
 				o.Source = a[0]
+			}
+			switch o.From {
+			case "json", "csv", "pass":
+			default:
+				return usageErrorf("unknown --from %q: use json, pass or csv", o.From)
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return runImport(c.Context(), o)
 		},
@@ -136,7 +147,7 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 		seen[e.Path] = true
 	}
 
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -282,9 +293,9 @@ func (p *importProgress) finish() {
 func readPassStore(ctx context.Context, o *ImportOptions) ([]importer.Entry, error) {
 	dir := o.Source
 	if dir == "" || dir == "-" {
-		if d := o.getenv("PASSWORD_STORE_DIR"); d != "" {
+		if d := o.Getenv("PASSWORD_STORE_DIR"); d != "" {
 			dir = d
-		} else if home := o.getenv("HOME"); home != "" {
+		} else if home := o.Getenv("HOME"); home != "" {
 			dir = filepath.Join(home, ".password-store")
 		} else {
 			return nil, usageErrorf("give the directory of the pass store: vaultdb import --from pass DIR")

@@ -15,13 +15,14 @@ import (
 
 // LsOptions are the options of "vaultdb ls".
 type LsOptions struct {
-	*Factory
+	ReadTask  func(ctx context.Context, read func(*vault.Task) error) error
+	IO        *term.IOStreams
 	Dir       string
 	Recursive bool
 }
 
-func newLsCmd(f *Factory) *cobra.Command {
-	o := &LsOptions{Factory: f}
+func newLsCmd(f *Factory, runF func(*LsOptions) error) *cobra.Command {
+	o := &LsOptions{ReadTask: f.readTask, IO: f.IO}
 	c := &cobra.Command{
 		Use:   "ls [DIR]",
 		Short: "List a directory",
@@ -38,6 +39,9 @@ as one full path per line in a pipe.`,
 			if len(a) == 1 {
 				o.Dir = a[0]
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runLs(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, true),
@@ -53,7 +57,7 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	}
 	var out []string
 	var single string
-	err = o.readTask(ctx, func(t *vault.Task) error {
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
 		var err error
 		if o.Recursive {
 			out, err = t.Find(ctx, dir)

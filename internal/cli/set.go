@@ -18,21 +18,24 @@ import (
 
 // SetOptions are the options of "vaultdb set".
 type SetOptions struct {
-	*Factory
-	Path      string
-	JSON      bool
-	Generate  int // length of a generated password; 0: read the value
-	NoSymbols bool
-	Multiline bool
-	Words     int // with Generate: a passphrase of this many words
-	Separator string
-	Field     string
-	Force     bool
+	IO         *term.IOStreams
+	Rand       io.Reader
+	OpenTask   func(context.Context) (*vault.Task, error)
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string
+	JSON       bool
+	Generate   int // length of a generated password; 0: read the value
+	NoSymbols  bool
+	Multiline  bool
+	Words      int // with Generate: a passphrase of this many words
+	Separator  string
+	Field      string
+	Force      bool
 	clipOptions
 }
 
-func newSetCmd(f *Factory) *cobra.Command {
-	o := &SetOptions{Factory: f}
+func newSetCmd(f *Factory, runF func(*SetOptions) error) *cobra.Command {
+	o := &SetOptions{IO: f.IO, Rand: f.Rand, OpenTask: f.openTask, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "set PATH",
 		Short: "Store an entry",
@@ -93,6 +96,9 @@ lines. "insert" is another name for set, as in pass.`,
 					}
 				}
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runSet(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -124,7 +130,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -204,7 +210,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	}
 	if o.Generate > 0 {
 		if o.Clip {
-			return copySecret(o.Factory, o.clipOptions, text, "the new password of "+p)
+			return o.CopySecret(o.clipOptions, text, "the new password of "+p)
 		}
 		_, err = o.IO.Out.Write(append(text, '\n'))
 		return err

@@ -19,27 +19,33 @@ import (
 
 // TotpOptions are the options of "vaultdb totp [PATH|DIR/]".
 type TotpOptions struct {
-	*Factory
-	Path string // an entry, a directory (DIR/), or "" for the whole store
-	Time string // --time: RFC 3339 or Unix seconds; "" is now
+	IO         *term.IOStreams
+	Now        func() time.Time
+	OpenTask   func(context.Context) (*vault.Task, error)
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string    // an entry, a directory (DIR/), or "" for the whole store
+	Time       string    // --time: RFC 3339 or Unix seconds; "" is now
+	At         time.Time // --time as parsed; zero is now
 	clipOptions
 }
 
 // TotpAddOptions are the options of "vaultdb totp add".
 type TotpAddOptions struct {
-	*Factory
-	Path  string
-	Force bool
+	IO       *term.IOStreams
+	OpenTask func(context.Context) (*vault.Task, error)
+	Path     string
+	Force    bool
 }
 
 // TotpURIOptions are the options of "vaultdb totp uri".
 type TotpURIOptions struct {
-	*Factory
-	Path string
+	IO        *term.IOStreams
+	OpenStore func(context.Context) (*vault.Store, error)
+	Path      string
 }
 
-func newTotpCmd(f *Factory) *cobra.Command {
-	o := &TotpOptions{Factory: f}
+func newTotpCmd(f *Factory, runF func(*TotpOptions) error) *cobra.Command {
+	o := &TotpOptions{IO: f.IO, Now: f.Now, OpenTask: f.openTask, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "totp [PATH | DIR/]",
 		Short: "Print one-time codes (TOTP) for two-factor authentication",
@@ -75,6 +81,15 @@ An entry named "add" or "uri" at the top is written "/add" or "/uri".`,
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if o.Time != "" {
+				var err error
+				if o.At, err = parseTime(o.Time); err != nil {
+					return err
+				}
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotp(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -82,12 +97,12 @@ An entry named "add" or "uri" at the top is written "/add" or "/uri".`,
 	c.Flags().StringVar(&o.Time, "time", "", "compute the code at `TIME` (RFC 3339 or Unix seconds) instead of now")
 	addClipFlags(c, &o.clipOptions)
 	c.Flags().Lookup("clip").Usage = "copy the code to the clipboard instead of printing it"
-	c.AddCommand(newTotpAddCmd(f), newTotpURICmd(f))
+	c.AddCommand(newTotpAddCmd(f, nil), newTotpURICmd(f, nil))
 	return c
 }
 
-func newTotpAddCmd(f *Factory) *cobra.Command {
-	o := &TotpAddOptions{Factory: f}
+func newTotpAddCmd(f *Factory, runF func(*TotpAddOptions) error) *cobra.Command {
+	o := &TotpAddOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "add PATH",
 		Short: "Store a TOTP secret from an otpauth:// URI or a base32 secret",
@@ -115,6 +130,9 @@ supported. The secret is never accepted on the command line.`,
 		},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotpAdd(c.Context(), o)
 		},
 	}
@@ -122,8 +140,8 @@ supported. The secret is never accepted on the command line.`,
 	return c
 }
 
-func newTotpURICmd(f *Factory) *cobra.Command {
-	o := &TotpURIOptions{Factory: f}
+func newTotpURICmd(f *Factory, runF func(*TotpURIOptions) error) *cobra.Command {
+	o := &TotpURIOptions{IO: f.IO, OpenStore: f.openStore}
 	return &cobra.Command{
 		Use:   "uri PATH",
 		Short: "Print the otpauth:// URI of a TOTP entry (it holds the secret)",
@@ -141,6 +159,9 @@ whole, secret included (and "get -c" copies a TOTP entry only with --field).`,
 		},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotpURI(c.Context(), o)
 		},
 	}
@@ -195,12 +216,9 @@ func totpKey(p string, v []byte) (otp.Key, error) {
 }
 
 func runTotp(ctx context.Context, o *TotpOptions) error {
-	at := o.Now()
-	if o.Time != "" {
-		var err error
-		if at, err = parseTime(o.Time); err != nil {
-			return err
-		}
+	at := o.At
+	if at.IsZero() {
+		at = o.Now()
 	}
 	var doc, dir string
 	var err error
@@ -215,7 +233,7 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	if dir != "" && o.Clip {
 		return usageErrorf("--clip copies the code of one entry, and %s is a directory", dir)
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -244,7 +262,7 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	}
 	left := k.Remaining(at)
 	if o.Clip {
-		if err := copySecret(o.Factory, o.clipOptions, []byte(code), "the code of "+doc); err != nil {
+		if err := o.CopySecret(o.clipOptions, []byte(code), "the code of "+doc); err != nil {
 			return err
 		}
 		if o.IO.ErrTTY {
@@ -355,7 +373,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -433,7 +451,7 @@ func runTotpURI(ctx context.Context, o *TotpURIOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
