@@ -3,7 +3,7 @@
 GO       ?= go
 FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
-FUZZ_PKGS = ./vault/format ./internal/otp
+FUZZ_PKGS = ./vault/format ./internal/otp ./internal/agent
 
 .PHONY: all build install web-embed test check-model bench fuzz crash-test interop-test clean rs-servers lint tools cross web web-deps bench-web
 

@@ -53,14 +53,7 @@ func TestNoCoreDumpNoPtrace(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	os.Chmod(base, 0o755)
-	nb := filepath.Join(base, "vaultdb")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(nb, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	nb := binaryIn(t, base)
 	// The hidden clipboard helper waits for a hash on stdin: a vaultdb
 	// process that stays up until the test lets it go.
 	c := exec.Command(nb, "__clear-clipboard", "--after", "1s")
