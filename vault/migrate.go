@@ -174,6 +174,11 @@ func (s *Store) ResumeMigration(ctx context.Context, passphrase []byte) (*Migrat
 		// Not under way: perhaps done but for emptying its seals.
 		return s.emptyRetired(ctx, l.cfg)
 	}
+	// The count comes from the store: check it as a new migration's is
+	// checked, before anything is written.
+	if err := CheckLayout(from, seal.To); err != nil {
+		return nil, &format.CorruptError{Blob: claim, Err: fmt.Errorf("its seal names a layout no move can go to: %w", err)}
+	}
 	newKeys := s.keys
 	if seal.Keys != "" {
 		if newKeys, err = format.OpenSealKeys(s.keys.Cipher, seal.Keys); err != nil {
