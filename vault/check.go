@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/vault/format"
@@ -41,6 +42,17 @@ const (
 	// the data it froze (the migration stopped before emptying it): resume
 	// to empty it.
 	FindFrozenSeal FindingKind = "frozen-seal"
+	// A file of a retired layout is gone (deleted as a leftover?): a
+	// client still routing by that layout (opened before the move, such as
+	// a web page) finds no shard there and writes a new one that nobody
+	// reads. Repair puts an emptied seal back.
+	FindMissingSeal FindingKind = "missing-seal"
+	// A file of a retired layout is a live shard again: a client of that
+	// layout wrote it after its seal was deleted. What it holds is not in
+	// the store; only a person can tell what to copy back. Repair seals it
+	// (keeping what it holds), so that such a client is refused again; it
+	// is reported until someone moves it away.
+	FindLiveRetired FindingKind = "retired-live"
 
 	// A directory lists a child that does not exist (tolerated drift).
 	FindDanglingName FindingKind = "dangling-name"
@@ -59,7 +71,7 @@ const (
 
 // Repairable reports whether Repair can fix findings of kind k.
 func (k FindingKind) Repairable() bool {
-	return k == FindDanglingName || k == FindEmptyDir || k == FindUnreachable || k == FindUnlinkedDir
+	return k == FindDanglingName || k == FindEmptyDir || k == FindUnreachable || k == FindUnlinkedDir || k == FindMissingSeal || k == FindLiveRetired
 }
 
 // Finding is one problem found by Check.
@@ -240,8 +252,9 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 	return r, nil
 }
 
-// frozenSeals finds the sealed files of retired layouts that still hold
-// what they froze.
+// frozenSeals checks the sealed files of retired layouts: each must be
+// there (a move seals every file of the layout it leaves, absent ones
+// too), sealed, and emptied of what it froze.
 func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 	if s.cfg == nil {
 		return nil, nil
@@ -254,13 +267,23 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 				continue
 			}
 			data, _, err := s.a.Read(ctx, blob)
-			if errors.Is(err, adapters.ErrNotFound) {
+			if errors.Is(err, adapters.ErrNotFound) || err == nil && len(data) == 0 {
+				out = append(out, Finding{Kind: FindMissingSeal, Blob: blob,
+					Detail: fmt.Sprintf("the sealed file the reshard from %d shards left is gone: a client still using that layout would write there unseen", r.N)})
 				continue
 			}
 			if err != nil {
 				return nil, blobError("read", blob, err)
 			}
-			if seal, frozen, _ := format.ParseSealed(blob, data); seal != nil && frozen != nil {
+			seal, frozen, err := format.ParseSealed(blob, data)
+			switch {
+			case err == nil && seal == nil:
+				out = append(out, Finding{Kind: FindLiveRetired, Blob: blob,
+					Detail: fmt.Sprintf("a shard of the layout of %d shards the store left holds data: a client of that layout wrote it after the move, and what it holds is not in the store", r.N)})
+			case seal != nil && seal.ID != r.ID && frozen != nil:
+				out = append(out, Finding{Kind: FindLiveRetired, Blob: blob,
+					Detail: fmt.Sprintf("a shard of the layout of %d shards the store left, sealed again by fsck --repair, holds what a client of that layout wrote after the move: it is not in the store", r.N)})
+			case seal != nil && frozen != nil:
 				out = append(out, Finding{Kind: FindFrozenSeal, Blob: blob,
 					Detail: fmt.Sprintf("still holds what the reshard from %d shards froze", r.N)})
 			}
@@ -524,9 +547,52 @@ func (s *Store) Repair(ctx context.Context, rep *Report) []Repair {
 				}
 				return true, t.Prune(ctx, f.Path)
 			})
+		case FindMissingSeal, FindLiveRetired:
+			do(f, "sealed again", func(*Task, *string) (bool, error) {
+				return rs.resealRetired(ctx, f.Blob)
+			})
 		}
 	}
 	return out
+}
+
+// resealRetired seals a retired layout's file again where it is missing
+// or live, so that a client of that layout is refused again. A missing
+// file gets an emptied seal of the move that retired the layout; a live
+// one is sealed under a new id keeping what it holds (a resume empties
+// only the seals of the move itself). It reports false when the file is
+// sealed already.
+func (s *Store) resealRetired(ctx context.Context, blob string) (bool, error) {
+	for _, r := range s.cfg.Retired() {
+		if _, found := slices.BinarySearch(format.NewRouter(nil, r.N).BlobIDs(), blob); !found {
+			continue
+		}
+		data, rev, err := s.readBlob(ctx, blob)
+		if err != nil {
+			return false, err
+		}
+		if old, _, err := format.ParseSealed(blob, data); err != nil || old != nil {
+			return false, err
+		}
+		seal, err := format.NewSeal(s.opts.Rand, s.Shards(), time.Now())
+		if err != nil {
+			return false, err
+		}
+		if len(data) == 0 {
+			seal.ID = r.ID
+		}
+		out, err := format.EncodeSeal(s.opts.Rand, seal, data)
+		if err != nil {
+			return false, err
+		}
+		// Against the revision read: a client writing it meanwhile makes
+		// this fail, and the next check reports the file again.
+		if _, err := s.a.Write(ctx, blob, out, rev); err != nil {
+			return false, blobError("write", blob, err)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("%s is not a file of a retired layout", blob)
 }
 
 // item reads the raw item at p (document or directory) through the task.
