@@ -147,6 +147,7 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
 	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
+	check(t, s.run("", append(env, noPass), "grep", "v"), 0, "/a:v2\n", "")
 	// Completion, which never prompts, completes with the agent's keys.
 	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, "a\n:4\n", "")
 	// The same store through another path names the same keys.
@@ -239,7 +240,7 @@ func TestAgentStaleKeys(t *testing.T) {
 		args  []string
 	}{
 		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
-		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}},
+		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}}, {"", []string{"grep", "new"}},
 		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
 	} {
 		for _, recreated := range []string{newCopy, emptyCopy} {
