@@ -85,11 +85,12 @@ lint: cross
 	GOVULNCHECK=$(GOBIN_DIR)/govulncheck .ci/govulncheck
 
 # The command line builds on the other systems it is meant for; the engine
-# builds for the browser.
+# and the page's wasm (both builds) build for the browser.
 cross:
 	GOOS=darwin $(GO) build ./...
 	GOOS=freebsd $(GO) build ./...
-	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_PKGS)
+	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_PKGS) ./adapters/indexeddb ./adapters/localstorage ./web/wasm
+	GOOS=js GOARCH=wasm $(GO) build -tags remote -o /dev/null ./web/wasm
 
 # The model checker (vault/vaultsim) runs without -race: its schedules are
 # serialised by the simulator, and the race detector makes it 6x slower.
