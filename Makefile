@@ -96,7 +96,7 @@ cross:
 # serialised by the simulator, and the race detector makes it 6x slower.
 test:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./adapters/localstorage ./internal/jsutil
+	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./adapters/localstorage ./internal/jsutil ./internal/jsfetch
 	GOOS=js GOARCH=wasm $(GO) vet -tags remote ./web/wasm
 	$(GO) test -race $$($(GO) list ./... | grep -v /vault/vaultsim)
 	$(GO) test ./vault/vaultsim
