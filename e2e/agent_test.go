@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,6 +178,14 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("", env, "lock", "--store-only"), 0, "", "forgot the keys of 1 store(s)")
 	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
 	check(t, other.run("", append(env, noPass), "get", "b"), 0, "o\n", "")
+	// The keys' page is locked in memory (root may always lock).
+	if os.Geteuid() == 0 {
+		status, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(a.cmd.Process.Pid), "status"))
+		m := regexp.MustCompile(`VmLck:\s+(\d+) kB`).FindSubmatch(status)
+		if m == nil || string(m[1]) == "0" {
+			t.Errorf("the agent holds keys but has no locked memory:\n%s", status)
+		}
+	}
 	// The agent logs what it does, never a key.
 	if strings.Contains(a.stderr.String(), "v2") {
 		t.Errorf("the agent's log holds an entry: %s", a.stderr)
@@ -333,8 +343,17 @@ func TestAgentOtherUser(t *testing.T) {
 	}
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	os.Chown(rt, 65534, 65534)
-	startAgent(t, nb, rt, nobody)
+	ag := startAgent(t, nb, rt, nobody)
 	sock := filepath.Join(rt, "vaultdb", "agent.sock")
+	// Not dumpable (its /proc files are root's, so no ptrace or
+	// /proc/PID/mem by its own user) and no core file.
+	proc := filepath.Join("/proc", strconv.Itoa(ag.cmd.Process.Pid))
+	if st, err := os.Stat(filepath.Join(proc, "environ")); err != nil || st.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("the agent's /proc/PID/environ is not root's (%v): the agent is dumpable", err)
+	}
+	if limits, _ := os.ReadFile(filepath.Join(proc, "limits")); !regexp.MustCompile(`Max core file size\s+0\s+0\s`).Match(limits) {
+		t.Errorf("the agent's core limit is not 0:\n%s", limits)
+	}
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "not using the agent: "+filepath.Join(rt, "vaultdb")+" belongs to uid 65534, not to this user (uid 0)")
 	// Root connecting anyway gets no answer from another user's agent.
 	c, err := net.Dial("unix", sock)
@@ -371,6 +390,22 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 	check(t, r, 0, "v1\n", "")
 	if r.errOut != "" && !strings.Contains(r.errOut, "closed the connection without answering") && !strings.Contains(r.errOut, "did not answer") {
 		t.Errorf("killed agent: %q", r.errOut)
+	}
+}
+
+// TestAgentSignals: SIGTERM and SIGHUP (a closed terminal) end the agent
+// cleanly: exit 0, socket removed.
+func TestAgentSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		rt := runtimeDir(t)
+		a := startAgent(t, bin, rt, nil)
+		a.cmd.Process.Signal(sig)
+		if code := a.exited(t); code != 0 || !strings.Contains(a.stderr.String(), "every key forgotten") {
+			t.Errorf("%v: exit %d, %s", sig, code, a.stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(rt, "vaultdb", "agent.sock")); !os.IsNotExist(err) {
+			t.Errorf("%v: the socket stayed (%v)", sig, err)
+		}
 	}
 }
 
