@@ -195,7 +195,14 @@ func TestReshardKilled(t *testing.T) {
 		// it over the shard leaves the lock (the reference's protocol);
 		// fsck --repair removes it. Nothing else may need repair.
 		if code, out := vaultdbCLI(t, dir, "fsck"); code != 0 {
-			if !strings.Contains(out, "abandoned lock files") || strings.Contains(out, "problem found") {
+			// Every problem counted must be such a lock ("1 problem
+			// found" for one lock, "2 problems found" for two).
+			locks := strings.Count(out, "\nabandoned-lock ")
+			counted := fmt.Sprintf(" %d problem found", locks)
+			if locks != 1 {
+				counted = fmt.Sprintf(" %d problems found", locks)
+			}
+			if locks == 0 || !strings.Contains(out, "abandoned lock files") || !strings.Contains(out, counted) {
 				t.Fatalf("round %d (killed after %s): fsck: exit %d: %s", round, delay, code, out)
 			}
 			if code, out := vaultdbCLI(t, dir, "fsck", "--repair"); code != 0 {
