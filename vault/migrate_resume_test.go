@@ -39,3 +39,26 @@ func TestResumeChecksTheSealedLayout(t *testing.T) {
 		t.Fatal("the refused resume changed the store")
 	}
 }
+
+// TestMigrateRefusesALiveFileInTheNewLayout: a live shard file where the
+// new layout goes (written by a client of that layout after its seal was
+// deleted, or copied in) stopped the migration only at step 3, with every
+// shard sealed: a store no command could use until someone moved the file
+// away. It must be refused before anything is sealed.
+func TestMigrateRefusesALiveFileInTheNewLayout(t *testing.T) {
+	t.Parallel()
+	m := memory.New()
+	s := newStore(t, m, 4)
+	fill(t, s, 10)
+	other := memory.New()
+	fill(t, newStore(t, other, 7), 10)
+	planted := format.NewRouter(nil, 7).BlobIDs()[3]
+	m.Set(planted, other.Blobs()[planted])
+	before := fmt.Sprint(m.Blobs())
+	if _, err := s.Migrate(ctx, MigrateOptions{Shards: 7}); err == nil || !strings.Contains(err.Error(), planted) {
+		t.Fatalf("migrate onto a live file: %v, want an error naming %s", err, planted)
+	}
+	if fmt.Sprint(m.Blobs()) != before {
+		t.Fatal("the refused migration changed the store")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -14,23 +15,26 @@ import (
 )
 
 // stall holds the first request of one kind on one of the given blobs
-// until released, like a migrating process stopped (a laptop put to sleep,
-// a request hanging on a slow link) while others carry on.
+// made after the migration sealed its claim, until released, like a
+// migrating process stopped (a laptop put to sleep, a request hanging on a
+// slow link) while others carry on.
 type stall struct {
 	adapters.Adapter
 	write   bool     // hold a write, else a read
 	blobs   []string // the blobs whose first request is held
+	claim   string
+	armed   atomic.Bool // the claim was written
 	once    sync.Once
 	paused  chan struct{}
 	release chan struct{}
 }
 
-func newStall(a adapters.Adapter, write bool, blobs []string) *stall {
-	return &stall{Adapter: a, write: write, blobs: blobs, paused: make(chan struct{}), release: make(chan struct{})}
+func newStall(a adapters.Adapter, write bool, blobs []string, claim string) *stall {
+	return &stall{Adapter: a, write: write, blobs: blobs, claim: claim, paused: make(chan struct{}), release: make(chan struct{})}
 }
 
 func (s *stall) hold(write bool, id string) {
-	if write != s.write || !slices.Contains(s.blobs, id) {
+	if !s.armed.Load() || write != s.write || !slices.Contains(s.blobs, id) {
 		return
 	}
 	held := false
@@ -48,7 +52,11 @@ func (s *stall) Read(ctx context.Context, id string) ([]byte, adapters.Rev, erro
 
 func (s *stall) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
 	s.hold(true, id)
-	return s.Adapter.Write(ctx, id, data, rev)
+	rev, err := s.Adapter.Write(ctx, id, data, rev)
+	if err == nil && id == s.claim {
+		s.armed.Store(true)
+	}
+	return rev, err
 }
 
 // TestMigrateStalledRunAfterResumeAndMoveBack: a migration 4 -> 7 stops for
@@ -76,7 +84,7 @@ func TestMigrateStalledRunAfterResumeAndMoveBack(t *testing.T) {
 			m := memory.New()
 			s := newStore(t, m, 4)
 			want := fill(t, s, 40)
-			st := newStall(m, tc.write, tc.blobs)
+			st := newStall(m, tc.write, tc.blobs, s.BlobIDs()[0])
 			stalled, err := Open(ctx, st, []byte("pass phrase"), Options{})
 			if err != nil {
 				t.Fatal(err)
