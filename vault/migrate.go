@@ -147,6 +147,9 @@ func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult,
 	if err != nil {
 		return nil, err
 	}
+	if err := m.checkNewFree(ctx); err != nil {
+		return nil, err
+	}
 	return m.run(ctx, first)
 }
 
@@ -337,6 +340,26 @@ func (m *migration) readOld(ctx context.Context) ([]blobState, error) {
 		return nil
 	})
 	return out, err
+}
+
+// checkNewFree checks, before anything is sealed, that no file where the
+// new layout goes holds data: step 3 would stop there with every shard
+// sealed, a store no command can use until someone moves the file away.
+func (m *migration) checkNewFree(ctx context.Context) error {
+	cur, err := m.readAll(ctx, m.newIDs)
+	if err != nil {
+		return err
+	}
+	for i, st := range cur {
+		seal, _, err := format.ParseSealed(m.newIDs[i], st.data)
+		if err != nil {
+			return err
+		}
+		if len(st.data) > 0 && seal == nil {
+			return fmt.Errorf("the file %s, where the store's new layout goes, holds data (left from another store, or written by a client of a layout the store left after its sealed file was deleted: fsck reports it): move it away first", m.newIDs[i])
+		}
+	}
+	return nil
 }
 
 // frozenShard parses a live shard of the old layout; a seal is a
