@@ -233,12 +233,19 @@ function toLocked(msg) {
   status(msg || "");
 }
 
+// toOpen shows the open store once its tree is there (so the page never
+// shows an empty store that is not empty).
 async function toOpen(info) {
+  try {
+    await refresh();
+  } catch (err) {
+    await vaultdb.lock();
+    throw err;
+  }
   show("locked", false); show("open", true); show("lock", true);
   $("where").textContent = info.location;
   document.body.dataset.unlockMillis = info.millis;
   status(`Unlocked in ${info.millis} ms.`);
-  await refresh();
   armIdle();
 }
 

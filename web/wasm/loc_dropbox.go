@@ -13,6 +13,7 @@ import (
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
+	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
 // Dropbox in the page: the command line's wire client over fetch, and the
@@ -37,7 +38,7 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 		return ""
 	}
 	c := dropbox.AuthConfig{AppKey: get("appKey"), AuthURL: get("authURL"), TokenURL: get("tokenURL"), APIBase: get("apiBase"),
-		HTTPClient: fetchClient()}
+		HTTPClient: jsfetch.Client()}
 	if c.AppKey == "" {
 		return c, "", &codedError{"no-app-key", errors.New(`this page has no Dropbox app key: its config.json must name one ({"dropbox": {"appKey": "..."}})`)}
 	}
