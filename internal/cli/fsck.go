@@ -38,7 +38,8 @@ re-link unreachable entries, drop names of missing children and empty
 directories. It never deletes an entry, and prints what it changed.
 Damaged shards or items are not repaired: restore them from a backup.
 Shard files the config does not name are reported (stray-shard) where
-the store can be listed (a local directory, a remoteStorage folder): the
+the store can be listed (a local directory, a remoteStorage or Dropbox
+folder): the
 config's shard count was altered, or they are left from another store; in
 a local directory other commands refuse to open such a store.
 
