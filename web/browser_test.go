@@ -107,6 +107,10 @@ type browserResult struct {
 	Copied          string
 	AfterClear      string
 	Edited          string
+	TextField       string
+	TextObject      string
+	NoField         string
+	NullRefused     string
 	AfterRemove     []string
 	Increments      int
 	Counter         int
@@ -158,6 +162,12 @@ func TestBrowser(t *testing.T) {
 	}
 	if r.Edited != "n3w" {
 		t.Errorf("after the edit, email/work's password is %q", r.Edited)
+	}
+	if r.TextField != "alice" || r.TextObject != "{\n  \"user\": \"alice\",\n  \"password\": \"n3w\"\n}" || r.NoField != "no-field" {
+		t.Errorf("text of a field %q, of the object %q, of a missing field %q", r.TextField, r.TextObject, r.NoField)
+	}
+	if r.NullRefused != "invalid-value" {
+		t.Errorf("set of null: %q, want invalid-value", r.NullRefused)
 	}
 	if want := []string{"/email/work", "/github/totp"}; !slices.Equal(r.AfterRemove, want) {
 		t.Errorf("after removing github/password the store holds %v, want %v", r.AfterRemove, want)

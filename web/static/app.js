@@ -376,20 +376,14 @@ async function tickOTP() {
   } catch (err) { clearInterval(otpTimer); fail(err); }
 }
 
-// The value as the user reads it: a JSON string as its text, anything
-// else as indented JSON.
-function display(json) {
-  const v = JSON.parse(json);
-  return typeof v === "string" ? v : JSON.stringify(v, null, 2);
-}
-
 $("show").addEventListener("click", async () => {
   if (revealed) {
     $("value").textContent = "••••••••"; revealed = false; $("show").textContent = "Show";
     return;
   }
   try {
-    $("value").textContent = display(await vaultdb.get(selected));
+    // What "vaultdb get" prints: a string as its text, else indented JSON.
+    $("value").textContent = await vaultdb.text(selected);
     revealed = true; $("show").textContent = "Hide";
   } catch (err) { fail(err); }
 });
