@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"fmt"
 	"net"
 	"os"
@@ -149,6 +150,17 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
 	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
 	check(t, s.run("", append(env, noPass), "grep", "v"), 0, "/a:v2\n", "")
+	// totp.
+	uri := "otpauth://totp/GitHub:octocat?secret=" + e2eSecret + "&issuer=GitHub"
+	check(t, s.run(uri+"\n", append(env, noPass), "totp", "add", "otp/gh"), 0, "", "")
+	want := totpCode(t, e2eSecret, sha1.New, 1700000000, 30, 6)
+	check(t, s.run("", append(env, noPass), "totp", "otp/gh", "--time", "1700000000"), 0, want+"\n", "")
+	check(t, s.run("", append(env, noPass), "rm", "-r", "--force", "otp/"), 0, "", "")
+	// git-credential get, which git runs on every push.
+	check(t, s.run(`{"username":"me","password":"tok"}`, append(env, noPass), "set", "--json", "git/example.com"), 0, "", "")
+	check(t, s.run("protocol=https\nhost=example.com\n\n", append(env, noPass), "git-credential", "get"), 0, "username=me\npassword=tok\n", "")
+	check(t, s.run("protocol=https\nhost=other.example\n\n", append(env, noPass), "git-credential", "get"), 0, "", "")
+	check(t, s.run("", append(env, noPass), "rm", "-r", "--force", "git/"), 0, "", "")
 	// Completion, which never prompts, completes with the agent's keys.
 	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, "a\n:4\n", "")
 	// The same store through another path names the same keys.
@@ -242,6 +254,8 @@ func TestAgentStaleKeys(t *testing.T) {
 	}{
 		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
 		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}}, {"", []string{"grep", "new"}},
+		{"protocol=https\nhost=example.com\n\n", []string{"git-credential", "get"}},
+		{"", []string{"totp", "a"}}, {"", []string{"totp"}},
 		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
 	} {
 		for _, recreated := range []string{newCopy, emptyCopy} {

@@ -356,9 +356,10 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 	return s, nil
 }
 
-// errEmptyStore is what a read returns to readTask for a store that seems
-// empty, so that readTask checks that the agent's keys are the store's.
-var errEmptyStore = errors.New("the store is empty")
+// errEmptyStore is what a read returns to readTask when it found nothing
+// (an empty store, no credential for a host) and its command is to say so
+// quietly, so that readTask checks that the agent's keys are the store's.
+var errEmptyStore = errors.New("nothing found in the store")
 
 // readTask runs read, which only reads, in a task on the store. When the
 // agent holds the store's keys the config is not read: a get is then one
