@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha1"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -459,6 +460,14 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
 	// Stopped: the kernel still accepts the connection, nobody answers.
 	a.cmd.Process.Signal(syscall.SIGSTOP)
+	// The signal is asynchronous: wait until the agent is stopped, or a
+	// fast command is still served (seen once under load).
+	for i := 0; i < 2000; i++ {
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid)); strings.Contains(string(st), ") T ") {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "did not answer within")
 	// Killed while a command waits on it.
 	done := make(chan result, 1)
