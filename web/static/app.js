@@ -185,11 +185,24 @@ $("signin").addEventListener("click", async () => {
   } catch (err) { fail(err); }
 });
 
-$("signout").addEventListener("click", () => {
+// Sign out: forget the tab's sign-in; for Dropbox also revoke it there
+// (as "vaultdb logout dropbox" does). remoteStorage has no revocation
+// request: its tokens are revoked in the server's own account page.
+$("signout").addEventListener("click", async () => {
   const loc = parseLocation($("store").value);
-  if (loc.remote) sessionStorage.removeItem(signInKey(loc));
+  if (!loc.remote) return;
+  const s = signInOf(loc);
+  sessionStorage.removeItem(signInKey(loc));
   updateSignIn();
-  status(`Signed out of ${loc.label} in this tab.`);
+  if (loc.type !== "dropbox" || !s) return status(`Signed out of ${loc.label} in this tab.`);
+  try {
+    await loadEngine("remote");
+    await vaultdb.dropboxRevoke(siteConfig.dropbox || {}, s);
+    status("Signed out of Dropbox: the sign-in is revoked.");
+  } catch (err) {
+    status("Signed out in this tab, but Dropbox did not revoke the sign-in: " + messageOf(err) +
+      " Revoke it in Dropbox's settings (Connected apps).", true);
+  }
 });
 
 // finishSignIn takes the answer of a sign-in dialog out of the address, if
