@@ -338,6 +338,23 @@ func TestAgentReshardDropbox(t *testing.T) {
 	check(t, d.run("", append(env, noPass), "--trace", "get", "h"), 0, "v-h\n", "1 requests (1 reads, 0 writes) in 1 rounds")
 }
 
+// TestAgentIdleTimeout: --timeout reaches the agent: keys unused that
+// long are forgotten (the timing itself is internal/agent's
+// TestIdleTimeout, on an injected clock; here only that it happens).
+func TestAgentIdleTimeout(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	a := startAgent(t, bin, rt, nil, "--timeout", "1s")
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.stderr.String(), "unused for 1s"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not forget the keys within 30s: %s", a.stderr)
+		}
+	}
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, s.run("", env, "agent", "--timeout", "-1s"), 2, "", "--timeout must not be negative")
+}
+
 func TestAgentTimeoutZero(t *testing.T) {
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
