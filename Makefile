@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # Packages with fuzz targets; "make fuzz" runs each target for FUZZTIME.
 FUZZ_PKGS = ./vault/format ./internal/otp
 
-.PHONY: all build install test check-model bench fuzz crash-test interop-test clean rs-servers lint tools cross web web-deps bench-web
+.PHONY: all build install web-embed test check-model bench fuzz crash-test interop-test clean rs-servers lint tools cross web web-deps bench-web
 
 all: build
 
@@ -14,11 +14,20 @@ all: build
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 LDFLAGS  = $(if $(VERSION),-X github.com/vaultdb/vaultdb/internal/cli.version=$(VERSION))
 
-build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/vaultdb .
+# "vaultdb web" serves the page from the binary: build and install first
+# build the page into internal/webui/site and embed it (tag webembed). A
+# plain "go build" or "go install" makes a vaultdb whose "vaultdb web" says
+# to use these instead.
+build: web-embed
+	$(GO) build -tags webembed -ldflags "$(LDFLAGS)" -o bin/vaultdb .
 
-install:
-	$(GO) install -ldflags "$(LDFLAGS)" .
+install: web-embed
+	$(GO) install -tags webembed -ldflags "$(LDFLAGS)" .
+
+WEBEMBED = internal/webui/site
+web-embed:
+	rm -rf $(WEBEMBED)
+	$(MAKE) --no-print-directory web WEBDIR=$(WEBEMBED)
 
 # The remoteStorage servers the tests start (armadietto and
 # remotestorage-server, pinned in testdata/rs-servers/package-lock.json).
@@ -86,7 +95,7 @@ cross:
 # serialised by the simulator, and the race detector makes it 6x slower.
 test:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./internal/jsutil
+	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./adapters/localstorage ./internal/jsutil
 	GOOS=js GOARCH=wasm $(GO) vet -tags remote ./web/wasm
 	$(GO) test -race $$($(GO) list ./... | grep -v /vault/vaultsim)
 	$(GO) test ./vault/vaultsim

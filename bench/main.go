@@ -53,7 +53,9 @@ type Report struct {
 	RemoteStorage *RSReport `json:"remotestorage,omitempty"`
 	// DropboxLock holds the rows of 8-dropbox-lock.
 	DropboxLock []DropboxLock `json:"dropbox_lock,omitempty"`
-	// Scale holds the rows of 9-scale (issue 18's targets).
+	// Agent holds the whole-process rows of the agent against pass.
+	Agent *AgentReport `json:"agent,omitempty"`
+	// Scale holds the rows of 10-scale (issue 18's targets).
 	Scale   *ScaleReport `json:"scale,omitempty"`
 	TotalMS float64      `json:"total_ms"`
 	// The machine's load average (1, 5, 15 minutes) when the run started
@@ -74,7 +76,7 @@ func main() {
 		quick   = flag.Bool("quick", false, "quick mode: growth up to 10,000 documents, smaller naive samples, fewer repetitions")
 		out     = flag.String("o", "bench/results.json", "where to write the JSON report (\"\" for none)")
 		sample  = flag.Int("naive-sample", -1, "naive operations timed at the injected latency per workload (0: all; default 100, quick 20)")
-		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf, rs-1-get, rs-2-set, rs-3-import, rs-racing, 8-dropbox-lock, 9-scale)")
+		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf, rs-1-get, rs-2-set, rs-3-import, rs-racing, 8-dropbox-lock, 9-agent, 10-scale)")
 		cpuProf = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 		sizeArg = flag.String("sizes", "", "store sizes of the growth workload, comma-separated (default 100,1000,10000,100000; quick 100,1000,10000)")
 	)
@@ -136,22 +138,31 @@ func main() {
 		}
 		rep.DropboxLock = rows
 	}
+	if selected("9-agent") {
+		progress("9-agent: whole processes with a warm agent, against pass")
+		a, err := benchAgent(context.Background(), *quick)
+		if err != nil {
+			fatalf("9-agent: %v", err)
+		}
+		rep.Agent = a
+	}
 	// The scale rows take a few minutes: in -quick runs only when asked
 	// for with -run.
-	if selected("9-scale") && (!*quick || *runArg != "") {
-		progress("9-scale: issue 18's targets, whole vaultdb processes (a few minutes)")
+	if selected("10-scale") && (!*quick || *runArg != "") {
+		progress("10-scale: issue 18's targets, whole vaultdb processes (a few minutes)")
 		sc, err := benchScale(context.Background())
 		if err != nil {
-			fatalf("9-scale: %v", err)
+			fatalf("10-scale: %v", err)
 		}
 		rep.Scale = sc
 	}
 	rep.TotalMS = ms(time.Since(start))
 	rep.LoadEnd = loadavg()
-	rep.Targets = checkTargets(rep)
+	rep.Targets = append(checkTargets(rep), agentTargets(rep.Agent)...)
 	printTable(os.Stdout, rep)
 	printRemoteStorage(os.Stdout, rep.RemoteStorage)
 	printDropboxLock(os.Stdout, rep.DropboxLock)
+	printAgent(os.Stdout, rep.Agent)
 	printScale(os.Stdout, rep.Scale)
 	fmt.Printf("\nload average (1, 5, 15 min): %s at the start, %s at the end\n", rep.LoadStart, rep.LoadEnd)
 	if *out != "" {

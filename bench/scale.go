@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -193,10 +192,10 @@ func rssRow(id, name string, limitMB float64, p proc, err error) ScaleRow {
 	return row
 }
 
-// pairs runs a and b in turn n times and returns the median of the CPU
+// cpuPairs runs a and b in turn n times and returns the median of the CPU
 // ratios a/b, pair by pair (a pair shares the machine's load), with the
 // median CPU of each.
-func pairs(n int, a, b func(i int) (proc, error)) (ratio float64, ma, mb time.Duration, err error) {
+func cpuPairs(n int, a, b func(i int) (proc, error)) (ratio float64, ma, mb time.Duration, err error) {
 	var rs []float64
 	var as, bs []time.Duration
 	for i := range n {
@@ -211,8 +210,7 @@ func pairs(n int, a, b func(i int) (proc, error)) (ratio float64, ma, mb time.Du
 		rs = append(rs, pa.cpu.Seconds()/max(pb.cpu.Seconds(), 1e-6))
 		as, bs = append(as, pa.cpu), append(bs, pb.cpu)
 	}
-	slices.Sort(rs)
-	return rs[len(rs)/2], median(as), median(bs), nil
+	return medianFloat(rs), median(as), median(bs), nil
 }
 
 func loadavg() string {
@@ -261,36 +259,36 @@ func benchScale(ctx context.Context) (*ScaleReport, error) {
 
 	// Import of 100,000 entries: peak RSS, and CPU against ten imports
 	// of 10,000 (each into a new store: the batch should scale linearly).
-	progress("9-scale: import of 100,000 entries into 4 shards")
+	progress("10-scale: import of 100,000 entries into 4 shards")
 	store100k, imp100k, err := r.importInto(ctx, "s100k", 4, in100k)
-	add(rssRow("9-import-100k-rss", "import 100,000, 4 shards: peak RSS", 250, imp100k, err))
+	add(rssRow("10-import-100k-rss", "import 100,000, 4 shards: peak RSS", 250, imp100k, err))
 	if err != nil {
 		return rep, nil
 	}
-	progress("9-scale: ten imports of 10,000 entries")
+	progress("10-scale: ten imports of 10,000 entries")
 	var ten time.Duration
 	for range 10 {
 		_, p, err := r.importInto(ctx, "s10k", 4, in10k)
 		if err != nil {
-			add(ratioRow("9-import-100k-cpu", "import 100,000: CPU vs 10 imports of 10,000", 2, "", 0, err))
+			add(ratioRow("10-import-100k-cpu", "import 100,000: CPU vs 10 imports of 10,000", 2, "", 0, err))
 			return rep, nil
 		}
 		ten += p.cpu
 	}
-	add(ratioRow("9-import-100k-cpu", "import 100,000: CPU vs 10 imports of 10,000", 2,
+	add(ratioRow("10-import-100k-cpu", "import 100,000: CPU vs 10 imports of 10,000", 2,
 		fmt.Sprintf("%.2f s vs 10 x %.2f s", imp100k.cpu.Seconds(), ten.Seconds()/10),
 		imp100k.cpu.Seconds()/ten.Seconds(), nil))
 
-	progress("9-scale: export of 100,000 entries")
+	progress("10-scale: export of 100,000 entries")
 	exp, err := r.run(ctx, store100k, nil, "export", "-o", filepath.Join(r.dir, "export.json"))
-	add(rssRow("9-export-100k-rss", "export 100,000, 4 shards: peak RSS", 150, exp, err))
+	add(rssRow("10-export-100k-rss", "export 100,000, 4 shards: peak RSS", 150, exp, err))
 	os.Remove(filepath.Join(r.dir, "export.json"))
 
-	progress("9-scale: import of 30,000 entries into 256 and into 4 shards, 3 pairs")
-	ratio, m256, m4, err := pairs(3,
+	progress("10-scale: import of 30,000 entries into 256 and into 4 shards, 3 pairs")
+	ratio, m256, m4, err := cpuPairs(3,
 		func(int) (proc, error) { _, p, err := r.importInto(ctx, "s30k-256", 256, in30k); return p, err },
 		func(int) (proc, error) { _, p, err := r.importInto(ctx, "s30k-4", 4, in30k); return p, err })
-	add(ratioRow("9-import-30k-256-vs-4", "import 30,000: CPU, 256 shards vs 4", 2,
+	add(ratioRow("10-import-30k-256-vs-4", "import 30,000: CPU, 256 shards vs 4", 2,
 		fmt.Sprintf("median CPU %.2f s vs %.2f s", m256.Seconds(), m4.Seconds()), ratio, err))
 	os.RemoveAll(filepath.Join(r.dir, "s30k-256"))
 	os.RemoveAll(filepath.Join(r.dir, "s30k-4"))
@@ -310,31 +308,31 @@ func benchScale(ctx context.Context) (*ScaleReport, error) {
 			return r.run(ctx, store, strings.NewReader(fmt.Sprintf("value %d of a bench run", i)), "set", "-f", path)
 		}
 	}
-	ratio, mBig, mSmall, err := pairs(9, get(store100k, big), get(store100, getPath))
-	row := ratioRow("9-get-100k-4shards", "get: 100,000 entries in 4 shards vs 100 (what reshard fixes)", 0,
+	ratio, mBig, mSmall, err := cpuPairs(9, get(store100k, big), get(store100, getPath))
+	row := ratioRow("10-get-100k-4shards", "get: 100,000 entries in 4 shards vs 100 (what reshard fixes)", 0,
 		fmt.Sprintf("median CPU %.1f ms vs %.1f ms", ms(mBig), ms(mSmall)), ratio, err)
 	row.Target, row.Pass = "info", err == nil
 	add(row)
 
-	progress("9-scale: reshard of the 100,000-entry store to %d shards", reshardTarget)
+	progress("10-scale: reshard of the 100,000-entry store to %d shards", reshardTarget)
 	var resharded error
 	if _, err := r.run(ctx, store100k, nil, "reshard", "--help"); err != nil {
 		resharded = errors.New("reshard not built: `vaultdb reshard N` is not a command of this binary")
 	} else if p, err := r.run(ctx, store100k, nil, "reshard", fmt.Sprint(reshardTarget)); err != nil {
 		resharded = err
 	} else {
-		progress("9-scale: reshard took CPU %.2f s, wall %.2f s, peak RSS %.0f MB", p.cpu.Seconds(), p.wall.Seconds(), p.rssMB)
+		progress("10-scale: reshard took CPU %.2f s, wall %.2f s, peak RSS %.0f MB", p.cpu.Seconds(), p.wall.Seconds(), p.rssMB)
 	}
 	if resharded != nil {
-		add(ratioRow("9-get-100k-resharded", "get: 100,000 entries after reshard vs 100", 1.3, "", 0, resharded))
-		add(ratioRow("9-set-100k-resharded", "set: 100,000 entries after reshard vs 100", 3, "", 0, resharded))
+		add(ratioRow("10-get-100k-resharded", "get: 100,000 entries after reshard vs 100", 1.3, "", 0, resharded))
+		add(ratioRow("10-set-100k-resharded", "set: 100,000 entries after reshard vs 100", 3, "", 0, resharded))
 		return rep, nil
 	}
-	ratio, mBig, mSmall, err = pairs(9, get(store100k, big), get(store100, getPath))
-	add(ratioRow("9-get-100k-resharded", fmt.Sprintf("get: 100,000 entries after reshard %d vs 100", reshardTarget), 1.3,
+	ratio, mBig, mSmall, err = cpuPairs(9, get(store100k, big), get(store100, getPath))
+	add(ratioRow("10-get-100k-resharded", fmt.Sprintf("get: 100,000 entries after reshard %d vs 100", reshardTarget), 1.3,
 		fmt.Sprintf("median CPU %.1f ms vs %.1f ms", ms(mBig), ms(mSmall)), ratio, err))
-	ratio, mBig, mSmall, err = pairs(9, set(store100k, big), set(store100, setPath))
-	add(ratioRow("9-set-100k-resharded", fmt.Sprintf("set: 100,000 entries after reshard %d vs 100", reshardTarget), 3,
+	ratio, mBig, mSmall, err = cpuPairs(9, set(store100k, big), set(store100, setPath))
+	add(ratioRow("10-set-100k-resharded", fmt.Sprintf("set: 100,000 entries after reshard %d vs 100", reshardTarget), 3,
 		fmt.Sprintf("median CPU %.1f ms vs %.1f ms", ms(mBig), ms(mSmall)), ratio, err))
 	return rep, nil
 }

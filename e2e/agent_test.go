@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,6 +146,9 @@ func TestAgentServesKeys(t *testing.T) {
 	// Writers read the config first, but need no passphrase either.
 	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
+	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
+	// Completion, which never prompts, completes with the agent's keys.
+	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, "a\n:4\n", "")
 	// The same store through another path names the same keys.
 	rel, err := filepath.Rel("/", s.dir)
 	if err != nil {
@@ -173,6 +178,14 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("", env, "lock", "--store-only"), 0, "", "forgot the keys of 1 store(s)")
 	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
 	check(t, other.run("", append(env, noPass), "get", "b"), 0, "o\n", "")
+	// The keys' page is locked in memory (root may always lock).
+	if os.Geteuid() == 0 {
+		status, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(a.cmd.Process.Pid), "status"))
+		m := regexp.MustCompile(`VmLck:\s+(\d+) kB`).FindSubmatch(status)
+		if m == nil || string(m[1]) == "0" {
+			t.Errorf("the agent holds keys but has no locked memory:\n%s", status)
+		}
+	}
 	// The agent logs what it does, never a key.
 	if strings.Contains(a.stderr.String(), "v2") {
 		t.Errorf("the agent's log holds an entry: %s", a.stderr)
@@ -198,18 +211,57 @@ func TestAgentStaleKeys(t *testing.T) {
 	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
 
 	// The store is re-created with other keys (and other entries) while
-	// the agent holds the old ones.
+	// the agent holds the old ones. Every reading command, and a write,
+	// runs once with the old keys in the agent: a read with them fails or
+	// misses, the config is read, it is another, so the command asks for
+	// the passphrase; the write reads the config first.
+	oldCopy, newCopy := filepath.Join(t.TempDir(), "old"), filepath.Join(t.TempDir(), "new")
+	copyDir(t, s.dir, oldCopy)
 	os.RemoveAll(s.dir)
 	fresh := append(env, "VAULTDB_PASSPHRASE=pw3", "VAULTDB_NO_AGENT=1")
 	check(t, s.run("", fresh, "init", "--iterations", "1000"), 0, "", "")
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		check(t, s.run("new-"+k, fresh, "set", k), 0, "", "")
 	}
-	// A read with the old keys fails or misses; the config is read, it is
-	// another, so the command asks for the passphrase.
-	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
-	check(t, s.run("", append(env, noPass), "get", "zz"), 2, "", "set but empty")
-	check(t, s.run("x", append(env, noPass), "set", "a"), 2, "", "set but empty")
+	copyDir(t, s.dir, newCopy)
+	// And an empty new store: the old keys route to shards it has not
+	// written, so reads seem to find nothing rather than fail.
+	emptyCopy := filepath.Join(t.TempDir(), "empty")
+	os.RemoveAll(s.dir)
+	check(t, s.run("", fresh, "init", "--iterations", "1000"), 0, "", "")
+	copyDir(t, s.dir, emptyCopy)
+	place := func(from string) {
+		os.RemoveAll(s.dir)
+		copyDir(t, from, s.dir)
+	}
+	for _, c := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
+		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}},
+		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
+	} {
+		for _, recreated := range []string{newCopy, emptyCopy} {
+			place(oldCopy)
+			check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=another passphrase 2"), "get", "a"), 0, "v1\n", "")
+			place(recreated)
+			check(t, s.run(c.stdin, append(env, noPass), c.args...), 2, "", "set but empty")
+			// Nothing was written with the old keys.
+			if recreated == emptyCopy {
+				check(t, s.run("", fresh, "ls"), 0, "", "")
+			} else {
+				check(t, s.run("", fresh, "get", "a"), 0, "new-a\n", "")
+			}
+		}
+	}
+	place(newCopy)
+	// Completion never prompts: with stale keys it completes nothing.
+	place(oldCopy)
+	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=another passphrase 2"), "get", "a"), 0, "v1\n", "")
+	place(newCopy)
+	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, ":4\n", "")
+	// With the new passphrase the agent gets the new keys.
 	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=pw3"), "get", "a"), 0, "new-a\n", "")
 	check(t, s.run("", append(env, noPass), "get", "h"), 0, "new-h\n", "")
 }
@@ -291,8 +343,17 @@ func TestAgentOtherUser(t *testing.T) {
 	}
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	os.Chown(rt, 65534, 65534)
-	startAgent(t, nb, rt, nobody)
+	ag := startAgent(t, nb, rt, nobody)
 	sock := filepath.Join(rt, "vaultdb", "agent.sock")
+	// Not dumpable (its /proc files are root's, so no ptrace or
+	// /proc/PID/mem by its own user) and no core file.
+	proc := filepath.Join("/proc", strconv.Itoa(ag.cmd.Process.Pid))
+	if st, err := os.Stat(filepath.Join(proc, "environ")); err != nil || st.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("the agent's /proc/PID/environ is not root's (%v): the agent is dumpable", err)
+	}
+	if limits, _ := os.ReadFile(filepath.Join(proc, "limits")); !regexp.MustCompile(`Max core file size\s+0\s+0\s`).Match(limits) {
+		t.Errorf("the agent's core limit is not 0:\n%s", limits)
+	}
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "not using the agent: "+filepath.Join(rt, "vaultdb")+" belongs to uid 65534, not to this user (uid 0)")
 	// Root connecting anyway gets no answer from another user's agent.
 	c, err := net.Dial("unix", sock)
@@ -329,6 +390,22 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 	check(t, r, 0, "v1\n", "")
 	if r.errOut != "" && !strings.Contains(r.errOut, "closed the connection without answering") && !strings.Contains(r.errOut, "did not answer") {
 		t.Errorf("killed agent: %q", r.errOut)
+	}
+}
+
+// TestAgentSignals: SIGTERM and SIGHUP (a closed terminal) end the agent
+// cleanly: exit 0, socket removed.
+func TestAgentSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		rt := runtimeDir(t)
+		a := startAgent(t, bin, rt, nil)
+		a.cmd.Process.Signal(sig)
+		if code := a.exited(t); code != 0 || !strings.Contains(a.stderr.String(), "every key forgotten") {
+			t.Errorf("%v: exit %d, %s", sig, code, a.stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(rt, "vaultdb", "agent.sock")); !os.IsNotExist(err) {
+			t.Errorf("%v: the socket stayed (%v)", sig, err)
+		}
 	}
 }
 

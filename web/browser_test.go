@@ -198,8 +198,9 @@ func TestBrowserGoTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	pkgs := map[string]string{
-		"indexeddb.test.wasm": "../adapters/indexeddb",
-		"memory.test.wasm":    "../adapters/memory",
+		"indexeddb.test.wasm":    "../adapters/indexeddb",
+		"localstorage.test.wasm": "../adapters/localstorage",
+		"memory.test.wasm":       "../adapters/memory",
 	}
 	var bins []string
 	for bin, pkg := range pkgs {
@@ -236,5 +237,37 @@ func TestBrowserGoTests(t *testing.T) {
 			t.Errorf("%s: a released Go callback was called:\n%s", res.Name, res.Output)
 		}
 		t.Logf("%s in Chromium: %d tests and subtests passed", res.Name, passed)
+	}
+}
+
+// TestBrowserLocalStorage: a store in localStorage is open in one tab at
+// a time (an exclusive Web Lock held while it is open); a second tab is
+// told so, and gets it once the first locks.
+func TestBrowserLocalStorage(t *testing.T) {
+	b := browser(t)
+	var r struct {
+		PageErrors    []string
+		Where         string
+		Remembered    string
+		SecondTab     string
+		AfterLock     []string
+		FirstTabAgain string
+	}
+	b.run(t, &r, "localstorage.mjs", map[string]string{"passphrase": "one tab at a time"}, serveSite(t), artifactDir(t, "localstorage-*.png"))
+	if len(r.PageErrors) > 0 {
+		t.Errorf("uncaught errors in the page: %v", r.PageErrors)
+	}
+	if r.Where != "ls:solo" {
+		t.Errorf("the first tab opened %q", r.Where)
+	}
+	const elsewhere = "This store is open in another tab or window"
+	if !strings.HasPrefix(r.SecondTab, elsewhere) {
+		t.Errorf("a second tab unlocking the open store is told %q", r.SecondTab)
+	}
+	if !slices.Equal(r.AfterLock, []string{"/note"}) {
+		t.Errorf("after the first tab locked, the second opened the store with %v", r.AfterLock)
+	}
+	if !strings.HasPrefix(r.FirstTabAgain, elsewhere) {
+		t.Errorf("the first tab, unlocking again while the second has the store, is told %q", r.FirstTabAgain)
 	}
 }

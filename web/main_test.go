@@ -31,6 +31,7 @@ var shared struct {
 	dir     string // removed by TestMain
 	driver  *driver
 	site    string // URL
+	siteDir string
 	servers []*httptest.Server
 	binary  string
 	errs    map[string]error // what failed to start, so later tests fail fast
@@ -105,6 +106,7 @@ func serveSite(t *testing.T) string {
 		}
 		t.Logf("built the site in %v", time.Since(start).Round(time.Millisecond))
 		var err error
+		shared.siteDir = dir
 		shared.site, err = serveDir(dir)
 		return err
 	})

@@ -22,12 +22,14 @@ type cli struct {
 	store    string
 	config   string
 	passFile string
+	env      []string
 }
 
 func newCLI(t *testing.T, store, passphrase string) *cli {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cli{t: t, bin: vaultdbBinary(t), store: store, config: filepath.Join(dir, "config"), passFile: filepath.Join(dir, "pass")}
+	c.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + c.config}
 	if err := os.WriteFile(c.passFile, []byte(passphrase+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func newCLI(t *testing.T, store, passphrase string) *cli {
 func (c *cli) run(stdin string, args ...string) string {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, append([]string{"--store", c.store, "--passphrase-file", c.passFile}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(c.config), "XDG_CONFIG_HOME=" + c.config}
+	cmd.Env = c.env
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -49,25 +51,35 @@ func (c *cli) run(stdin string, args ...string) string {
 	return out.String()
 }
 
-// signInRS saves a remoteStorage sign-in for st's account in the config
-// directory, as "vaultdb login remotestorage" does after the OAuth dialog
-// (e2e tests that dialog with the binary).
+// writeConfig writes a file of vaultdb's config directory, 0600 in 0700,
+// as the sign-ins are kept.
+func (c *cli) writeConfig(name string, v any) {
+	c.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	dir := filepath.Join(c.config, "vaultdb")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// signInRS saves a remoteStorage sign-in for st's account, as "vaultdb
+// login remotestorage" does after the OAuth dialog (e2e tests that dialog
+// with the binary).
 func (c *cli) signInRS(st *rstest.Store) {
 	c.t.Helper()
 	ep, err := st.Server.Endpoints(context.Background(), st.User)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	tf, _ := json.Marshal(map[string]any{"accounts": map[string]any{
+	c.writeConfig("remotestorage-token.json", map[string]any{"accounts": map[string]any{
 		st.Account: map[string]string{"access_token": st.Token, "storage_root": ep.StorageRoot},
 	}})
-	dir := filepath.Join(c.config, "vaultdb")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		c.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "remotestorage-token.json"), tf, 0o600); err != nil {
-		c.t.Fatal(err)
-	}
 }
 
 // TestBrowserRemoteStorage: a store that the vaultdb binary created on

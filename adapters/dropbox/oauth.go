@@ -42,6 +42,10 @@ type AuthConfig struct {
 	AuthURL  string // default DefaultAuthURL
 	TokenURL string // default DefaultTokenURL
 	APIBase  string // default DefaultAPIBase (for Revoke)
+	// RedirectURL is where Dropbox sends the browser back with the code, for
+	// a web page's sign-in (see StartWebLogin); "" for the command line's,
+	// where Dropbox shows the code to paste.
+	RedirectURL string
 	// HTTPClient makes the token requests; default http.DefaultClient.
 	HTTPClient *http.Client
 }
@@ -67,9 +71,10 @@ func (c AuthConfig) withDefaults() AuthConfig {
 
 func (c AuthConfig) oauth2() *oauth2.Config {
 	return &oauth2.Config{
-		ClientID: c.AppKey,
-		Endpoint: oauth2.Endpoint{AuthURL: c.AuthURL, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
-		Scopes:   Scopes,
+		ClientID:    c.AppKey,
+		Endpoint:    oauth2.Endpoint{AuthURL: c.AuthURL, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		Scopes:      Scopes,
+		RedirectURL: c.RedirectURL,
 	}
 }
 
@@ -95,6 +100,29 @@ func (c AuthConfig) StartLogin() *Login {
 		oauth2.S256ChallengeOption(v),
 		oauth2.SetAuthURLParam("token_access_type", "offline"))
 	return &Login{URL: url, cfg: c, verifier: v}
+}
+
+// StartWebLogin begins the authorisation of a web page: Dropbox sends the
+// browser back to c.RedirectURL with the code and state, which the page
+// checks is the one it made. The page keeps Verifier across the redirect
+// (the page is reloaded) and gives it to ResumeLogin.
+func (c AuthConfig) StartWebLogin(state string) *Login {
+	c = c.withDefaults()
+	v := oauth2.GenerateVerifier()
+	url := c.oauth2().AuthCodeURL(state,
+		oauth2.S256ChallengeOption(v),
+		oauth2.SetAuthURLParam("token_access_type", "offline"))
+	return &Login{URL: url, cfg: c, verifier: v}
+}
+
+// Verifier is the login's PKCE verifier: a one-time secret that makes the
+// code useless to anyone but this login.
+func (l *Login) Verifier() string { return l.verifier }
+
+// ResumeLogin is the login StartWebLogin began, with its verifier, after
+// the browser came back with the code.
+func (c AuthConfig) ResumeLogin(verifier string) *Login {
+	return &Login{cfg: c.withDefaults(), verifier: verifier}
 }
 
 // Exchange trades the code the user pasted for tokens. The error says what

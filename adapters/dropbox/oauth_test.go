@@ -3,6 +3,7 @@ package dropbox_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -181,4 +182,54 @@ func TestRevokeHonest(t *testing.T) {
 			t.Fatalf("Revoke answered 500: %v", err)
 		}
 	})
+}
+
+// TestWebLogin: a web page's sign-in. Dropbox sends the browser back to
+// the page with the code and the page's state; the page, reloaded, trades
+// the code with the verifier it kept. A code is good only with the
+// redirect it was issued for.
+func TestWebLogin(t *testing.T) {
+	srv := dropboxtest.NewServer(t)
+	ctx := context.Background()
+	cfg := authConfig(srv)
+	cfg.RedirectURL = "http://127.0.0.1:9/vaultdb/"
+	authorize := func() (code string, verifier string) {
+		t.Helper()
+		login := cfg.StartWebLogin("st4te")
+		if login.Verifier() == "" || strings.Contains(login.URL, login.Verifier()) {
+			t.Fatalf("verifier %q in URL %s", login.Verifier(), login.URL)
+		}
+		c := srv.Client()
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := c.Get(login.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		back, err := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(back.String(), cfg.RedirectURL+"?") {
+			t.Fatalf("authorize answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if back.Query().Get("state") != "st4te" || back.Query().Get("code") == "" {
+			t.Fatalf("redirected to %s", back)
+		}
+		return back.Query().Get("code"), login.Verifier()
+	}
+
+	code, verifier := authorize()
+	tok, err := cfg.ResumeLogin(verifier).Exchange(ctx, code)
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("exchange after the redirect: %v", err)
+	}
+
+	code, verifier = authorize()
+	other := cfg
+	other.RedirectURL = "http://127.0.0.1:9/elsewhere/"
+	if _, err := other.ResumeLogin(verifier).Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) {
+		t.Errorf("exchange with another redirect: %v", err)
+	}
+	code, _ = authorize()
+	if _, err := cfg.ResumeLogin(oauth2.GenerateVerifier()).Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) {
+		t.Errorf("exchange with another verifier: %v", err)
+	}
 }

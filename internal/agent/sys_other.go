@@ -2,18 +2,7 @@
 
 package agent
 
-import (
-	"errors"
-	"net"
-)
-
-// peerUID is implemented for Linux only: elsewhere the agent refuses every
-// client (and the command line does not use it).
-func peerUID(*net.UnixConn) (int, error) {
-	return 0, errors.New("the agent checks its clients' uid on Linux only")
-}
-
-// keyMem is plain memory outside Linux (no mlock here yet).
+// keyMem is plain memory outside Linux (no mlock or MADV_DONTDUMP here yet).
 type keyMem struct{ b []byte }
 
 func newKeyMem(n int) (*keyMem, bool) { return &keyMem{make([]byte, n)}, false }

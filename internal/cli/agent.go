@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,8 @@ func newAgentCmd(f *Factory) *cobra.Command {
 SIGTERM). Start it once per session, for example "vaultdb agent &" in a
 shell's profile or as a systemd user service; it is never started on its
 own, so that no process holding keys runs unless you asked for one.
+Started with "&" it stops, and forgets every key, when its terminal
+closes (SIGHUP); "setsid vaultdb agent" or a service keeps it running.
 
 While it runs, a command that needs the passphrase first asks the agent
 for the store's keys; if it holds none it asks for the passphrase as
@@ -75,6 +79,10 @@ matters. Commands skip the agent with --no-agent or VAULTDB_NO_AGENT=1.`,
 }
 
 func runAgent(ctx context.Context, o *AgentOptions) error {
+	// A closed terminal ends the agent like Ctrl-C: keys wiped, socket
+	// removed.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
 	dir := agent.Dir(o.getenv)
 	l, err := agent.Listen(dir)
 	if errors.Is(err, agent.ErrRunning) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
@@ -23,7 +24,14 @@ const completionTimeout = 3 * time.Second
 func completePaths(f *Factory, maxArgs int, dirsOnly bool) cobra.CompletionFunc {
 	return func(c *cobra.Command, a []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		none := cobra.ShellCompDirectiveNoFileComp
-		if len(a) >= maxArgs || !f.hasPassphrase() {
+		if len(a) >= maxArgs {
+			return nil, none
+		}
+		// Never a prompt: it would hang the shell's completion. Without
+		// a passphrase from a file or the environment, only the agent's
+		// keys can open the store.
+		f.noPrompt = !f.hasPassphrase()
+		if f.noPrompt && f.agent() == nil {
 			return nil, none
 		}
 		ctx := c.Context()
@@ -72,14 +80,13 @@ func listCompletions(ctx context.Context, f *Factory, toComplete string, dirsOnl
 	if err := format.CheckDir(dir); err != nil {
 		return nil, err
 	}
-	// hasPassphrase made sure that opening the store cannot prompt: the
-	// passphrase comes from the file or the environment. (A prompt would
-	// hang the shell's completion.)
-	s, err := f.openStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.NewTask(ctx).List(ctx, dir)
+	// completePaths made sure that opening the store cannot prompt.
+	var names []string
+	err := f.readTask(ctx, func(t *vault.Task) error {
+		var err error
+		names, err = t.List(ctx, dir)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

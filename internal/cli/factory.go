@@ -67,6 +67,8 @@ type Factory struct {
 	// agentClient is the agent's client once agent() looked for it.
 	agentChecked bool
 	agentClient  *agent.Client
+	// noPrompt makes passphrase fail rather than ask (completion).
+	noPrompt bool
 	// passphraseOnly makes openStore ask for the passphrase even when the
 	// agent holds the keys (passwd).
 	passphraseOnly bool
@@ -199,6 +201,9 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 		}
 		return []byte(v), " (from " + envPassphrase + ")", nil
 	}
+	if f.noPrompt {
+		return nil, "", errNoTerminal
+	}
 	pass, err = askSecret(ctx, f.IO.Prompter, prompt, confirm, "passphrase")
 	if errors.Is(err, errNoTerminal) {
 		return nil, "", usageErrorf("a passphrase is needed but there is no terminal to ask on: use --passphrase-file FILE or set %s", envPassphrase)
@@ -307,6 +312,10 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 	}
 	return s, nil
 }
+
+// errEmptyStore is what a read returns to readTask for a store that seems
+// empty, so that readTask checks that the agent's keys are the store's.
+var errEmptyStore = errors.New("the store is empty")
 
 // readTask runs read, which only reads, in a task on the store. When the
 // agent holds the store's keys the config is not read: a get is then one

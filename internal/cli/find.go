@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 )
 
 // FindOptions are the options of "vaultdb find".
@@ -36,25 +37,28 @@ read: no value is decrypted or printed. No match is exit code 3.`,
 }
 
 func runFind(ctx context.Context, o *FindOptions) error {
-	t, err := o.openTask(ctx)
-	if err != nil {
-		return err
-	}
-	docs, err := t.Find(ctx, "/")
-	if err != nil {
-		return err
-	}
 	var b strings.Builder
-	for _, d := range docs {
-		for _, p := range o.Patterns {
-			if strings.Contains(strings.ToLower(d), strings.ToLower(p)) {
-				b.WriteString(d + "\n")
-				break
+	err := o.readTask(ctx, func(t *vault.Task) error {
+		docs, err := t.Find(ctx, "/")
+		if err != nil {
+			return err
+		}
+		b.Reset()
+		for _, d := range docs {
+			for _, p := range o.Patterns {
+				if strings.Contains(strings.ToLower(d), strings.ToLower(p)) {
+					b.WriteString(d + "\n")
+					break
+				}
 			}
 		}
-	}
-	if b.Len() == 0 {
-		return notFoundf("no entry has %s in its path (see \"vaultdb ls -r\")", strings.Join(quoteAll(o.Patterns), " or "))
+		if b.Len() == 0 {
+			return notFoundf("no entry has %s in its path (see \"vaultdb ls -r\")", strings.Join(quoteAll(o.Patterns), " or "))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	_, err = o.IO.Out.Write([]byte(b.String()))
 	return err

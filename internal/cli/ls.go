@@ -50,30 +50,43 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
-	if err != nil {
-		return err
-	}
 	var out []string
-	if o.Recursive {
-		out, err = t.Find(ctx, dir)
-	} else {
-		out, err = t.List(ctx, dir)
-	}
-	if err != nil {
-		return err
-	}
-	if len(out) == 0 && dir != "/" {
+	var single string
+	err = o.readTask(ctx, func(t *vault.Task) error {
+		var err error
+		if o.Recursive {
+			out, err = t.Find(ctx, dir)
+		} else {
+			out, err = t.List(ctx, dir)
+		}
+		if err != nil || len(out) > 0 {
+			return err
+		}
+		if dir == "/" {
+			// Let readTask check that the agent's keys are this store's
+			// before saying that it is empty.
+			return errEmptyStore
+		}
 		// Directories that exist are never empty. Like ls(1), list an
 		// entry by itself.
 		doc := strings.TrimSuffix(dir, "/")
 		if _, err := t.Get(ctx, doc); err == nil {
-			_, err = fmt.Fprintln(o.IO.Out, doc)
-			return err
+			single = doc
+			return nil
 		} else if !errors.Is(err, vault.ErrNotFound) {
 			return err
 		}
 		return notFoundf("%s: no such directory (see \"vaultdb ls\")", dir)
+	})
+	if errors.Is(err, errEmptyStore) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if single != "" {
+		_, err = fmt.Fprintln(o.IO.Out, single)
+		return err
 	}
 	w := o.IO.Out
 	if o.Recursive && o.IO.OutTTY {

@@ -182,6 +182,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newGitCredentialCmd(f),
 		newAgentCmd(f),
 		newLockCmd(f),
+		newWebCmd(f),
 	)
 	useOwnBashCompletion(root)
 	return root

@@ -38,13 +38,16 @@ function messageOf(err) {
     case "store-exists": return "A store of that name exists already: unlock it instead.";
     case "locked": return "The store is locked.";
     case "unauthorized": return "The server refused the sign-in (expired or revoked): sign out and sign in again.";
+    case "open-elsewhere": return "This store is open in another tab or window: lock it there first (a localStorage store has one writer at a time).";
+    case "no-app-key": return "This page has no Dropbox app key: its config.json must name one.";
   }
   return String(err && err.message || err);
 }
 
 // The engine: vaultdb.wasm opens the stores kept in this browser;
-// vaultdb-remote.wasm also opens remote ones (remoteStorage) and is twice
-// the size, so it is loaded only when a remote store is chosen.
+// vaultdb-remote.wasm also opens remote ones (remoteStorage, Dropbox) and is
+// more than twice the size, so it is loaded only when a remote store is
+// chosen.
 let engine = null; // "local" | "remote"
 
 async function loadEngine(kind) {
@@ -56,19 +59,33 @@ async function loadEngine(kind) {
   engine = kind;
 }
 
+// The site's settings, config.json beside the page: {"dropbox": {"appKey":
+// "..."}} names the Dropbox app the page signs in as (whoever hosts the page
+// sets it; "vaultdb web" serves one from $VAULTDB_DROPBOX_APP_KEY); tests
+// also point the Dropbox URLs (authURL, tokenURL, apiBase, contentBase) at
+// a fake on this machine.
+let siteConfig = {};
+
 async function boot() {
+  try {
+    const r = await fetch("config.json", { cache: "no-store" });
+    if (r.ok) siteConfig = await r.json();
+  } catch (_) { /* no settings: the defaults */ }
   const remembered = localStorage.getItem("vaultdb:store");
   if (remembered) $("store").value = remembered;
-  const signedIn = finishSignIn();
+  let msg = "";
+  try { msg = await finishSignIn(); } catch (err) { msg = "The sign-in failed: " + messageOf(err); }
   const loc = parseLocation($("store").value);
   await loadEngine(loc.remote ? "remote" : "local");
   show("loading", false);
-  toLocked(signedIn);
+  toLocked(msg);
   updateSignIn();
 }
 
 // parseLocation reads the store field: a name (a store in this browser's
-// IndexedDB), or rs:USER@HOST[/vaultdb[/FOLDER]] (remoteStorage).
+// IndexedDB), ls:NAME (in its localStorage, one tab at a time),
+// rs:USER@HOST[/vaultdb[/FOLDER]] (remoteStorage) or dropbox:/FOLDER, as
+// the command line names them.
 function parseLocation(text) {
   text = text.trim() || "default";
   const m = /^(?:rs|remotestorage):([^/@\s]+@[^/\s]+)(\/.*)?$/i.exec(text);
@@ -77,21 +94,27 @@ function parseLocation(text) {
     if (folder.split("/")[0] !== "vaultdb") {
       return { error: "A remoteStorage store is in the folder vaultdb or below it: rs:USER@HOST/vaultdb/NAME." };
     }
-    const [user, host] = [m[1].slice(0, m[1].lastIndexOf("@")), m[1].slice(m[1].lastIndexOf("@") + 1).toLowerCase()];
-    return { remote: true, type: "remotestorage", account: `${user}@${host}`, folder };
+    const at = m[1].lastIndexOf("@");
+    const account = m[1].slice(0, at) + "@" + m[1].slice(at + 1).toLowerCase();
+    return { remote: true, type: "remotestorage", account, label: account, folder };
   }
-  if (/^[a-z]+:/i.test(text) && !/^(idb|indexeddb|mem):/i.test(text)) {
-    return { error: `Unknown kind of store "${text.split(":")[0]}:": use a name, or rs:USER@HOST.` };
+  const d = /^dropbox:(.*)$/i.exec(text);
+  if (d) {
+    if (!d[1].startsWith("/")) return { error: "A Dropbox store is dropbox:/FOLDER, such as dropbox:/vaultdb." };
+    return { remote: true, type: "dropbox", label: "Dropbox", folder: d[1] };
+  }
+  if (/^[a-z]+:/i.test(text) && !/^(idb|indexeddb|ls|localstorage|mem):/i.test(text)) {
+    return { error: `Unknown kind of store "${text.split(":")[0]}:": use a name, ls:NAME, rs:USER@HOST or dropbox:/FOLDER.` };
   }
   return { remote: false, loc: text.includes(":") ? text : "idb:" + text };
 }
 
-// The remoteStorage sign-ins of this tab: the access token and storage
-// root per account, in sessionStorage (gone when the tab closes; the token
-// opens only the encrypted files of the vaultdb folder).
-const signInKey = (account) => "vaultdb:rs:" + account;
-function signInOf(account) {
-  try { return JSON.parse(sessionStorage.getItem(signInKey(account))); } catch (_) { return null; }
+// The sign-ins of this tab, in sessionStorage (gone when the tab closes):
+// per remoteStorage account its access token and storage root; for Dropbox
+// the access and refresh tokens. They open only the encrypted files.
+const signInKey = (loc) => loc.type === "dropbox" ? "vaultdb:dropbox" : "vaultdb:rs:" + loc.account;
+function signInOf(loc) {
+  try { return JSON.parse(sessionStorage.getItem(signInKey(loc))); } catch (_) { return null; }
 }
 
 // storeLocation returns what the engine opens for the store field.
@@ -100,12 +123,13 @@ async function storeLocation() {
   if (loc.error) throw new Error(loc.error);
   await loadEngine(loc.remote ? "remote" : "local");
   if (!loc.remote) return loc.loc;
-  const s = signInOf(loc.account);
+  const s = signInOf(loc);
   if (!s) {
-    const e = new Error(`Not signed in to ${loc.account}: press "Sign in to the server" first.`);
+    const e = new Error(`Not signed in to ${loc.label}: press "Sign in to the server" first.`);
     e.code = "not-signed-in";
     throw e;
   }
+  if (loc.type === "dropbox") return { type: "dropbox", folder: loc.folder, token: s, config: siteConfig.dropbox || {} };
   return { type: loc.type, storageRoot: s.storageRoot, folder: loc.folder, token: s.token };
 }
 
@@ -113,58 +137,87 @@ function updateSignIn() {
   const loc = parseLocation($("store").value);
   show("signin-row", !!loc.remote);
   if (!loc.remote) return;
-  const s = signInOf(loc.account);
+  const s = signInOf(loc);
   show("signin", !s); show("signout", !!s);
-  $("signin-state").textContent = s ? `Signed in to ${loc.account}.` : `Not signed in to ${loc.account}.`;
+  $("signin-state").textContent = s ? `Signed in to ${loc.label}.` : `Not signed in to ${loc.label}.`;
 }
 $("store").addEventListener("input", updateSignIn);
 
-// Sign in with OAuth 2's implicit grant, as remoteStorage apps do:
-// WebFinger names the account's dialog, which sends the browser back here
-// with the token in the address's fragment (which browsers never send to a
-// server). state ties the answer to this request.
+const redirectURI = () => location.origin + location.pathname;
+
+function randomState() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Sign in: remoteStorage with OAuth 2's implicit grant, as remoteStorage
+// apps do (WebFinger names the account's dialog, which sends the browser
+// back here with the token in the address's fragment, which browsers never
+// send to a server); Dropbox with the code grant and PKCE (the code comes
+// back in the query and is worth nothing without the verifier this tab
+// keeps). state ties each answer to the request this tab made.
 $("signin").addEventListener("click", async () => {
   const loc = parseLocation($("store").value);
   if (!loc.remote) return;
   try {
-    status(`Looking up ${loc.account}…`);
     await loadEngine("remote");
-    const ep = await vaultdb.rsDiscover(loc.account);
-    const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-    sessionStorage.setItem("vaultdb:pending", JSON.stringify({
-      account: ep.account, storageRoot: ep.storageRoot, state, store: $("store").value.trim() }));
-    const here = location.origin + location.pathname;
-    const u = new URL(ep.authURL);
-    u.searchParams.set("redirect_uri", here);
-    u.searchParams.set("client_id", location.origin);
-    u.searchParams.set("response_type", "token");
-    u.searchParams.set("scope", "vaultdb:rw");
-    u.searchParams.set("state", state);
-    location.assign(u.toString());
+    const state = randomState();
+    const pending = { type: loc.type, label: loc.label, state, store: $("store").value.trim() };
+    let url;
+    if (loc.type === "dropbox") {
+      const r = await vaultdb.dropboxStartLogin(siteConfig.dropbox || {}, redirectURI(), state);
+      pending.verifier = r.verifier;
+      url = r.url;
+    } else {
+      status(`Looking up ${loc.account}…`);
+      const ep = await vaultdb.rsDiscover(loc.account);
+      pending.account = ep.account;
+      pending.storageRoot = ep.storageRoot;
+      const u = new URL(ep.authURL);
+      u.searchParams.set("redirect_uri", redirectURI());
+      u.searchParams.set("client_id", location.origin);
+      u.searchParams.set("response_type", "token");
+      u.searchParams.set("scope", "vaultdb:rw");
+      u.searchParams.set("state", state);
+      url = u.toString();
+    }
+    sessionStorage.setItem("vaultdb:pending", JSON.stringify(pending));
+    location.assign(url);
   } catch (err) { fail(err); }
 });
 
 $("signout").addEventListener("click", () => {
   const loc = parseLocation($("store").value);
-  if (loc.remote) sessionStorage.removeItem(signInKey(loc.account));
+  if (loc.remote) sessionStorage.removeItem(signInKey(loc));
   updateSignIn();
-  status(`Signed out of ${loc.account} in this tab.`);
+  status(`Signed out of ${loc.label} in this tab.`);
 });
 
-// finishSignIn takes the dialog's answer from the address's fragment, if
+// finishSignIn takes the answer of a sign-in dialog out of the address, if
 // there is one, and returns what to tell the user.
-function finishSignIn() {
-  if (!location.hash.includes("access_token=") && !location.hash.includes("error=")) return "";
+async function finishSignIn() {
   const frag = new URLSearchParams(location.hash.slice(1));
-  history.replaceState(null, "", location.pathname + location.search);
+  const query = new URLSearchParams(location.search);
+  let answer;
+  if (frag.has("access_token") || frag.has("error")) answer = frag;
+  else if (query.has("state") && (query.has("code") || query.has("error"))) answer = new URLSearchParams(query);
+  else return "";
+  for (const k of ["code", "state", "error", "error_description"]) query.delete(k);
+  history.replaceState(null, "", location.pathname + (query.size ? "?" + query : ""));
   let pending = null;
   try { pending = JSON.parse(sessionStorage.getItem("vaultdb:pending")); } catch (_) {}
   sessionStorage.removeItem("vaultdb:pending");
-  if (!pending || frag.get("state") !== pending.state) return "The sign-in answer does not match a sign-in started here: sign in again.";
+  if (!pending || answer.get("state") !== pending.state) return "The sign-in answer does not match a sign-in started here: sign in again.";
   $("store").value = pending.store;
-  if (frag.get("error")) return `${pending.account} did not grant access (${frag.get("error")}).`;
-  sessionStorage.setItem(signInKey(pending.account), JSON.stringify({ token: frag.get("access_token"), storageRoot: pending.storageRoot }));
-  return `Signed in to ${pending.account}. Type the passphrase to unlock the store.`;
+  if (answer.get("error")) return `${pending.label} did not grant access (${answer.get("error")}).`;
+  let signIn;
+  if (pending.type === "dropbox") {
+    await loadEngine("remote");
+    signIn = await vaultdb.dropboxFinishLogin(siteConfig.dropbox || {}, redirectURI(), pending.verifier, answer.get("code"));
+  } else {
+    signIn = { token: answer.get("access_token"), storageRoot: pending.storageRoot };
+  }
+  sessionStorage.setItem(signInKey(pending), JSON.stringify(signIn));
+  return `Signed in to ${pending.label}. Type the passphrase to unlock the store.`;
 }
 
 function toLocked(msg) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/indexeddb"
+	"github.com/vaultdb/vaultdb/adapters/localstorage"
 	"github.com/vaultdb/vaultdb/adapters/memory"
 	"github.com/vaultdb/vaultdb/internal/jsutil"
 	"github.com/vaultdb/vaultdb/internal/otp"
@@ -26,6 +27,7 @@ type api struct {
 	mu    sync.Mutex
 	store *vault.Store
 	loc   string
+	close func()                   // releases the open store's adapter (its lock), or nil
 	mem   map[string]*memory.Store // "mem:NAME" stores, for tests
 }
 
@@ -61,6 +63,7 @@ func coded(err error) error {
 		{adapters.ErrTransient, "transient"},
 		{vault.ErrTooManyConflicts, "conflicts"},
 		{errLocked, "locked"},
+		{localstorage.ErrInUse, "open-elsewhere"},
 	} {
 		if errors.Is(err, c.target) {
 			return &codedError{c.code, err}
@@ -129,7 +132,7 @@ var objectLocations = map[string]func(js.Value) (adapters.Adapter, string, error
 var extraFuncs = map[string]func(args []js.Value) (any, error){}
 
 func knownLocations() string {
-	s := `"idb:NAME", "mem:NAME"`
+	s := `"idb:NAME", "ls:NAME", "mem:NAME"`
 	for t := range objectLocations {
 		s += `, {type: "` + t + `", ...}`
 	}
@@ -139,6 +142,7 @@ func knownLocations() string {
 // adapter opens the blob store of a location:
 //
 //	idb:NAME   the browser's IndexedDB, database "vaultdb:NAME"
+//	ls:NAME    the browser's localStorage, one tab at a time
 //	mem:NAME   memory, gone on reload (tests)
 //
 // and those of objectLocations.
@@ -164,6 +168,12 @@ func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, stri
 	case "idb", "indexeddb":
 		ad, err := indexeddb.Open(ctx, name)
 		return ad, "idb:" + name, err
+	case "ls", "localstorage":
+		ad, err := localstorage.Open(ctx, name)
+		if err != nil {
+			return nil, "", err
+		}
+		return ad, "ls:" + name, nil
 	case "mem":
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -174,7 +184,7 @@ func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, stri
 		}
 		return m, "mem:" + name, nil
 	}
-	return nil, "", fmt.Errorf("location %q: unknown scheme %q (idb:, mem:)", s, scheme)
+	return nil, "", fmt.Errorf("location %q: unknown scheme %q (idb:, ls:, mem:)", s, scheme)
 }
 
 func (a *api) options() vault.Options { return vault.Options{KDF: webCryptoKDF} }
@@ -188,6 +198,7 @@ func (a *api) locate(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer closeAdapter(ad)
 	l, err := vault.Locate(ctx, ad, a.options())
 	if errors.Is(err, vault.ErrNoStore) {
 		return map[string]any{"exists": false}, nil
@@ -226,10 +237,11 @@ func (a *api) create(args []js.Value) (any, error) {
 	start := time.Now()
 	s, err := vault.Create(ctx, ad, []byte(pass), co)
 	if err != nil {
+		closeAdapter(ad)
 		return nil, err
 	}
 	ms := time.Since(start).Milliseconds()
-	a.opened(s, name)
+	a.opened(s, name, ad)
 	return map[string]any{"location": name, "shards": s.Shards(), "millis": ms}, nil
 }
 
@@ -250,30 +262,49 @@ func (a *api) unlock(args []js.Value) (any, error) {
 	}
 	l, err := vault.Locate(ctx, ad, a.options())
 	if err != nil {
+		closeAdapter(ad)
 		return nil, err
 	}
 	start := time.Now()
 	s, err := l.Unlock(ctx, vault.Passphrase([]byte(pass)))
 	if err != nil {
+		closeAdapter(ad)
 		return nil, err
 	}
 	ms := time.Since(start).Milliseconds()
-	a.opened(s, name)
+	a.opened(s, name, ad)
 	return map[string]any{"location": name, "iterations": l.KDFParams().Iterations, "shards": s.Shards(), "millis": ms}, nil
 }
 
-func (a *api) opened(s *vault.Store, loc string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.store, a.loc = s, loc
+// closeAdapter releases what an adapter holds: a localStorage store's
+// lock, which other tabs wait for, and an IndexedDB connection.
+func closeAdapter(ad adapters.Adapter) {
+	if c, ok := ad.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
-// lock forgets the open store and its keys. The keys are dropped, not
-// wiped: a task still running would otherwise encrypt with zeroed keys.
+// opened makes s, on adapter ad, the open store, closing the one open
+// before.
+func (a *api) opened(s *vault.Store, loc string, ad adapters.Adapter) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.close != nil {
+		a.close()
+	}
+	a.store, a.loc, a.close = s, loc, func() { closeAdapter(ad) }
+}
+
+// lock forgets the open store and its keys, and releases its adapter. The
+// keys are dropped, not wiped: a task still running would otherwise
+// encrypt with zeroed keys.
 func (a *api) lock() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.store, a.loc = nil, ""
+	if a.close != nil {
+		a.close()
+	}
+	a.store, a.loc, a.close = nil, "", nil
 }
 
 func (a *api) current() (*vault.Store, error) {

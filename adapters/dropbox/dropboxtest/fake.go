@@ -12,9 +12,14 @@
 //     content_hash_mismatch);
 //   - POST /2/auth/token/revoke;
 //   - the OAuth 2 endpoints: GET /oauth2/authorize (stands in for the user
-//     allowing access: it answers with the code Dropbox would show) and POST
-//     /oauth2/token (authorization_code with PKCE S256, refresh_token),
-//     with RFC 6749 error bodies such as invalid_grant.
+//     allowing access: it answers with the code Dropbox would show, or, with
+//     a redirect_uri on this machine, redirects there with the code and
+//     state as a web page's sign-in does) and POST /oauth2/token
+//     (authorization_code with PKCE S256 and the same redirect_uri,
+//     refresh_token), with RFC 6749 error bodies such as invalid_grant;
+//   - CORS as Dropbox answers a web page: any origin, a preflight allowing
+//     the Authorization, Content-Type and Dropbox-API-Arg headers, and
+//     Dropbox-API-Result exposed.
 //
 // Paths are case-insensitive, as in Dropbox: a file keeps the case it was
 // created with (path_display) and is found by any case. Revisions are hex
@@ -52,6 +57,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,6 +228,7 @@ type Server struct {
 	access    map[string]*access
 	refresh   map[string]bool // refresh token -> valid
 	codes     map[string]string
+	redirects map[string]string // code -> the redirect_uri it was issued for
 	faults    []Fault
 	random    RandomFaults
 	rng       *mrand.Rand
@@ -243,7 +250,7 @@ type TB interface {
 func NewServer(t TB) *Server {
 	t.Helper()
 	s := &Server{files: map[string]*file{}, access: map[string]*access{}, refresh: map[string]bool{},
-		codes: map[string]string{}, seq: 0x1a2b3c000, stats: Stats{Requests: map[string]int{}},
+		codes: map[string]string{}, redirects: map[string]string{}, seq: 0x1a2b3c000, stats: Stats{Requests: map[string]int{}},
 		nsLock: make(chan struct{}, 1)}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -395,6 +402,16 @@ func (s *Server) putLocked(path string, data []byte) *file {
 // --- request handling
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	// A web page calls Dropbox from its own origin.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "Dropbox-API-Result, Retry-After")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Dropbox-API-Arg")
+		w.Header().Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	endpoint := ""
 	switch r.URL.Path {
 	case "/2/files/download":
@@ -893,8 +910,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "PKCE S256 code_challenge required", 400)
 	case q.Get("token_access_type") != "offline":
 		http.Error(w, "token_access_type must be offline for a refresh token", 400)
-	case q.Get("redirect_uri") != "":
-		http.Error(w, "the fake only implements the no-redirect flow", 400)
+	case q.Get("redirect_uri") != "" && !loopbackURL(q.Get("redirect_uri")):
+		http.Error(w, "the fake redirects only to this machine (http://127.0.0.1:PORT/...)", 400)
 	default:
 		scopes := strings.Fields(q.Get("scope"))
 		for _, need := range []string{"files.content.read", "files.content.write"} {
@@ -906,10 +923,32 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		code := "code-" + randHex(12)
 		s.mu.Lock()
 		s.codes[code] = q.Get("code_challenge")
+		s.redirects[code] = q.Get("redirect_uri")
 		s.mu.Unlock()
+		if back := q.Get("redirect_uri"); back != "" {
+			u, _ := url.Parse(back)
+			v := u.Query()
+			v.Set("code", code)
+			if st := q.Get("state"); st != "" {
+				v.Set("state", st)
+			}
+			u.RawQuery = v.Encode()
+			http.Redirect(w, r, u.String(), http.StatusFound)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, code)
 	}
+}
+
+// loopbackURL reports whether u is an http(s) URL on this machine.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+		return false
+	}
+	ip := net.ParseIP(p.Hostname())
+	return p.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // Approve does what a user does with an authorisation URL: opens it and
@@ -942,9 +981,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	case "authorization_code":
 		code := r.PostForm.Get("code")
 		challenge, ok := s.codes[code]
+		redirect := s.redirects[code]
 		delete(s.codes, code)
+		delete(s.redirects, code)
 		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
-		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge {
+		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge || r.PostForm.Get("redirect_uri") != redirect {
 			oauthError(w, 400, "invalid_grant", "code doesn't exist or has expired")
 			return
 		}

@@ -1,0 +1,82 @@
+package web
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
+)
+
+// TestBrowserDropbox: a store that the vaultdb binary created in
+// dropbox:/vaultdb on the fake Dropbox opens in the page, which signs in
+// itself (PKCE, redirected back with the code), reads the entry the binary
+// wrote and adds one; the binary reads it.
+func TestBrowserDropbox(t *testing.T) {
+	b := browser(t)
+	fake := dropboxtest.NewServer(t)
+	pass := "a passphrase for Dropbox"
+	c := newCLI(t, "dropbox:/vaultdb", pass)
+	c.env = append(c.env, "VAULTDB_DROPBOX_API_URL="+fake.URL, "VAULTDB_DROPBOX_CONTENT_URL="+fake.URL,
+		"VAULTDB_DROPBOX_TOKEN_URL="+fake.TokenURL(), "VAULTDB_DROPBOX_AUTH_URL="+fake.AuthURL())
+	access, refresh := fake.IssueTokens()
+	// What "vaultdb login dropbox" saves (e2e tests that login).
+	c.writeConfig("dropbox-token.json", map[string]string{"app_key": dropboxtest.AppKey, "refresh_token": refresh, "access_token": access})
+	c.run("", "init", "--iterations", "1000")
+	c.run("from the command line", "set", "cli/entry")
+
+	url := serveSite(t)
+	// The site's settings name the Dropbox app and, here, the fake's URLs.
+	cfg, _ := json.Marshal(map[string]any{"dropbox": map[string]string{"appKey": dropboxtest.AppKey,
+		"authURL": fake.AuthURL(), "tokenURL": fake.TokenURL(), "apiBase": fake.URL, "contentBase": fake.URL}})
+	shared.mu.Lock()
+	err := os.WriteFile(filepath.Join(shared.siteDir, "config.json"), cfg, 0o644)
+	shared.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(filepath.Join(shared.siteDir, "config.json"), []byte("{}\n"), 0o644)
+
+	var r struct {
+		PageErrors   []string
+		BeforeSignIn string
+		AfterSignIn  string
+		AddressAfter string `json:"addressAfterSignIn"`
+		Visited      []string
+		Session      []string
+		Where        string
+		FromCLI      string
+	}
+	b.run(t, &r, "dropbox.mjs", map[string]string{"store": "dropbox:/vaultdb", "passphrase": pass,
+		"readPath": "/cli/entry", "writePath": "web/entry", "writeValue": "from the page"}, url, artifactDir(t, "dropbox-*.png"))
+	if len(r.PageErrors) > 0 {
+		t.Errorf("uncaught errors in the page: %v", r.PageErrors)
+	}
+	if r.BeforeSignIn != "Not signed in to Dropbox." {
+		t.Errorf("before the sign-in the page says %q", r.BeforeSignIn)
+	}
+	if !slices.Contains(r.Visited, fake.AuthURL()) {
+		t.Errorf("the page never went to the authorisation page (visited %v)", r.Visited)
+	}
+	if !strings.Contains(r.AfterSignIn, "Signed in to Dropbox") || strings.Contains(r.AddressAfter, "code=") {
+		t.Errorf("after the sign-in the page says %q at %q (the code must leave the address)", r.AfterSignIn, r.AddressAfter)
+	}
+	if slices.Contains(r.Session, "vaultdb:pending") {
+		t.Errorf("the pending sign-in (with its verifier) was left in sessionStorage: %v", r.Session)
+	}
+	if r.Where != "dropbox:/vaultdb" {
+		t.Errorf("the page opened %q", r.Where)
+	}
+	if r.FromCLI != "from the command line" {
+		t.Errorf("the page shows %q for the entry the command line wrote", r.FromCLI)
+	}
+	if got := c.run("", "get", "web/entry"); got != "from the page\n" {
+		t.Errorf("vaultdb get web/entry = %q, want the page's entry", got)
+	}
+	if n := fake.Stats().Requests[dropboxtest.Upload]; n == 0 {
+		t.Errorf("no upload reached the fake")
+	}
+}

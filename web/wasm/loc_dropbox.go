@@ -1,0 +1,132 @@
+//go:build js && wasm && remote
+
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/dropbox"
+)
+
+// Dropbox in the page: the command line's wire client over fetch, and the
+// sign-in as a web page does it, OAuth 2 with PKCE and a redirect back to
+// the page (no app secret: the page cannot keep one).
+func init() {
+	objectLocations["dropbox"] = openDropbox
+	extraFuncs["dropboxStartLogin"] = dropboxStartLogin
+	extraFuncs["dropboxFinishLogin"] = dropboxFinishLogin
+}
+
+// dropboxConfig reads the site's Dropbox settings {appKey, authURL,
+// tokenURL, apiBase, contentBase} (config.json's "dropbox"); each missing
+// URL is Dropbox's own.
+func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
+	get := func(k string) string {
+		if v.Type() == js.TypeObject {
+			if s := v.Get(k); s.Type() == js.TypeString {
+				return s.String()
+			}
+		}
+		return ""
+	}
+	c := dropbox.AuthConfig{AppKey: get("appKey"), AuthURL: get("authURL"), TokenURL: get("tokenURL"), APIBase: get("apiBase"),
+		HTTPClient: fetchClient()}
+	if c.AppKey == "" {
+		return c, "", &codedError{"no-app-key", errors.New(`this page has no Dropbox app key: its config.json must name one ({"dropbox": {"appKey": "..."}})`)}
+	}
+	return c, get("contentBase"), nil
+}
+
+// openDropbox opens {type: "dropbox", folder: "/vaultdb", config, token:
+// {accessToken, refreshToken, expiry (ms since 1970)}}.
+func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
+	cfg, content, err := dropboxConfig(loc.Get("config"))
+	if err != nil {
+		return nil, "", err
+	}
+	folder := loc.Get("folder")
+	if folder.Type() != js.TypeString {
+		return nil, "", errors.New("a Dropbox location needs a folder such as /vaultdb")
+	}
+	t := loc.Get("token")
+	if t.Type() != js.TypeObject {
+		return nil, "", &codedError{"not-signed-in", errors.New("not signed in to Dropbox: sign in first")}
+	}
+	tok := &oauth2.Token{TokenType: "bearer"}
+	if v := t.Get("accessToken"); v.Type() == js.TypeString {
+		tok.AccessToken = v.String()
+	}
+	if v := t.Get("refreshToken"); v.Type() == js.TypeString {
+		tok.RefreshToken = v.String()
+	}
+	if v := t.Get("expiry"); v.Type() == js.TypeNumber {
+		tok.Expiry = time.UnixMilli(int64(v.Float()))
+	}
+	ad, err := dropbox.New(dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
+		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, HTTPClient: cfg.HTTPClient})
+	if err != nil {
+		return nil, "", err
+	}
+	return ad, "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
+}
+
+// loginConfig reads the (config, redirectURI) arguments both halves of
+// the sign-in start with.
+func loginConfig(args []js.Value) (dropbox.AuthConfig, error) {
+	if len(args) < 1 {
+		return dropbox.AuthConfig{}, errors.New("the Dropbox sign-in needs the site's Dropbox settings and the redirect URI")
+	}
+	cfg, _, err := dropboxConfig(args[0])
+	if err != nil {
+		return cfg, err
+	}
+	cfg.RedirectURL, err = str(args, 1, "the redirect URI")
+	return cfg, err
+}
+
+// dropboxStartLogin(config, redirectURI, state) returns {url, verifier}:
+// the page keeps the verifier (in sessionStorage) and goes to url.
+func dropboxStartLogin(args []js.Value) (any, error) {
+	cfg, err := loginConfig(args)
+	if err != nil {
+		return nil, err
+	}
+	state, err := str(args, 2, "the state")
+	if err != nil {
+		return nil, err
+	}
+	l := cfg.StartWebLogin(state)
+	return map[string]any{"url": l.URL, "verifier": l.Verifier()}, nil
+}
+
+// dropboxFinishLogin(config, redirectURI, verifier, code) trades the code
+// Dropbox sent back for {accessToken, refreshToken, expiry}.
+func dropboxFinishLogin(args []js.Value) (any, error) {
+	cfg, err := loginConfig(args)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := str(args, 2, "the verifier")
+	if err != nil {
+		return nil, err
+	}
+	code, err := str(args, 3, "the code")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tok, err := cfg.ResumeLogin(verifier).Exchange(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken,
+		"expiry": float64(tok.Expiry.UnixMilli())}, nil
+}
