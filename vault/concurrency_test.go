@@ -37,6 +37,11 @@ func (e *expectation) ack(path, v string) {
 
 func (e *expectation) maybe(path, v string) {
 	e.mu.Lock()
+	if _, ok := e.allowed[path]; !ok {
+		// Nothing acknowledged yet: the document may still be absent, as
+		// it was at the start.
+		e.allowed[path] = []string{""}
+	}
 	if !slices.Contains(e.allowed[path], v) {
 		e.allowed[path] = append(e.allowed[path], v)
 	}
