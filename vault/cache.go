@@ -227,6 +227,11 @@ func (t *Task) read(i int, sl *slot) {
 		t.seq++
 		sl.readSeq, sl.wroteSeq = t.seq, 0
 		t.pumpLocked()
+	case errors.Is(err, format.ErrMoved):
+		// A migration sealed the shard: this task routes by a layout the
+		// store is leaving or has left, so nothing more it does can land.
+		sl.err = err
+		t.failAllLocked(err)
 	case errors.Is(err, format.ErrCorrupt) || errors.Is(err, format.ErrUnsupportedVersion):
 		sl.err = err
 	case errors.Is(err, adapters.ErrUnauthorized):

@@ -34,6 +34,13 @@ const (
 	// shards.n was altered (every entry then seems missing) or the file is
 	// left from another store. Found only where blobs can be listed.
 	FindStrayShard FindingKind = "stray-shard"
+	// A shard of the config's layout sealed by a migration (reshard, key
+	// rotation) that has not finished: resume it.
+	FindSealedShard FindingKind = "sealed-shard"
+	// A sealed file of a layout a finished migration left that still holds
+	// the data it froze (the migration stopped before emptying it): resume
+	// to empty it.
+	FindFrozenSeal FindingKind = "frozen-seal"
 
 	// A directory lists a child that does not exist (tolerated drift).
 	FindDanglingName FindingKind = "dangling-name"
@@ -225,7 +232,41 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 			break
 		}
 	}
+	frozen, err := s.frozenSeals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Findings = append(r.Findings, frozen...)
 	return r, nil
+}
+
+// frozenSeals finds the sealed files of retired layouts that still hold
+// what they froze.
+func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
+	if s.cfg == nil {
+		return nil, nil
+	}
+	var out []Finding
+	live := s.BlobIDs()
+	for _, r := range s.cfg.Retired() {
+		for _, blob := range format.NewRouter(nil, r.N).BlobIDs() {
+			if slices.Contains(live, blob) {
+				continue
+			}
+			data, _, err := s.a.Read(ctx, blob)
+			if errors.Is(err, adapters.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, blobError("read", blob, err)
+			}
+			if seal, frozen, _ := format.ParseSealed(blob, data); seal != nil && frozen != nil {
+				out = append(out, Finding{Kind: FindFrozenSeal, Blob: blob,
+					Detail: fmt.Sprintf("still holds what the reshard from %d shards froze", r.N)})
+			}
+		}
+	}
+	return out, nil
 }
 
 // StrayShards returns a finding for every blob id in present (the blobs at
@@ -233,16 +274,81 @@ func (s *Store) Check(ctx context.Context) (*Report, error) {
 // config's routing does not: after shards.n is changed, the engine reads
 // shards that do not exist and the store looks empty, so Check alone
 // reports nothing. Ids that are not shard names are ignored.
-func (s *Store) StrayShards(present []string) []Finding {
+//
+// The files of layouts a migration left (sealed), and those of the layout a
+// migration under way is writing, are expected; telling the second kind
+// costs one read, done only when there are candidates.
+func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, error) {
 	var out []Finding
+	var known []string
+	retired := func(cfg *format.Config) {
+		for _, r := range cfg.Retired() {
+			known = append(known, format.NewRouter(nil, r.N).BlobIDs()...)
+		}
+	}
+	if s.cfg != nil {
+		retired(s.cfg)
+	}
+	pendingRead := false
 	for _, id := range present {
-		if !IsShardID(id) || slices.Contains(s.BlobIDs(), id) {
+		if !IsShardID(id) || slices.Contains(s.BlobIDs(), id) || slices.Contains(known, id) {
 			continue
+		}
+		if !pendingRead {
+			pendingRead = true
+			if s.cfg == nil {
+				// Opened with keys alone (an agent's): the config tells
+				// which layouts were retired. If it names another shard
+				// count, the files are strays for this store as opened.
+				if cfg, err := s.readConfig(ctx); err == nil && cfg.Shards() == s.Shards() {
+					retired(cfg)
+					if slices.Contains(known, id) {
+						continue
+					}
+				}
+			}
+			seal, err := s.pendingMigration(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if seal != nil {
+				known = append(known, format.NewRouter(nil, seal.To).BlobIDs()...)
+				if slices.Contains(known, id) {
+					continue
+				}
+			}
 		}
 		out = append(out, Finding{Kind: FindStrayShard, Blob: id,
 			Detail: fmt.Sprintf("a shard file the config (shards.n = %d) does not name: the config was altered, or the file is left from another store", s.Shards())})
 	}
-	return out
+	return out, nil
+}
+
+// readConfig reads and parses the config as it is now.
+func (s *Store) readConfig(ctx context.Context) (*format.Config, error) {
+	data, _, err := s.readBlob(ctx, ConfigBlob)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, ErrNoStore
+	}
+	return format.ParseConfig(data)
+}
+
+// pendingMigration returns the seal of the migration under way, if the
+// config's layout is being left: its first shard is sealed.
+func (s *Store) pendingMigration(ctx context.Context) (*format.Seal, error) {
+	claim := s.BlobIDs()[0]
+	data, _, err := s.readBlob(ctx, claim)
+	if err != nil {
+		return nil, err
+	}
+	seal, _, err := format.ParseSealed(claim, data)
+	if err != nil {
+		return nil, nil // damaged: Check reports it
+	}
+	return seal, nil
 }
 
 // IsShardID reports whether id has the form of a shard blob id,
@@ -264,6 +370,11 @@ func IsShardID(id string) bool {
 
 // diagnoseShard turns a shard parse failure into a finding.
 func (s *Store) diagnoseShard(blob string, data []byte, err error) Finding {
+	var moved *format.MovedError
+	if errors.As(err, &moved) {
+		return Finding{Kind: FindSealedShard, Blob: blob,
+			Detail: fmt.Sprintf("sealed by a reshard to %d shards started %s that has not finished", moved.Seal.To, moved.Seal.At)}
+	}
 	if errors.Is(err, format.ErrUnsupportedVersion) {
 		return Finding{Kind: FindUnsupportedShard, Blob: blob, Detail: detail(err)}
 	}

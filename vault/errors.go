@@ -29,9 +29,14 @@ var (
 	// JSON null).
 	ErrInvalidValue = errors.New("invalid document value")
 
-	ErrWrongPassphrase    = format.ErrWrongPassphrase
-	ErrInvalidPath        = format.ErrInvalidPath
-	ErrCorrupt            = format.ErrCorrupt
+	ErrWrongPassphrase = format.ErrWrongPassphrase
+	ErrInvalidPath     = format.ErrInvalidPath
+	ErrCorrupt         = format.ErrCorrupt
+	// ErrMoved: a shard read was sealed by a migration (a reshard or a key
+	// rotation): the store was opened by a layout it has left or is
+	// leaving. Locate it again: if the config names another layout, open
+	// that; if not, the migration is under way or must be resumed.
+	ErrMoved              = format.ErrMoved
 	ErrUnsupportedVersion = format.ErrUnsupportedVersion
 	ErrBadConfig          = format.ErrBadConfig
 )

@@ -48,6 +48,9 @@ type Stats struct {
 	N, D int
 	// Preparing is the number of write calls loading or planning right now.
 	Preparing int
+	// LargestShard is the most items any shard the task read holds: a get
+	// reads and decrypts the index of that many paths.
+	LargestShard int
 }
 
 // NewTask starts a task. Its I/O runs under ctx.
@@ -65,6 +68,11 @@ func (t *Task) Stats() Stats {
 	st := t.stats
 	st.N, st.D = t.plan.N(), t.plan.D()
 	st.Preparing = t.preparing
+	for _, sl := range t.slots {
+		if sl.loaded && sl.state != nil {
+			st.LargestShard = max(st.LargestShard, sl.state.Len())
+		}
+	}
 	return st
 }
 

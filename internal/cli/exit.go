@@ -20,7 +20,7 @@ const (
 	ExitWrongPassphrase = 4   // the passphrase does not open the store
 	ExitStore           = 5   // no store at the location (get, set, ...) or a store already there (init)
 	ExitUnauthorized    = 6   // not signed in to the store's service (Dropbox), or it refused the sign-in or access
-	ExitUnavailable     = 7   // the store could not be reached or was busy (network, rate limit, server error), even after retries
+	ExitUnavailable     = 7   // the store could not be reached or was busy (network, rate limit, server error), even after retries, or is being resharded
 	ExitProblems        = 8   // fsck: problems remain in the store
 	ExitInterrupted     = 130 // interrupted by a signal (Ctrl-C)
 )
@@ -42,6 +42,8 @@ var exitCodes = []struct {
 	{vault.ErrStoreExists, ExitStore},
 	{adapters.ErrUnauthorized, ExitUnauthorized},
 	{adapters.ErrTransient, ExitUnavailable},
+	{vault.ErrMoved, ExitUnavailable},
+	{vault.ErrMigrating, ExitUnavailable},
 	{context.Canceled, ExitInterrupted},
 	{errProblems, ExitProblems},
 }

@@ -171,6 +171,9 @@ func (f *Factory) adapter(ctx context.Context, loc location.Location) (adapters.
 // hint says what to do about err, a failure of the command, when the
 // store's kind knows (such as signing in again).
 func (f *Factory) hint(err error) string {
+	if h := f.moveHint(err); h != "" {
+		return h
+	}
 	if f.loc == nil {
 		return ""
 	}
@@ -263,6 +266,50 @@ func (f *Factory) openStore(ctx context.Context) (*vault.Store, error) {
 	return f.unlock(ctx, loc, l)
 }
 
+// unlockStore opens the store with the passphrase, never with an agent's
+// keys, and returns the passphrase too, for the commands that need it
+// again (a key rotation wraps the new keys under it); the caller wipes it.
+func (f *Factory) unlockStore(ctx context.Context) (*vault.Store, []byte, error) {
+	loc, err := f.storeLocation()
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := f.adapter(ctx, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := f.locate(ctx, loc, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, pass, err := f.unlockPassphrase(ctx, loc, l)
+	if err == nil && !f.fsck {
+		err = refuseStrayShards(ctx, loc, s)
+	}
+	if err != nil {
+		wipe(pass)
+		return nil, nil, err
+	}
+	return s, pass, nil
+}
+
+// unlockPassphrase asks for the passphrase and unlocks l with it; the
+// caller wipes the passphrase returned.
+func (f *Factory) unlockPassphrase(ctx context.Context, loc location.Location, l *vault.Locked) (*vault.Store, []byte, error) {
+	pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
+	if err != nil {
+		return nil, pass, err
+	}
+	s, err := l.Unlock(ctx, vault.Passphrase(pass))
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		return nil, pass, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
+	}
+	if err != nil {
+		return nil, pass, fmt.Errorf("cannot open the store at %s: %w", loc, err)
+	}
+	return s, pass, nil
+}
+
 // locate reads the config of the store at loc.
 func (f *Factory) locate(ctx context.Context, loc location.Location, a adapters.Adapter) (*vault.Locked, error) {
 	l, err := vault.Locate(ctx, a, f.VaultOptions)
@@ -291,22 +338,17 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 			return nil, fmt.Errorf("cannot open the store at %s with the agent's keys: %w", loc, err)
 		}
 	} else {
-		pass, source, err := f.passphrase(ctx, "Passphrase for "+loc.String()+": ", false)
+		var pass []byte
+		var err error
+		s, pass, err = f.unlockPassphrase(ctx, loc, l)
+		wipe(pass)
 		if err != nil {
 			return nil, err
-		}
-		defer wipe(pass)
-		s, err = l.Unlock(ctx, vault.Passphrase(pass))
-		if errors.Is(err, vault.ErrWrongPassphrase) {
-			return nil, hintf(err, "incorrect passphrase%s for the store at %s; nothing was changed", source, loc)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot open the store at %s: %w", loc, err)
 		}
 		f.agentPut(loc, l, s)
 	}
 	if !f.fsck {
-		if err := refuseStrayShards(loc, s); err != nil {
+		if err := refuseStrayShards(ctx, loc, s); err != nil {
 			return nil, err
 		}
 	}
@@ -340,7 +382,7 @@ func (f *Factory) readTask(ctx context.Context, read func(*vault.Task) error) er
 	if e := f.agentKeys(loc, ""); e != nil {
 		s, err := vault.OpenKeys(a, entryKeys(e), e.Shards, f.VaultOptions)
 		if err == nil && !f.fsck {
-			err = refuseStrayShards(loc, s)
+			err = refuseStrayShards(ctx, loc, s)
 		}
 		if err == nil {
 			err = read(s.NewTask(ctx))

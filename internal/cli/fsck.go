@@ -71,7 +71,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		strays, err := strayShards(loc, s)
+		strays, err := strayShards(ctx, loc, s)
 		rep.Findings = append(rep.Findings, strays...)
 		return rep, err
 	}
@@ -128,6 +128,10 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
 			plural(found+lockFound, "problem", "problems"))
 	}
+	if per := (rep.Docs + rep.Dirs) / max(1, len(rep.Shards)); per > shardFull {
+		fmt.Fprintf(out, "suggestion: the shards hold about %d items each, and every get reads a whole shard: \"vaultdb reshard %d\" makes them smaller\n",
+			per, suggestShards(rep.Docs+rep.Dirs))
+	}
 	if lockRemain > 0 && rep.OK() {
 		hint := ""
 		if !o.Repair {
@@ -145,6 +149,12 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		}
 		if lockRemain > 0 && !o.Repair {
 			hint = "; run \"vaultdb fsck --repair\" to fix what can be fixed"
+		}
+		for _, f := range rep.Findings {
+			if f.Kind == vault.FindSealedShard || f.Kind == vault.FindFrozenSeal {
+				hint = "; a reshard or key rotation stopped half-way: finish it with \"vaultdb reshard --resume\""
+				break
+			}
 		}
 		return hintf(errProblems, "%s in the store at %s%s", remain(len(rep.Findings)+lockRemain), loc, hint)
 	}

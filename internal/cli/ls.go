@@ -52,8 +52,10 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	}
 	var out []string
 	var single string
+	largest := 0
 	err = o.readTask(ctx, func(t *vault.Task) error {
 		var err error
+		defer func() { largest = t.Stats().LargestShard }()
 		if o.Recursive {
 			out, err = t.Find(ctx, dir)
 		} else {
@@ -87,6 +89,10 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	if single != "" {
 		_, err = fmt.Fprintln(o.IO.Out, single)
 		return err
+	}
+	if n := largest; n > shardFull && o.IO.ErrTTY {
+		// Only on a terminal: a script piping ls wants the names alone.
+		defer fmt.Fprintf(o.IO.ErrOut, "note: a shard of this store holds %d items, and every get reads a whole shard; \"vaultdb reshard\" suggests a count that makes them smaller\n", n)
 	}
 	w := o.IO.Out
 	if o.Recursive && o.IO.OutTTY {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
@@ -30,16 +31,25 @@ terminal, or read from --new-passphrase-file.
 The keys themselves do not change: whoever has the old passphrase and a copy
 of the old config (a backup, Dropbox's version history) can still decrypt
 the whole store, entries written after the change included. If both may
-have leaked, make a new store and move the entries to it
-("vaultdb export | vaultdb --store NEW import"), then delete the old store
-and its copies. Rotating the keys in place (--rotate-keys) is not
-implemented.`,
+have leaked, rotate the keys as well.
+
+With --rotate-keys, passwd makes new keys instead and keeps the passphrase:
+every entry is re-encrypted under them and moved to new shard files, while
+other clients keep using the store (the same move as "vaultdb reshard",
+twice: to one more shard with the new keys, then back). An old config with
+the old passphrase then opens nothing the store holds. Copies of the store
+made before (backups, file histories) still open with the old passphrase
+and the old config: delete them. To change the passphrase too, run passwd
+again without --rotate-keys.`,
 		Example: `  vaultdb passwd
   vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.RotateKeys {
-				return usageErrorf("--rotate-keys is not implemented: a store's keys never change, so an old passphrase with an old config still opens it; make a new store and move the entries (vaultdb export | vaultdb --store NEW import), then delete the old store and its copies")
+				if o.NewPassphraseFile != "" || o.Iterations != 0 {
+					return usageErrorf("--rotate-keys keeps the passphrase: run passwd again without it to change the passphrase")
+				}
+				return runRotateKeys(c.Context(), o)
 			}
 			if o.Iterations < 0 || o.Iterations > format.MaxIterations {
 				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
@@ -50,7 +60,7 @@ implemented.`,
 	c.Flags().BoolVar(&o.AllowWeak, "allow-weak-passphrase", false, "do not ask to confirm a passphrase estimated weak")
 	c.Flags().StringVar(&o.NewPassphraseFile, "new-passphrase-file", "", "read the new passphrase from the first line of `FILE`")
 	c.Flags().IntVar(&o.Iterations, "iterations", 0, "new PBKDF2 iteration count (default: keep the current one)")
-	c.Flags().BoolVar(&o.RotateKeys, "rotate-keys", false, "new keys, every entry re-encrypted: NOT IMPLEMENTED (see above)")
+	c.Flags().BoolVar(&o.RotateKeys, "rotate-keys", false, "make new keys and re-encrypt every entry under them (keeps the passphrase)")
 	return c
 }
 
@@ -87,5 +97,42 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	}
 	o.agentForget(loc)
 	fmt.Fprintf(o.IO.ErrOut, "Changed the passphrase of the store at %s.\n", loc)
+	return nil
+}
+
+// runRotateKeys moves the store to new keys. A migration must change the
+// shard files' names (design §8), so it goes to a neighbouring shard count
+// with the new keys, then back with them.
+func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
+	loc, err := o.storeLocation()
+	if err != nil {
+		return err
+	}
+	s, pass, err := o.unlockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer wipe(pass)
+	n := s.Shards()
+	via := n + 1
+	for via <= format.MaxShards && vault.CheckLayout(n, via) != nil {
+		via++
+	}
+	if via > format.MaxShards {
+		via = n - 1
+	}
+	res, err := s.Migrate(ctx, vault.MigrateOptions{Shards: via, RotateKeys: true, Passphrase: pass, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	s2, err := s.Reopen(ctx, pass)
+	if err == nil {
+		_, err = s2.Migrate(ctx, vault.MigrateOptions{Shards: n, Now: o.Now})
+		o.agentRefresh(ctx, s2.Keys())
+	}
+	if err != nil {
+		return fmt.Errorf("the keys were rotated, but moving the store back from %d to %d shards failed (\"vaultdb reshard %d\" does it): %w", via, n, n, err)
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Rotated the keys of the store at %s: %d items re-encrypted under new keys. Copies made before (backups, file histories) still open with the old passphrase: delete them.\n", loc, res.Items)
 	return nil
 }

@@ -38,19 +38,19 @@ func localShards(loc location.Location) (ids []string, ok bool, err error) {
 
 // strayShards returns the findings for shard files at loc that the opened
 // store's config does not name (nil where the location cannot be listed).
-func strayShards(loc location.Location, s *vault.Store) ([]vault.Finding, error) {
+func strayShards(ctx context.Context, loc location.Location, s *vault.Store) ([]vault.Finding, error) {
 	ids, _, err := localShards(loc)
 	if err != nil {
 		return nil, err
 	}
-	return s.StrayShards(ids), nil
+	return s.StrayShards(ctx, ids)
 }
 
 // refuseStrayShards fails when shard files the config does not name sit
 // beside it: an altered shards.n would otherwise show an empty store and
 // let writes start a second set of shards. fsck reports them instead.
-func refuseStrayShards(loc location.Location, s *vault.Store) error {
-	found, err := strayShards(loc, s)
+func refuseStrayShards(ctx context.Context, loc location.Location, s *vault.Store) error {
+	found, err := strayShards(ctx, loc, s)
 	if err != nil || len(found) == 0 {
 		return err
 	}

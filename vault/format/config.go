@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"golang.org/x/text/unicode/norm"
@@ -48,6 +49,9 @@ type Config struct {
 	cipherKey  string // wrapped, base64, as read
 	routerKey  string // wrapped, base64, as read
 	shards     int
+	// retired are the shard counts the store was moved away from, whose
+	// sealed files stay beside the live ones (see Retired).
+	retired []Retired
 
 	extra, extraPassword, extraCipher, extraShards []field
 }
@@ -140,7 +144,13 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, badConfig("config field shards.n must be between 1 and %d", MaxShards)
 	}
 
-	c.extra = without(top, "version", "password", "cipher", "shards")
+	if raw, ok := lookup(top, "retired"); ok {
+		if c.retired, err = parseRetired(raw, c.shards); err != nil {
+			return nil, err
+		}
+	}
+
+	c.extra = without(top, "version", "password", "cipher", "shards", "retired")
 	c.extraPassword = without(password, "salt", "iterations")
 	c.extraCipher = without(cipherObj, "key")
 	c.extraShards = without(shards, "key", "n")
@@ -256,12 +266,20 @@ func newConfig(rnd io.Reader, shards int) (*Config, *Keys, error) {
 	if shards < 1 || shards > MaxShards {
 		return nil, nil, fmt.Errorf("shard count must be between 1 and %d, got %d", MaxShards, shards)
 	}
+	keys, err := NewKeys(rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Config{version: 1, shards: shards}, keys, nil
+}
+
+// NewKeys returns fresh random keys, for a new store or a key rotation.
+func NewKeys(rnd io.Reader) (*Keys, error) {
 	r, err := randomBytes(rnd, keySize+routerSize)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to create keys: %w", err)
+		return nil, fmt.Errorf("failed to create keys: %w", err)
 	}
-	keys := &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}
-	return &Config{version: 1, shards: shards}, keys, nil
+	return &Keys{Cipher: r[:keySize:keySize], Router: r[keySize:]}, nil
 }
 
 // Rewrap returns a copy of c with keys wrapped under newPassphrase and a new
@@ -281,6 +299,7 @@ func (c *Config) rewrapCopy() *Config {
 	return &Config{
 		version:       c.version,
 		shards:        c.shards,
+		retired:       slices.Clone(c.retired),
 		extra:         cloneFields(c.extra),
 		extraPassword: cloneFields(c.extraPassword),
 		extraCipher:   cloneFields(c.extraCipher),
@@ -488,10 +507,77 @@ func (c *Config) Marshal() ([]byte, error) {
 		{"password", obj([]field{{"salt", str(c.salt)}, {"iterations", num(c.iterations)}}, c.extraPassword)},
 		{"cipher", obj([]field{{"key", str(c.cipherKey)}}, c.extraCipher)},
 		{"shards", obj([]field{{"key", str(c.routerKey)}, {"n", num(c.shards)}}, c.extraShards)},
-	}, c.extra)
+	}, append(c.retiredFields(), c.extra...))
 	var out bytes.Buffer
 	if err := json.Indent(&out, compact, "", "  "); err != nil {
 		return nil, fmt.Errorf("failed to encode config: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// Retired is a shard count a migration moved the store away from: the
+// files of that layout stay as sealed tombstones (design §8), so that a
+// client still routing by it fails instead of writing where nobody reads.
+// The reference ignores the member.
+type Retired struct {
+	N  int    // the old shard count
+	ID string // the migration's id (Seal.ID)
+}
+
+// maxRetired bounds the list a hostile config can make us walk.
+const maxRetired = 64
+
+func parseRetired(raw json.RawMessage, shards int) ([]Retired, error) {
+	var list []struct {
+		N  int    `json:"n"`
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, badConfig("config field retired is not a list of {n, id} objects")
+	}
+	if len(list) > maxRetired {
+		return nil, badConfig("config field retired lists more than %d layouts", maxRetired)
+	}
+	out := make([]Retired, len(list))
+	for i, r := range list {
+		s := Seal{ID: r.ID, To: r.N, At: "2006-01-02T15:04:05Z"}
+		if err := s.check(); err != nil || r.N == shards {
+			return nil, badConfig("config field retired has an invalid entry")
+		}
+		out[i] = Retired{N: r.N, ID: r.ID}
+	}
+	return out, nil
+}
+
+func (c *Config) retiredFields() []field {
+	if len(c.retired) == 0 {
+		return nil
+	}
+	b := []byte{'['}
+	for i, r := range c.retired {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"n":%d,"id":%s}`, r.N, appendJSONString(nil, r.ID))
+	}
+	return []field{{"retired", append(b, ']')}}
+}
+
+// Retired lists the shard layouts the store was moved away from.
+func (c *Config) Retired() []Retired { return slices.Clone(c.retired) }
+
+// Resharded returns a copy of c routing to n shards, with the layout it
+// leaves recorded as retired under the migration's id. A layout moved back
+// to stops being retired: its files are live again.
+func (c *Config) Resharded(n int, id string) *Config {
+	out := c.rewrapCopy()
+	out.salt, out.saltBytes, out.iterations = c.salt, c.saltBytes, c.iterations
+	out.cipherKey, out.routerKey = c.cipherKey, c.routerKey
+	out.retired = slices.DeleteFunc(out.retired, func(r Retired) bool { return r.N == n || r.N == c.shards })
+	out.retired = append(out.retired, Retired{N: c.shards, ID: id})
+	if len(out.retired) > maxRetired {
+		out.retired = out.retired[len(out.retired)-maxRetired:]
+	}
+	out.shards = n
+	return out
 }

@@ -58,7 +58,8 @@ func EmptyShard() *Shard { return &Shard{} }
 // ParseShard parses a shard blob and decrypts its index. Empty data is an
 // empty shard, so that a missing blob can be treated the same way. Errors
 // for damaged data are *CorruptError naming blobID; a header of another
-// version is a *VersionError.
+// version is a *VersionError; a shard sealed by a migration is a
+// *MovedError (see ParseSealed).
 func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 	aead, err := newGCM(cipherKey)
 	if err != nil {
@@ -126,6 +127,13 @@ func checkHeader(blobID, line string) error {
 	}
 	if version != 1 {
 		return &VersionError{Blob: blobID, Version: version}
+	}
+	if raw, ok := h["moved"]; ok {
+		seal, err := parseSeal(raw)
+		if err != nil {
+			return damaged("header marks the shard as moved, but " + err.Error())
+		}
+		return &MovedError{Blob: blobID, Seal: seal}
 	}
 	return nil
 }

@@ -2,23 +2,31 @@ package vaultsim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/vaultdb/vaultdb/internal/specdecode"
+	"github.com/vaultdb/vaultdb/vault"
 )
 
 // check decodes the final store with the independent decoder and checks the
 // safety invariant and that every document's value is one that some
 // linearization of the calls allows.
 func check(w *world) []string {
+	if err := finishMigration(w); err != nil {
+		return []string{"finishing a stopped migration: " + err.Error()}
+	}
 	dec, err := specdecode.Decode(w.mem.Blobs(), passphrase)
 	if err != nil {
 		return []string{"decode: " + err.Error()}
 	}
 	var problems []string
+	if last := lastAckedMigration(w); last != nil && dec.Shards != last.call.Shards {
+		problems = append(problems, fmt.Sprintf("%s succeeded last, but the store has %d shards", last.call, dec.Shards))
+	}
 	if err := dec.Invariant(); err != nil {
 		problems = append(problems, "invariant: "+err.Error())
 	}
@@ -182,4 +190,30 @@ func callsSummary(w *world) string {
 		}
 	}
 	return b.String()
+}
+
+// finishMigration resumes a migration the schedule left half-done (its
+// client crashed or gave up), as a user would with "vaultdb reshard
+// --resume": the store's content is what the resumed migration gives.
+func finishMigration(w *world) error {
+	ctx := context.Background()
+	s, err := vault.Open(ctx, w.mem, []byte(passphrase), vault.Options{Backoff: -1})
+	if err != nil {
+		return err
+	}
+	_, err = s.ResumeMigration(ctx, []byte(passphrase))
+	return err
+}
+
+// lastAckedMigration is the successful migration that ended last.
+func lastAckedMigration(w *world) *callState {
+	var last *callState
+	for _, c := range w.clients {
+		for _, cs := range c.calls {
+			if cs.call.Kind == Migrate && cs.done && cs.err == nil && (last == nil || cs.end > last.end) {
+				last = cs
+			}
+		}
+	}
+	return last
 }

@@ -106,10 +106,45 @@ func Crashing() []*Scenario {
 	}
 }
 
+func mig(n int) Call    { return Call{Kind: Migrate, Shards: n} }
+func rotate(n int) Call { return Call{Kind: Migrate, Shards: n, Rotate: true} }
+func resume() Call      { return Call{Kind: Resume} }
+func reopen() Call      { return Call{Kind: Reopen} }
+
+// Migrating are reshards and key rotations (design §8) against clients of
+// the old layout, clients that open the store again meanwhile, a second
+// migration, and crashes, lost replies and faults of the migrating client.
+// A migration its client leaves half-done is resumed before the checks.
+func Migrating() []*Scenario {
+	two := map[string]string{"/a/x": `1`, "/b/c/y": `1`}
+	return []*Scenario{
+		{Name: "migrate: alone", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}}},
+		{Name: "migrate: against update", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {upd("/a/x", `2`)}}},
+		{Name: "migrate: against create three levels", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {upd("/p/q/r", `1`)}}},
+		{Name: "migrate: against remove", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {rm("/b/c/y")}}},
+		{Name: "migrate: against prune", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {prune("/b/")}}},
+		{Name: "migrate: against a reopening writer", Shards: 2, Setup: two,
+			Clients: [][]Call{{mig(3)}, {reopen(), upd("/a/z", `1`), rm("/a/x")}}},
+		{Name: "migrate: two at once", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {mig(5)}}},
+		{Name: "migrate: against a resume", Shards: 2, Setup: two, Clients: [][]Call{{mig(3)}, {resume()}}},
+		{Name: "migrate: crash", Shards: 2, Setup: two, Crashes: 1, Clients: [][]Call{{mig(3)}}},
+		{Name: "migrate: crash, then a resume and a writer", Shards: 2, Setup: two, Crashes: 1,
+			Clients: [][]Call{{mig(3)}, {resume()}, {reopen(), upd("/a/x", `3`)}}},
+		{Name: "migrate: lost reply", Shards: 2, Setup: two, LostReplies: 1, Clients: [][]Call{{mig(3)}, {upd("/a/x", `2`)}}},
+		{Name: "migrate: fault", Shards: 2, Setup: two, Faults: 1, Clients: [][]Call{{mig(3)}, {upd("/b/c/z", `2`)}}},
+		{Name: "migrate: back to the retired layout", Shards: 2, Setup: two,
+			Clients: [][]Call{{mig(3), reopen(), mig(2)}, {upd("/a/x", `2`)}}},
+		{Name: "rotate: against update", Shards: 2, Setup: two, Clients: [][]Call{{rotate(3)}, {upd("/a/x", `2`)}}},
+		{Name: "rotate: crash", Shards: 2, Setup: two, Crashes: 1, Clients: [][]Call{{rotate(3)}, {reopen(), upd("/a/w", `1`)}}},
+		{Name: "migrate: against a same-task mv", Shards: 2, Setup: map[string]string{"/e/a": `1`, "/e/b": `2`},
+			Clients: [][]Call{{mig(3)}, {upd("/m/a", `1`), with(upd("/m/b", `2`)), with(rm("/e/a")), with(rm("/e/b"))}}},
+	}
+}
+
 // All is every scenario, each with the paths whose placement matters.
 func All() []*Scenario {
 	var all []*Scenario
-	for _, group := range [][]*Scenario{TwoClient(), ThreeClient(), SameTask(), Crashing()} {
+	for _, group := range [][]*Scenario{TwoClient(), ThreeClient(), SameTask(), Crashing(), Migrating()} {
 		for _, sc := range group {
 			sc.Paths = relevantPaths(sc)
 			all = append(all, sc)
@@ -124,6 +159,9 @@ func relevantPaths(sc *Scenario) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
+		if p == "" {
+			return
+		}
 		for i := 1; i < len(p); i++ {
 			if p[i-1] == '/' {
 				d := p[:i]

@@ -40,27 +40,43 @@ import (
 type Kind int
 
 const (
-	Update Kind = iota // set Path to Value
-	Delete             // an update whose function returns nil
-	Remove             // remove the document Path
-	Prune              // remove everything below the directory Path
+	Update  Kind = iota // set Path to Value
+	Delete              // an update whose function returns nil
+	Remove              // remove the document Path
+	Prune               // remove everything below the directory Path
+	Migrate             // move the store to Shards shards (Rotate: with new keys)
+	Resume              // finish a migration another client started
+	Reopen              // open the store again (a new process) and use a new task
 )
 
-func (k Kind) String() string { return [...]string{"update", "delete", "remove", "prune"}[k] }
+func (k Kind) String() string {
+	return [...]string{"update", "delete", "remove", "prune", "migrate", "resume", "reopen"}[k]
+}
 
 // Call is one engine call of a client.
 type Call struct {
 	Kind  Kind
 	Path  string
 	Value string // JSON, for Update
+	// Shards and Rotate are Migrate's target.
+	Shards int
+	Rotate bool
 	// WithPrevious lets the scheduler start this call while the client's
 	// previous call is still running, on the same task.
 	WithPrevious bool
 }
 
 func (c Call) String() string {
-	if c.Kind == Update {
+	switch c.Kind {
+	case Update:
 		return fmt.Sprintf("update(%s=%s)", c.Path, c.Value)
+	case Migrate:
+		if c.Rotate {
+			return fmt.Sprintf("migrate(%d, new keys)", c.Shards)
+		}
+		return fmt.Sprintf("migrate(%d)", c.Shards)
+	case Resume, Reopen:
+		return c.Kind.String()
 	}
 	return fmt.Sprintf("%s(%s)", c.Kind, c.Path)
 }
@@ -150,6 +166,7 @@ type world struct {
 
 type client struct {
 	id      int
+	opts    vault.Options
 	store   *vault.Store
 	task    *vault.Task
 	next    int // next call to start
@@ -288,8 +305,8 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		// Opening reads the config straight from the store: the schedule
 		// starts with every client open.
 		a := &adapter{w: w, c: i, free: true}
-		s, err := vault.Open(ctx, a, []byte(passphrase), vault.Options{
-			Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1})
+		c.opts = vault.Options{Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1}
+		s, err := vault.Open(ctx, a, []byte(passphrase), c.opts)
 		if err != nil {
 			out.Problems = append(out.Problems, err.Error())
 			return
@@ -355,7 +372,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 			c.calls = append(c.calls, cs)
 			c.next++
 			wg.Go(func() {
-				err := do(ctx, c.task, cs.call)
+				err := w.do(ctx, c, cs.call)
 				w.mu.Lock()
 				cs.err, cs.done = err, true
 				w.mu.Unlock()
@@ -502,7 +519,28 @@ func (w *world) crashAll() {
 	}
 }
 
-func do(ctx context.Context, task *vault.Task, c Call) error {
+func (w *world) do(ctx context.Context, cl *client, c Call) error {
+	w.mu.Lock()
+	store, task := cl.store, cl.task
+	w.mu.Unlock()
+	switch c.Kind {
+	case Migrate:
+		_, err := store.Migrate(ctx, vault.MigrateOptions{Shards: c.Shards, RotateKeys: c.Rotate,
+			Passphrase: []byte(passphrase), Now: simClock})
+		return err
+	case Resume:
+		_, err := store.ResumeMigration(ctx, []byte(passphrase))
+		return err
+	case Reopen:
+		s, err := vault.Open(ctx, &adapter{w: w, c: cl.id}, []byte(passphrase), cl.opts)
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		cl.store, cl.task = s, s.NewTask(ctx)
+		w.mu.Unlock()
+		return nil
+	}
 	switch c.Kind {
 	case Update:
 		return task.Set(ctx, c.Path, json.RawMessage(c.Value))
@@ -515,6 +553,10 @@ func do(ctx context.Context, task *vault.Task, c Call) error {
 	}
 	return fmt.Errorf("unknown call kind %d", c.Kind)
 }
+
+// simClock is the migrations' clock: a fixed time keeps schedules
+// replayable.
+func simClock() time.Time { return time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC) }
 
 // describe renders a schedule for a failure message.
 func describe(o *Outcome) string {

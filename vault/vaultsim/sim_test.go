@@ -77,6 +77,31 @@ func TestRandomLarger(t *testing.T) {
 	}
 }
 
+// TestRandomMigrations runs seeded random schedules of the migration
+// scenarios: a migration is some twenty requests, most of them in
+// parallel, so the exhaustive search's budget covers only the orders of
+// its last steps.
+func TestRandomMigrations(t *testing.T) {
+	n := 60
+	if os.Getenv("VAULTSIM_FULL") != "" {
+		n = 3000
+	}
+	for _, sc := range Migrating() {
+		sc.Paths = relevantPaths(sc)
+		t.Run(sc.Name, func(t *testing.T) {
+			seeds, err := Placements(sc, 2, 400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, seed := range seeds {
+				if res := Random(t, sc, seed, seed*7919, n); res.Failure != nil {
+					t.Fatalf("violation: %s", res.Failure)
+				}
+			}
+		})
+	}
+}
+
 // TestReplay runs the schedule in VAULTSIM_REPLAY, printed by a failure.
 func TestReplay(t *testing.T) {
 	s := os.Getenv("VAULTSIM_REPLAY")

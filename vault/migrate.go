@@ -1,0 +1,656 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/vault/format"
+)
+
+// A migration moves a live store to another shard layout: another shard
+// count (a reshard) and, for a key rotation, new keys. The design and its
+// failure analysis are in docs/design.md §8; in short:
+//
+//  1. Read and check every shard of the old layout.
+//  2. Seal them, the first one (the claim) before the others: each is
+//     replaced, by compare-and-swap against what was read, with a sealed
+//     copy of itself (format.EncodeSeal). From then on no client of the old
+//     layout can change it: its writes conflict, and it cannot read the
+//     sealed shard (the reference cannot either: it fails instead of
+//     writing). What the seals froze is the store's content.
+//  3. Write the new layout's shards from the frozen content. No client
+//     reads them yet: the config still names the old layout.
+//  4. Switch the config (compare-and-swap) to the new layout, recording the
+//     old one as retired.
+//  5. Empty the seals: they keep their marker, so that a client that still
+//     routes by the old config fails, but no longer the frozen data.
+//
+// Any client holding the keys can finish a migration that stopped after its
+// claim was sealed (ResumeMigration): every step can be repeated and
+// recognises its own work by the migration's id.
+
+// ErrMigrating matches a *MigratingError.
+var ErrMigrating = errors.New("a reshard of the store is under way")
+
+// MigratingError reports that a migration holds the store: its claim shard
+// is sealed and the config still names the old layout. Either it is
+// running, or it stopped (a crash, a lost connection) and must be resumed.
+type MigratingError struct {
+	Blob string
+	Seal format.Seal
+}
+
+func (e *MigratingError) Error() string {
+	return fmt.Sprintf("a reshard to %d shards started %s holds the store (shard %s is sealed)", e.Seal.To, e.Seal.At, e.Blob)
+}
+
+func (e *MigratingError) Is(target error) bool { return target == ErrMigrating }
+
+// MigrateOptions say where a migration goes.
+type MigrateOptions struct {
+	// Shards is the shard count to move to. The new layout must share no
+	// shard file name with the current one (CheckLayout).
+	Shards int
+	// RotateKeys makes new cipher and routing keys: every item is
+	// re-encrypted, and the old passphrase with an old copy of the config
+	// no longer opens what is written afterwards.
+	RotateKeys bool
+	// Passphrase is the store's passphrase, needed with RotateKeys to wrap
+	// the new keys.
+	Passphrase []byte
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// MigrateResult says what a migration did.
+type MigrateResult struct {
+	ID       string
+	From, To int
+	// Items is how many items (documents and directories) the new layout
+	// holds.
+	Items int
+	// Unrouted counts items found in a shard their path does not route to:
+	// no client could reach them, and they are left behind.
+	Unrouted int
+	// Resumed is set when the migration was started by another run.
+	Resumed bool
+	// Rotated is set when the keys changed.
+	Rotated bool
+}
+
+// CheckLayout reports whether a store of from shards can move to to
+// shards: the two layouts must not share a shard file name, because a
+// sealed file of the old layout cannot also be a live file of the new one.
+func CheckLayout(from, to int) error {
+	if to < 1 || to > format.MaxShards {
+		return fmt.Errorf("shard count %d out of range 1..%d", to, format.MaxShards)
+	}
+	if from == to {
+		return fmt.Errorf("the store has %d shards already", to)
+	}
+	old := format.NewRouter(nil, from).BlobIDs()
+	for _, id := range format.NewRouter(nil, to).BlobIDs() {
+		if _, found := slices.BinarySearch(old, id); found {
+			return fmt.Errorf("%d and %d shards share the file %s; choose another count", from, to, id)
+		}
+	}
+	return nil
+}
+
+// Migrate moves the store to another layout (see the comment at the top
+// of this file). The store must have been opened with the passphrase or
+// its keys; the config is read again first. If another migration holds the
+// store, it fails with a *MigratingError and changes nothing.
+func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult, error) {
+	l, err := Locate(ctx, s.a, s.opts)
+	if err != nil {
+		return nil, err
+	}
+	from := l.cfg.Shards()
+	if err := CheckLayout(from, mo.Shards); err != nil {
+		return nil, err
+	}
+	if mo.RotateKeys && len(mo.Passphrase) == 0 {
+		return nil, errors.New("a key rotation needs the passphrase")
+	}
+	now := time.Now
+	if mo.Now != nil {
+		now = mo.Now
+	}
+	seal, err := format.NewSeal(s.opts.Rand, mo.Shards, now())
+	if err != nil {
+		return nil, err
+	}
+	newKeys := s.keys
+	if mo.RotateKeys {
+		if newKeys, err = format.NewKeys(s.opts.Rand); err != nil {
+			return nil, err
+		}
+		if seal.Keys, err = format.SealKeys(s.opts.Rand, s.keys.Cipher, newKeys); err != nil {
+			return nil, err
+		}
+	}
+	m := s.migration(from, seal, newKeys, mo.Passphrase)
+	// Check everything before sealing anything: a damaged shard found
+	// half-way would leave a store only a resume can open again.
+	first, err := m.readOld(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.run(ctx, first)
+}
+
+// ResumeMigration finishes a migration that another run started and did
+// not finish: one whose claim is sealed while the config names the old
+// layout, or one that switched the config but left frozen data in its
+// seals. passphrase is needed only for a key rotation. With nothing to
+// finish it returns a nil result.
+func (s *Store) ResumeMigration(ctx context.Context, passphrase []byte) (*MigrateResult, error) {
+	l, err := Locate(ctx, s.a, s.opts)
+	if err != nil {
+		return nil, err
+	}
+	from := l.cfg.Shards()
+	claim := format.NewRouter(s.keys.Router, from).BlobID(0)
+	data, _, err := s.readBlob(ctx, claim)
+	if err != nil {
+		return nil, err
+	}
+	seal, _, err := format.ParseSealed(claim, data)
+	if err != nil {
+		return nil, err
+	}
+	if seal == nil {
+		// Not under way: perhaps done but for emptying its seals.
+		return s.emptyRetired(ctx, l.cfg)
+	}
+	newKeys := s.keys
+	if seal.Keys != "" {
+		if newKeys, err = format.OpenSealKeys(s.keys.Cipher, seal.Keys); err != nil {
+			return nil, fmt.Errorf("read the new keys from %s: %w", claim, err)
+		}
+		if len(passphrase) == 0 {
+			return nil, errors.New("this migration rotates the keys: it needs the passphrase")
+		}
+	}
+	m := s.migration(from, *seal, newKeys, passphrase)
+	res, err := m.run(ctx, nil)
+	if res != nil {
+		res.Resumed = true
+	}
+	return res, err
+}
+
+func (s *Store) migration(from int, seal format.Seal, newKeys *format.Keys, passphrase []byte) *migration {
+	return &migration{
+		s: s, from: from, seal: seal,
+		oldKeys: s.keys, newKeys: newKeys, passphrase: passphrase,
+		oldIDs: format.NewRouter(s.keys.Router, from).BlobIDs(),
+		newIDs: format.NewRouter(newKeys.Router, seal.To).BlobIDs(),
+	}
+}
+
+type migration struct {
+	s                *Store
+	from             int
+	seal             format.Seal
+	oldKeys, newKeys *format.Keys
+	passphrase       []byte
+	oldIDs, newIDs   []string
+}
+
+// blobState is one blob as read: its data (nil if absent) and revision.
+type blobState struct {
+	data []byte
+	rev  adapters.Rev
+}
+
+func (s *Store) readBlob(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
+	data, rev, err := s.a.Read(ctx, id)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return nil, adapters.NoRev, nil
+	}
+	if err != nil {
+		return nil, "", blobError("read", id, err)
+	}
+	return data, rev, nil
+}
+
+func (m *migration) rotating() bool {
+	return subtle.ConstantTimeCompare(m.oldKeys.Cipher, m.newKeys.Cipher) != 1
+}
+
+// readOld reads every shard of the old layout and checks that it can be
+// moved: not sealed, and (for a rotation) every item decrypts.
+func (m *migration) readOld(ctx context.Context) ([]blobState, error) {
+	out := make([]blobState, len(m.oldIDs))
+	router := format.NewRouter(m.oldKeys.Router, m.from)
+	err := parallel(ctx, len(m.oldIDs), func(i int) error {
+		data, rev, err := m.s.readBlob(ctx, m.oldIDs[i])
+		if err != nil {
+			return err
+		}
+		sh, err := m.frozenShard(m.oldIDs[i], data)
+		if err != nil {
+			return err
+		}
+		// An item where its path does not route is invisible to every
+		// command but may be wanted back (fsck reports it): the move
+		// would leave it behind in a seal, so it does not start.
+		for _, p := range sh.Paths() {
+			if router.ShardOf(p) != i {
+				return &format.CorruptError{Blob: m.oldIDs[i], Err: errors.New(
+					"it holds an item its path does not route to (fsck reports it as wrong-shard); recover it before moving the store")}
+			}
+		}
+		out[i] = blobState{data, rev}
+		return nil
+	})
+	return out, err
+}
+
+// frozenShard parses a live shard of the old layout; a seal is a
+// *MigratingError.
+func (m *migration) frozenShard(id string, data []byte) (*format.Shard, error) {
+	seal, _, err := format.ParseSealed(id, data)
+	if err != nil {
+		return nil, err
+	}
+	if seal != nil {
+		return nil, &MigratingError{Blob: id, Seal: *seal}
+	}
+	sh, err := format.ParseShard(id, data, m.oldKeys.Cipher)
+	if err != nil {
+		return nil, err
+	}
+	if m.rotating() {
+		if _, err := sh.Rekeyed(); err != nil {
+			return nil, err
+		}
+	}
+	return sh, nil
+}
+
+// run does steps 2 to 5; first is what readOld read, or nil on a resume.
+func (m *migration) run(ctx context.Context, first []blobState) (*MigrateResult, error) {
+	frozen := make([][]byte, len(m.oldIDs))
+	at := func(i int) *blobState {
+		if first == nil {
+			return nil
+		}
+		return &first[i]
+	}
+	// The claim first: whoever seals it owns the migration.
+	var err error
+	if frozen[0], err = m.sealOne(ctx, 0, at(0)); err != nil {
+		return nil, err
+	}
+	err = parallel(ctx, len(m.oldIDs)-1, func(i int) error {
+		var err error
+		frozen[i+1], err = m.sealOne(ctx, i+1, at(i+1))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (the store is sealed for a reshard: finish it with a resume)", err)
+	}
+	res := &MigrateResult{ID: m.seal.ID, From: m.from, To: m.seal.To, Rotated: m.rotating()}
+	shards, err := m.newShards(frozen, res)
+	if err != nil {
+		return nil, err
+	}
+	err = parallel(ctx, len(m.newIDs), func(i int) error { return m.writeNew(ctx, i, shards[i]) })
+	if err != nil {
+		return nil, err
+	}
+	if err := m.switchConfig(ctx); err != nil {
+		return nil, err
+	}
+	if err := m.emptySeals(ctx, m.oldIDs, m.seal.ID); err != nil {
+		return res, fmt.Errorf("the store now has %d shards, but emptying the old layout's sealed files failed (a resume finishes it): %w", m.seal.To, err)
+	}
+	return res, nil
+}
+
+// sealOne seals old shard i and returns what it froze. It is idempotent:
+// a shard already sealed by this migration yields what that seal froze.
+func (m *migration) sealOne(ctx context.Context, i int, st *blobState) ([]byte, error) {
+	id := m.oldIDs[i]
+	seal := m.seal
+	if i != 0 {
+		seal.Keys = ""
+	}
+	for attempt := 0; ; attempt++ {
+		if st == nil {
+			data, rev, err := m.s.readBlob(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			st = &blobState{data, rev}
+		}
+		got, frozen, err := format.ParseSealed(id, st.data)
+		if err != nil {
+			return nil, err
+		}
+		if got != nil {
+			if got.ID == m.seal.ID {
+				return frozen, nil
+			}
+			return nil, &MigratingError{Blob: id, Seal: *got}
+		}
+		if _, err := m.frozenShard(id, st.data); err != nil {
+			return nil, err
+		}
+		blob, err := format.EncodeSeal(m.s.opts.Rand, seal, st.data)
+		if err != nil {
+			return nil, err
+		}
+		_, err = m.s.a.Write(ctx, id, blob, st.rev)
+		if err == nil {
+			return st.data, nil
+		}
+		if err := m.retryable(ctx, id, err, attempt); err != nil {
+			return nil, err
+		}
+		st = nil // re-read: a conflict, or a write whose reply was lost
+	}
+}
+
+// retryable decides whether a failed write of a migration step is tried
+// again (after reading the blob again): conflicts and transient failures
+// are, up to the engine's conflict limit.
+func (m *migration) retryable(ctx context.Context, id string, err error, attempt int) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !errors.Is(err, adapters.ErrConflict) && !adapters.IsRetryable(err) {
+		return blobError("write", id, err)
+	}
+	if attempt+1 >= m.s.opts.MaxConflicts {
+		return &ConflictError{Blob: id, Attempts: attempt + 1}
+	}
+	return nil
+}
+
+// newShards builds the new layout from the frozen old one.
+func (m *migration) newShards(frozen [][]byte, res *MigrateResult) ([]*format.Shard, error) {
+	parts := make([]*format.Shard, len(frozen))
+	for i, data := range frozen {
+		sh, err := format.ParseShard(m.oldIDs[i], data, m.oldKeys.Cipher)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = sh
+	}
+	oldRouter := format.NewRouter(m.oldKeys.Router, m.from)
+	newRouter := format.NewRouter(m.newKeys.Router, m.seal.To)
+	var mu sync.Mutex
+	shards, err := format.Reroute(parts, m.newIDs, func(part int, path string) int {
+		if oldRouter.ShardOf(path) != part {
+			// Unreachable where it is: the engine never looks there.
+			mu.Lock()
+			res.Unrouted++
+			mu.Unlock()
+			return -1
+		}
+		return newRouter.ShardOf(path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, sh := range shards {
+		res.Items += sh.Len()
+		if m.rotating() {
+			if shards[i], err = sh.Rekeyed(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return shards, nil
+}
+
+// writeNew writes new shard i unless it is there already.
+func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard) error {
+	id := m.newIDs[i]
+	blob, err := sh.Encode(m.s.opts.Rand, m.newKeys.Cipher)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		data, rev, err := m.s.readBlob(ctx, id)
+		if err != nil {
+			return err
+		}
+		seal, _, err := format.ParseSealed(id, data)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w; the new layout's file %s holds something else: move it away and resume", err, id)
+		case data == nil && sh.Len() == 0:
+			return nil // absent is empty
+		case data != nil && seal == nil:
+			// Live: written by another run of this migration, or by a
+			// client after the switch (then the config says so).
+			done, err := m.switched(ctx)
+			if err != nil || done {
+				return err
+			}
+			if err := m.sameItems(id, data, sh); err != nil {
+				return err
+			}
+			return nil
+		case seal != nil && seal.ID == m.seal.ID:
+			return &format.CorruptError{Blob: id, Err: errors.New("a file of the new layout carries this migration's seal")}
+		}
+		// Absent, or a tombstone of an older migration away from this
+		// layout: write over it.
+		_, err = m.s.a.Write(ctx, id, blob, rev)
+		if err == nil {
+			return nil
+		}
+		if err := m.retryable(ctx, id, err, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// sameItems checks that a live new shard holds exactly the paths this
+// migration would write there: another run of it wrote the file.
+func (m *migration) sameItems(id string, data []byte, want *format.Shard) error {
+	got, err := format.ParseShard(id, data, m.newKeys.Cipher)
+	if err == nil && slices.Equal(got.Paths(), want.Paths()) {
+		return nil
+	}
+	return fmt.Errorf("the new layout's file %s exists and is not part of this reshard: move it away and resume", id)
+}
+
+// switched reports whether the config names the new layout already.
+func (m *migration) switched(ctx context.Context) (bool, error) {
+	data, _, err := m.s.readBlob(ctx, ConfigBlob)
+	if err != nil {
+		return false, err
+	}
+	cfg, err := format.ParseConfig(data)
+	if err != nil {
+		return false, err
+	}
+	return m.isSwitched(cfg), nil
+}
+
+func (m *migration) isSwitched(cfg *format.Config) bool {
+	return cfg.Shards() == m.seal.To && slices.Contains(cfg.Retired(), format.Retired{N: m.from, ID: m.seal.ID})
+}
+
+// switchConfig points the config at the new layout.
+func (m *migration) switchConfig(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		data, rev, err := m.s.readBlob(ctx, ConfigBlob)
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			return ErrNoStore
+		}
+		cfg, err := format.ParseConfig(data)
+		if err != nil {
+			return err
+		}
+		if m.isSwitched(cfg) {
+			return nil
+		}
+		if cfg.Shards() != m.from {
+			return fmt.Errorf("the config changed during the reshard: it names %d shards, not %d", cfg.Shards(), m.from)
+		}
+		next := cfg.Resharded(m.seal.To, m.seal.ID)
+		if m.rotating() {
+			if next, err = m.rewrap(ctx, cfg, next); err != nil {
+				return err
+			}
+		}
+		out, err := next.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = m.s.a.Write(ctx, ConfigBlob, out, rev)
+		if err == nil {
+			return nil
+		}
+		if err := m.retryable(ctx, ConfigBlob, err, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// rewrap wraps the new keys under the passphrase, after checking that it
+// still opens the config as it is now: a passphrase changed meanwhile must
+// not be changed back.
+func (m *migration) rewrap(ctx context.Context, cur, next *format.Config) (*format.Config, error) {
+	pk, err := m.s.opts.KDF(ctx, m.passphrase, cur.KDFParams())
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cur.UnlockKey(pk)
+	clear(pk)
+	if err != nil {
+		return nil, fmt.Errorf("the passphrase no longer opens the config (changed during the rotation?): %w", err)
+	}
+	if !bytes.Equal(keys.Cipher, m.oldKeys.Cipher) {
+		return nil, errors.New("the config holds other keys than the store that was opened")
+	}
+	return next.RewrapKDF(ctx, m.s.opts.KDF, m.s.opts.Rand, m.newKeys, m.passphrase, cur.Iterations())
+}
+
+// emptySeals rewrites the seals of migration id among ids without the
+// data they froze, which nothing needs once the config has switched.
+func (m *migration) emptySeals(ctx context.Context, ids []string, id string) error {
+	return parallel(ctx, len(ids), func(i int) error {
+		return m.s.emptySeal(ctx, ids[i], id)
+	})
+}
+
+func (s *Store) emptySeal(ctx context.Context, blob, id string) error {
+	for attempt := 0; ; attempt++ {
+		data, rev, err := s.readBlob(ctx, blob)
+		if err != nil {
+			return err
+		}
+		seal, frozen, err := format.ParseSealed(blob, data)
+		if err != nil || seal == nil || seal.ID != id || frozen == nil {
+			return err // nothing of this migration's to empty
+		}
+		seal.Keys = ""
+		out, err := format.EncodeSeal(s.opts.Rand, *seal, nil)
+		if err != nil {
+			return err
+		}
+		_, err = s.a.Write(ctx, blob, out, rev)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, adapters.ErrConflict) && !adapters.IsRetryable(err) {
+			return blobError("write", blob, err)
+		}
+		if attempt+1 >= s.opts.MaxConflicts {
+			return &ConflictError{Blob: blob, Attempts: attempt + 1}
+		}
+	}
+}
+
+// emptyRetired empties the seals of finished migrations that still hold
+// frozen data; it returns nil when there were none.
+func (s *Store) emptyRetired(ctx context.Context, cfg *format.Config) (*MigrateResult, error) {
+	var res *MigrateResult
+	live := format.NewRouter(nil, cfg.Shards()).BlobIDs()
+	for _, r := range cfg.Retired() {
+		var ids []string
+		for _, id := range format.NewRouter(nil, r.N).BlobIDs() {
+			if _, found := slices.BinarySearch(live, id); !found {
+				ids = append(ids, id)
+			}
+		}
+		var mu sync.Mutex
+		emptied := 0
+		err := parallel(ctx, len(ids), func(i int) error {
+			data, _, err := s.readBlob(ctx, ids[i])
+			if err != nil {
+				return err
+			}
+			if seal, frozen, _ := format.ParseSealed(ids[i], data); seal == nil || seal.ID != r.ID || frozen == nil {
+				return nil
+			}
+			mu.Lock()
+			emptied++
+			mu.Unlock()
+			return s.emptySeal(ctx, ids[i], r.ID)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if emptied > 0 {
+			res = &MigrateResult{ID: r.ID, From: r.N, To: cfg.Shards(), Resumed: true}
+		}
+	}
+	return res, nil
+}
+
+// parallel runs fn(0..n-1) with a bounded number at once and returns the
+// first error; the others still finish (their work is idempotent).
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	const limit = 16
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// Reopen opens the store at the same location again, for a caller that
+// migrated it: a Store keeps routing by the layout it was opened with.
+func (s *Store) Reopen(ctx context.Context, passphrase []byte) (*Store, error) {
+	return Open(ctx, s.a, passphrase, s.opts)
+}
