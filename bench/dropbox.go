@@ -61,7 +61,7 @@ func benchDropboxLock(ctx context.Context, docs int) ([]DropboxLock, error) {
 		srv := dropboxtest.NewServer(tb)
 		at, rt := srv.IssueTokens()
 		base, err := dropbox.New(dropbox.Options{Root: "/bench", APIBase: srv.URL, ContentBase: srv.URL, TokenURL: srv.TokenURL(),
-			AppKey: dropboxtest.AppKey, Token: &oauth2.Token{AccessToken: at, RefreshToken: rt}, SingleAttempt: true})
+			AppKey: dropboxtest.AppKey, Token: &oauth2.Token{AccessToken: at, RefreshToken: rt}})
 		if err != nil {
 			tb.close()
 			return nil, err

@@ -333,14 +333,7 @@ func TestAgentOtherUser(t *testing.T) {
 	os.Chmod(rt, 0o755)
 	base := runtimeDir(t)
 	os.Chmod(base, 0o755)
-	nb := filepath.Join(base, "vaultdb")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(nb, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	nb := binaryIn(t, base)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	os.Chown(rt, 65534, 65534)
 	ag := startAgent(t, nb, rt, nobody)

@@ -14,6 +14,7 @@ import (
 // also over an existing one, and a failed export leaves the old file
 // (issue 12 point 13).
 func TestExportToFile(t *testing.T) {
+	t.Parallel()
 	s := hostileStore(t)
 	out := filepath.Join(t.TempDir(), "backup.json")
 	if err := os.WriteFile(out, []byte("old backup\n"), 0o644); err != nil {
@@ -49,6 +50,7 @@ func TestExportToFile(t *testing.T) {
 // TestGitCredential: git gets the password from the helper, through its
 // real credential protocol, without it in any argument (issue 12 point 13).
 func TestGitCredential(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("git"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("git is not installed (CI must install it)")
@@ -107,6 +109,7 @@ func TestGitCredential(t *testing.T) {
 // existing one or hides characters, and keeps it exactly as typed (issue
 // 12 point 15).
 func TestConfusableNames(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
 	s.must("v1", "set", "web/café")
@@ -147,6 +150,7 @@ func TestConfusableNames(t *testing.T) {
 // an old config still open the store after a passphrase change, and that
 // --rotate-keys is the way out (issue 12 point 6).
 func TestPasswdSaysKeysStay(t *testing.T) {
+	t.Parallel()
 	s := hostileStore(t)
 	r := s.run("", nil, "passwd", "--help")
 	for _, want := range []string{"old passphrase and a copy\nof the old config", "entries written after the change", "rotate the keys as well", "--rotate-keys"} {

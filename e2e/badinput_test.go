@@ -383,14 +383,7 @@ func TestNoWritePermission(t *testing.T) {
 		os.Chmod(filepath.Join(s.dir, e.Name()), 0o644)
 	}
 	// The binary must be reachable by the other user.
-	nb := filepath.Join(base, "vaultdb")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err = os.WriteFile(nb, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	nb := binaryIn(t, base)
 	before := snapshot(t, s.dir)
 	run := func(stdin string, args ...string) result {
 		c := exec.Command(nb, append([]string{"--store", s.dir}, args...)...)

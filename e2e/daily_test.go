@@ -288,6 +288,7 @@ func TestClipboardFailureMessages(t *testing.T) {
 // A weak new passphrase is warned about, and on a terminal confirmed
 // (issue 19 point 7).
 func TestWeakPassphrase(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	s.env = s.env[:2] // no VAULTDB_PASSPHRASE: asked on the terminal
 	p := s.startPTY(nil, "init", "--iterations", "1000")
@@ -359,6 +360,7 @@ func TestTotpSecretDocs(t *testing.T) {
 // opened again on your version; SIGTERM while the editor has the terminal
 // in raw mode leaves it as it was (issue 19 point 11).
 func TestEditTerminal(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -410,6 +412,7 @@ fi
 // edit on a terminal: invalid JSON opens the editor again on what the
 // user wrote, not on the stored value (issue 19 point 11).
 func TestEditInvalidJSONAgain(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")

@@ -256,6 +256,21 @@ func TestReferenceStores(t *testing.T) {
 	}
 }
 
+// binaryIn copies the vaultdb binary into dir, mode 0755, for another
+// user to run: the build's own directory is not theirs to enter.
+func binaryIn(t *testing.T, dir string) string {
+	t.Helper()
+	nb := filepath.Join(dir, "vaultdb")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nb, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return nb
+}
+
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.MkdirAll(to, 0o700); err != nil {

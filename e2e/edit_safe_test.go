@@ -58,6 +58,7 @@ func TestEditCleansUpOnSignals(t *testing.T) {
 // as pass and gopass do; other editors get no extra options (issue 12
 // point 9).
 func TestEditSafeVimOptions(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")

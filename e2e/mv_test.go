@@ -12,6 +12,7 @@ import (
 // or more entries the old engine left `email/` listed, `ls email` failing
 // and fsck reporting it).
 func TestMoveDirectory(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 2, 50} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()

@@ -16,6 +16,7 @@ import (
 // $VAULTDB_PASSPHRASE (issue 12 point 10). The editor of "edit" dumps its
 // environment.
 func TestChildEnvironmentScrubbed(t *testing.T) {
+	t.Parallel()
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")
@@ -42,6 +43,7 @@ func TestChildEnvironmentScrubbed(t *testing.T) {
 // same user can read its memory (issue 12 point 11). A non-dumpable
 // process's /proc files belong to root, so vaultdb runs as another user.
 func TestNoCoreDumpNoPtrace(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run vaultdb as another user")
 	}
@@ -51,14 +53,7 @@ func TestNoCoreDumpNoPtrace(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	os.Chmod(base, 0o755)
-	nb := filepath.Join(base, "vaultdb")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(nb, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	nb := binaryIn(t, base)
 	// The hidden clipboard helper waits for a hash on stdin: a vaultdb
 	// process that stays up until the test lets it go.
 	c := exec.Command(nb, "__clear-clipboard", "--after", "1s")
@@ -108,6 +103,7 @@ func TestNoCoreDumpNoPtrace(t *testing.T) {
 // TestPassphraseFileModes: a passphrase file other users may read is
 // refused before it is read; an endless one is bounded (issue 12 point 12).
 func TestPassphraseFileModes(t *testing.T) {
+	t.Parallel()
 	pf := func(mode os.FileMode) func(t *testing.T, s *store) {
 		return func(t *testing.T, s *store) {
 			f := filepath.Join(t.TempDir(), "pass")

@@ -145,6 +145,7 @@ func browse(loc string) error {
 // in (through the loopback listener on one, by pasting on the other), then
 // init, set, get, ls, rm -r, totp, export and import, logout.
 func TestRemoteStorage(t *testing.T) {
+	t.Parallel()
 	for _, k := range rstest.Kinds {
 		t.Run(string(k), func(t *testing.T) {
 			r := newRSStore(t, k)
@@ -211,6 +212,7 @@ func TestRemoteStorage(t *testing.T) {
 // authorised" (armadietto answers 403, the other 401), with the command
 // to run.
 func TestRemoteStorageBadToken(t *testing.T) {
+	t.Parallel()
 	for _, k := range rstest.Kinds {
 		t.Run(string(k), func(t *testing.T) {
 			r := newRSStore(t, k)

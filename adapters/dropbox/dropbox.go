@@ -41,17 +41,16 @@
 //     ErrUnauthorized; insufficient_space, malformed_path, disallowed_name and
 //     the like are permanent (no kind); every message says what to do.
 //   - 429 (JSON or plain-text body), 5xx, 409 too_many_write_operations, a
-//     network error, a cut-off response and a request slower than the
-//     per-request timeout are transient: they are retried with exponential
-//     back-off and jitter, waiting at least as long as Retry-After (header or
-//     the body's retry_after) says, within a maximum number of attempts and an
-//     overall time limit; after that the error matches ErrTransient.
+//     network error and a cut-off response are transient (ErrTransient),
+//     with the wait that Retry-After (header or the body's retry_after)
+//     asks for.
 //
-// Retries are done by composing package adapters/retry inside the adapter
-// (see Options.Retry): the retry policy is written once, and the Dropbox
-// errors carry the Retry-After hint as an adapters.RetryAfterError. A caller
-// that builds its own stack with a retry layer (package stack) should set
-// Options.SingleAttempt so that requests are not retried twice.
+// The adapter makes one attempt per call (plus the one retry after
+// refreshing an expired token). Retries are not its own: compose it with
+// package adapters/retry, as adapters/stack does (the command line's
+// stores all go through stack.Build), so that the retry policy is written
+// and stacked in one place. The Dropbox errors carry the Retry-After hint
+// as an adapters.RetryAfterError, which the retry layer honours.
 //
 // No error message contains an access or refresh token or file content:
 // error text from Dropbox is shortened and any token in it is redacted.
@@ -80,7 +79,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vaultdb/vaultdb/adapters"
-	"github.com/vaultdb/vaultdb/adapters/retry"
 )
 
 var _ adapters.Adapter = (*Adapter)(nil)
@@ -132,23 +130,17 @@ type Options struct {
 	// HTTPClient makes the requests. Default: a client with a keep-alive
 	// connection pool large enough for parallel shard reads, and HTTP/2 when
 	// the server offers it. Its Timeout should be zero: requests are bounded
-	// by the per-request timeout of the retry settings.
+	// by their context (the retry layer's per-request timeout).
 	HTTPClient *http.Client
 
-	// Retry configures retries of transient failures: per-request timeout,
-	// maximum attempts, overall limit, back-off, and the injectable sleep,
-	// clock and jitter. The zero value gives the defaults of package retry.
-	Retry retry.Options
-	// SingleAttempt makes every call exactly one attempt (plus the one retry
-	// after refreshing an expired token), without retries or per-request
-	// timeout; for callers that add their own retry layer.
-	SingleAttempt bool
+	// Now is the clock that tells when the access token expires; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Adapter is a blob store in a Dropbox folder. Create it with New.
 type Adapter struct {
-	api   *client
-	outer adapters.Adapter // api, wrapped in retries unless SingleAttempt
+	api *client
 }
 
 // New returns an adapter for the store in opts.Root. It makes no request.
@@ -175,7 +167,7 @@ func New(opts Options) (*Adapter, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = DefaultHTTPClient()
 	}
-	now := opts.Retry.Now
+	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
@@ -185,11 +177,7 @@ func New(opts Options) (*Adapter, error) {
 		http:        opts.HTTPClient,
 		tokens:      newTokens(opts, now),
 	}
-	a := &Adapter{api: c, outer: c}
-	if !opts.SingleAttempt {
-		a.outer = retry.New(c, opts.Retry)
-	}
-	return a, nil
+	return &Adapter{api: c}, nil
 }
 
 // DefaultHTTPClient returns the HTTP client adapters use by default: a
@@ -205,12 +193,12 @@ func DefaultHTTPClient() *http.Client {
 
 // Read implements adapters.Adapter.
 func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
-	return a.outer.Read(ctx, id)
+	return a.api.Read(ctx, id)
 }
 
 // Write implements adapters.Adapter.
 func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
-	return a.outer.Write(ctx, id, data, rev)
+	return a.api.Write(ctx, id, data, rev)
 }
 
 // MaxConcurrentWrites implements adapters.WriteLimiter: Dropbox applies

@@ -2,28 +2,14 @@
 
 package agent
 
-import (
-	"net"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// peerUID returns the uid of the process at the other end of c
+// sockPeerUID is the uid of the process at the other end of the socket fd
 // (LOCAL_PEERCRED). Built for macOS and FreeBSD, tested on Linux only.
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
+func sockPeerUID(fd int) (int, error) {
+	cred, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
 		return 0, err
-	}
-	var cred *unix.Xucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-	}); err != nil {
-		return 0, err
-	}
-	if cerr != nil {
-		return 0, cerr
 	}
 	return int(cred.Uid), nil
 }

@@ -2,13 +2,10 @@
 
 package agent
 
-import (
-	"errors"
-	"net"
-)
+import "errors"
 
-// peerUID is not implemented here: the agent refuses every client, and
+// sockPeerUID is not implemented here: the agent refuses every client, and
 // commands do not use it.
-func peerUID(*net.UnixConn) (int, error) {
+func sockPeerUID(int) (int, error) {
 	return 0, errors.New("the agent cannot check its clients' uid on this system")
 }

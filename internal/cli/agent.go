@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaultdb/vaultdb/internal/agent"
 	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -215,7 +216,7 @@ func (f *Factory) agentFailed(err error) {
 	}
 	f.errMu.Lock()
 	defer f.errMu.Unlock()
-	fmt.Fprintf(f.IO.ErrOut, "vaultdb: warning: not using the agent: %s\n", printable(err.Error()))
+	fmt.Fprintf(f.IO.ErrOut, "vaultdb: warning: not using the agent: %s\n", term.Printable(err.Error()))
 }
 
 // agentKeys asks the agent for the keys of the store at loc (for the config

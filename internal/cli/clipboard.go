@@ -8,58 +8,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
+	"io"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/atotto/clipboard"
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // defaultClipTimeout is how long a copied secret stays on the clipboard.
 const defaultClipTimeout = 45 * time.Second
-
-// clipClearCmdName is the hidden helper command that clears the clipboard.
-const clipClearCmdName = "__clear-clipboard"
-
-// Clipboard is the system clipboard.
-type Clipboard interface {
-	Write(text string) error
-	Read() (string, error)
-	// Clear empties the clipboard.
-	Clear() error
-}
-
-// systemClipboard uses github.com/atotto/clipboard: wl-copy/wl-paste on
-// Wayland, xclip or xsel on X11.
-type systemClipboard struct{}
-
-func (systemClipboard) Write(text string) error {
-	if text != "" {
-		// Marked as a secret where the platform allows, so that
-		// clipboard managers keep it out of their history.
-		if ok, err := copySensitive(text); ok && err == nil {
-			return nil
-		}
-	}
-	if clipboard.Unsupported {
-		return errors.New("no clipboard tool found: install wl-clipboard (Wayland), or xclip or xsel (X11)")
-	}
-	return clipboard.WriteAll(text)
-}
-
-func (systemClipboard) Read() (string, error) { return clipboard.ReadAll() }
-
-func (c systemClipboard) Clear() error {
-	if os.Getenv("WAYLAND_DISPLAY") != "" {
-		if _, err := exec.LookPath("wl-copy"); err == nil {
-			return exec.Command("wl-copy", "--clear").Run()
-		}
-	}
-	return c.Write("")
-}
 
 // clipOptions are the flags of the commands that can copy a secret.
 type clipOptions struct {
@@ -84,16 +42,16 @@ func (o clipOptions) check(c *cobra.Command) error {
 
 // copySecret puts secret on the clipboard, says so on stderr, and arranges
 // for it to be cleared after the timeout.
-func copySecret(f *Factory, o clipOptions, secret []byte, what string) error {
-	_, system := f.Clipboard.(systemClipboard)
+func (f *Factory) copySecret(o clipOptions, secret []byte, what string) error {
+	_, system := f.Clipboard.(term.SystemClipboard)
 	if system {
-		if err := clipUnusable(f.getenv); err != nil {
+		if err := term.ClipUnusable(f.getenv); err != nil {
 			return fmt.Errorf("cannot copy to the clipboard: %w", err)
 		}
 	}
 	if err := f.Clipboard.Write(string(secret)); err != nil {
 		if system {
-			err = explainClipError(err, f.getenv)
+			err = term.ExplainClipError(err, f.getenv)
 		}
 		return fmt.Errorf("cannot copy to the clipboard: %w", err)
 	}
@@ -108,44 +66,6 @@ func copySecret(f *Factory, o clipOptions, secret []byte, what string) error {
 	return nil
 }
 
-// startClipClearHelper starts this program again, detached from the
-// terminal and the calling process (its own session, no stdout or
-// stderr), as the hidden clipboard-clearing command. The secret's hash
-// goes to it on stdin, never in its arguments or environment; the
-// passphrase variable is removed from its environment.
-func startClipClearHelper(sum [32]byte, d time.Duration) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	// The hash fits in the pipe's buffer, so it can be written first.
-	_, err = fmt.Fprintln(w, hex.EncodeToString(sum[:]))
-	w.Close()
-	if err != nil {
-		return err
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPassphrase+"=") {
-			env = append(env, kv)
-		}
-	}
-	c := exec.Command(exe, clipClearCmdName, "--after", d.String())
-	c.Stdin = r
-	c.Env = env
-	c.Dir = "/"
-	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := c.Start(); err != nil {
-		return err
-	}
-	return c.Process.Release()
-}
-
 // clipClearOptions are the options of the hidden helper command.
 type clipClearOptions struct {
 	*Factory
@@ -156,7 +76,7 @@ type clipClearOptions struct {
 func newClipClearCmd(f *Factory) *cobra.Command {
 	o := &clipClearOptions{Factory: f, Sleep: sleep}
 	c := &cobra.Command{
-		Use:    clipClearCmdName,
+		Use:    term.ClipClearCommand,
 		Short:  "Clear the clipboard later if it still holds a secret (internal)",
 		Hidden: true,
 		Args:   args(cobra.NoArgs),
@@ -207,15 +127,25 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// secretText is the text of a document value that get prints or copies:
-// a JSON string as its raw content, anything else as indented JSON.
-func secretText(v []byte) ([]byte, error) {
-	var s string
-	if len(v) > 0 && v[0] == '"' {
-		if err := jsonUnmarshal(v, &s); err != nil {
-			return nil, err
-		}
-		return []byte(s), nil
+func newClipServeCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:    term.ClipServeCommand,
+		Short:  "Own the X11 clipboard with a secret, marked as one (internal)",
+		Hidden: true,
+		Args:   args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			secret, err := io.ReadAll(io.LimitReader(f.IO.In, term.MaxX11Clip+1))
+			defer term.Wipe(secret)
+			if err == nil && len(secret) > term.MaxX11Clip {
+				err = errors.New("the secret is too large")
+			}
+			if err == nil {
+				err = term.ServeX11Clipboard(c.Context(), secret, f.IO.Out)
+			}
+			if err != nil {
+				fmt.Fprintf(f.IO.Out, "error: %v\n", err)
+			}
+			return err
+		},
 	}
-	return indentJSON(v)
 }

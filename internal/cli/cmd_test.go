@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/internal/passgen"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // fakePrompter answers prompts from a queue and records the questions.
@@ -28,7 +31,7 @@ func (p *fakePrompter) Secret(ctx context.Context, prompt string) ([]byte, error
 	defer p.mu.Unlock()
 	p.prompts = append(p.prompts, prompt)
 	if p.noTTY {
-		return nil, errNoTerminal
+		return nil, term.ErrNoTerminal
 	}
 	if len(p.secrets) == 0 {
 		return nil, fmt.Errorf("test: unexpected secret prompt %q", prompt)
@@ -43,7 +46,7 @@ func (p *fakePrompter) Confirm(ctx context.Context, prompt string) (bool, error)
 	defer p.mu.Unlock()
 	p.prompts = append(p.prompts, prompt)
 	if p.noTTY {
-		return false, errNoTerminal
+		return false, term.ErrNoTerminal
 	}
 	if len(p.answers) == 0 {
 		return false, fmt.Errorf("test: unexpected confirmation %q", prompt)
@@ -108,7 +111,7 @@ func (e *env) run(tty bool, in string, args ...string) result {
 	e.t.Helper()
 	var out, errOut bytes.Buffer
 	f := &Factory{
-		IO: &IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut,
+		IO: &term.IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut,
 			InTTY: tty, OutTTY: tty, ErrTTY: tty, Prompter: e.prompter},
 		Now: func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) },
 		LookupEnv: func(k string) (string, bool) {
@@ -375,7 +378,7 @@ func TestClipClearHelper(t *testing.T) {
 			sum := sha256.Sum256([]byte("s3cret"))
 			clip := &fakeClipboard{text: "s3cret"}
 			o := &clipClearOptions{
-				Factory: &Factory{IO: &IOStreams{In: strings.NewReader(fmt.Sprintf("%x\n", sum))}, Clipboard: clip},
+				Factory: &Factory{IO: &term.IOStreams{In: strings.NewReader(fmt.Sprintf("%x\n", sum))}, Clipboard: clip},
 				After:   time.Second,
 				Sleep: func(_ context.Context, d time.Duration) error {
 					clip.Write(tc.now) // the user may copy something meanwhile
@@ -512,7 +515,7 @@ func TestGenerate(t *testing.T) {
 		t.Fatalf("generate: %+v", r)
 	}
 	r = e.run(false, "", "generate", "64", "--no-symbols")
-	if strings.Trim(strings.TrimSpace(r.out), alnum) != "" || len(r.out) != 65 {
+	if strings.Trim(strings.TrimSpace(r.out), passgen.Alnum) != "" || len(r.out) != 65 {
 		t.Errorf("generate --no-symbols: %q", r.out)
 	}
 	r = e.run(false, "", "generate", "--words", "6")
@@ -522,37 +525,6 @@ func TestGenerate(t *testing.T) {
 	expect(t, e.run(false, "", "generate", "0"), ExitUsage, "", "length")
 	expect(t, e.run(false, "", "generate", "x"), ExitUsage, "", "length")
 	expect(t, e.run(false, "", "generate", "--words", "0"), ExitUsage, "", "--words")
-}
-
-func TestUniformIsUnbiased(t *testing.T) {
-	t.Parallel()
-	// Feed every 32-bit value in the rejected tail first: they must all be
-	// skipped, then values that map evenly are used.
-	n := 94
-	limit := (uint64(1) << 32) / uint64(n) * uint64(n)
-	var buf bytes.Buffer
-	for v := limit; v < 1<<32; v++ {
-		buf.Write([]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	}
-	buf.Write([]byte{0, 0, 0, 5})
-	k, err := uniform(&buf, n)
-	if err != nil || k != 5 {
-		t.Fatalf("uniform = %d, %v; want 5 after rejecting the tail", k, err)
-	}
-	// Chi-square-ish sanity check of the real source.
-	counts := make([]int, n)
-	for range 94000 {
-		k, _ := uniform(cryptoRand{}, n)
-		counts[k]++
-	}
-	for i, c := range counts {
-		if c < 700 || c > 1300 {
-			t.Errorf("value %d drawn %d times out of 94000", i, c)
-		}
-	}
-	if _, err := uniform(bytes.NewReader(nil), n); err == nil {
-		t.Error("no error from an empty source")
-	}
 }
 
 func TestTrace(t *testing.T) {

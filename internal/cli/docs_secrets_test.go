@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // argvSecret matches examples that put a secret in another program's
@@ -42,7 +43,7 @@ func TestExamplesKeepSecretsOutOfArgv(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(NewRootCmd(&Factory{IO: &IOStreams{}}))
+	walk(NewRootCmd(&Factory{IO: &term.IOStreams{}}))
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

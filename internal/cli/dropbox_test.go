@@ -19,6 +19,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/internal/location"
 	locdropbox "github.com/vaultdb/vaultdb/internal/location/dropbox"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 func TestExitCodesOfStoreErrors(t *testing.T) {
@@ -108,12 +109,12 @@ func (e *dropboxEnv) run(tty, line bool, in string, args ...string) (result, *co
 	e.t.Helper()
 	var out, errOut bytes.Buffer
 	cp := &codePrompter{errOut: &errOut, fake: e.fake}
-	var p Prompter = cp
+	var p term.Prompter = cp
 	if line {
 		p = linePrompter{cp}
 	}
 	f := &Factory{
-		IO:  &IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut, InTTY: tty, OutTTY: tty, ErrTTY: tty, Prompter: p},
+		IO:  &term.IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut, InTTY: tty, OutTTY: tty, ErrTTY: tty, Prompter: p},
 		Now: time.Now,
 		LookupEnv: func(k string) (string, bool) {
 			v, ok := e.vars[k]
@@ -191,7 +192,7 @@ func TestDropboxLoginNoTerminal(t *testing.T) {
 	e := newDropboxEnv(t)
 	var out, errOut bytes.Buffer
 	f := &Factory{
-		IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, InTTY: true,
+		IO: &term.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, InTTY: true,
 			Prompter: &fakePrompter{noTTY: true}},
 		LookupEnv: func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok },
 	}

@@ -7,21 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
-	"golang.org/x/term"
 )
 
 // EditOptions are the options of "vaultdb edit".
 type EditOptions struct {
-	*Factory
+	IO        *term.IOStreams
+	Getenv    func(string) string
+	OpenStore func(context.Context) (*vault.Store, error)
 	Path      string
 	UnsafeTmp bool
 }
@@ -29,16 +29,16 @@ type EditOptions struct {
 // editTempDirs are the candidate directories for edit's temporary file, in
 // order; the first one on a memory filesystem is used. A variable for
 // tests.
-var editTempDirs = func(f *Factory) []string {
+var editTempDirs = func(getenv func(string) string) []string {
 	dirs := []string{"/dev/shm"}
-	if d := f.getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+	if d := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
 		dirs = append(dirs, d)
 	}
 	return dirs
 }
 
-func newEditCmd(f *Factory) *cobra.Command {
-	o := &EditOptions{Factory: f}
+func newEditCmd(f *Factory, runF func(*EditOptions) error) *cobra.Command {
+	o := &EditOptions{IO: f.IO, Getenv: f.getenv, OpenStore: f.openStore}
 	c := &cobra.Command{
 		Use:   "edit PATH",
 		Short: "Edit an entry in $VISUAL or $EDITOR",
@@ -60,6 +60,9 @@ their own copies (check their backup and history settings).`,
 		ValidArgsFunction: completePaths(f, 1, false),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runEdit(c.Context(), o)
 		},
 	}
@@ -74,7 +77,7 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	// Whatever happens, including Ctrl-C, SIGTERM and a closed terminal, the
 	// deferred clean-up below runs: the signals cancel ctx instead of
 	// killing the process.
-	ctx, stop := signal.NotifyContext(ctx, editSignals...)
+	ctx, stop := signal.NotifyContext(ctx, term.EditSignals...)
 	defer stop()
 
 	p, err := docPath(o.Path)
@@ -85,14 +88,14 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	if err != nil {
 		return err
 	}
-	editor := o.getenv("VISUAL")
+	editor := o.Getenv("VISUAL")
 	if editor == "" {
-		editor = o.getenv("EDITOR")
+		editor = o.Getenv("EDITOR")
 	}
 	if editor == "" {
 		editor = "vi"
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -100,13 +103,13 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	if err != nil && !errors.Is(err, vault.ErrNotFound) {
 		return err
 	}
-	defer wipe(orig)
-	asText := orig == nil || kindOf(orig) == "a string"
+	defer term.Wipe(orig)
+	asText := orig == nil || entry.KindOf(orig) == "a string"
 	content, err := editText(orig, asText)
 	if err != nil {
 		return err
 	}
-	defer wipe(content)
+	defer term.Wipe(content)
 	// stored is the text of the stored value: the edit saves only if the
 	// file differs from it. content is what the file starts with: the same,
 	// or the user's own version when the editor is opened again.
@@ -116,7 +119,7 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	if err != nil {
 		return fmt.Errorf("cannot make a private temporary directory: %w", err)
 	}
-	defer removeEditDir(dir)
+	defer term.RemovePrivateDir(dir)
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return err
 	}
@@ -124,17 +127,17 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 	if !asText {
 		ext = ".json"
 	}
-	name := sanitizeSegment(format.Name(p))
+	name := entry.Segment(format.Name(p))
 	if name == "" || name[0] == '.' || name[0] == '-' {
 		name = "entry" + name
 	}
 	file := filepath.Join(dir, name+ext)
 
 	for {
-		if err := writePrivate(file, content); err != nil {
+		if err := term.WritePrivate(file, content); err != nil {
 			return err
 		}
-		if err := runEditor(ctx, o.IO, editor, file); err != nil {
+		if err := term.RunEditor(ctx, o.IO, editor, file); err != nil {
 			return err
 		}
 		edited, err := os.ReadFile(file)
@@ -142,50 +145,50 @@ func runEdit(ctx context.Context, o *EditOptions) error {
 			return fmt.Errorf("cannot read the edited file back (nothing was saved): %w", err)
 		}
 		if bytes.Equal(edited, stored) {
-			wipe(edited)
+			term.Wipe(edited)
 			fmt.Fprintf(o.IO.ErrOut, "No change to %s; nothing was saved.\n", p)
 			return nil
 		}
 		val, err := editedValue(edited, asText)
 		if err != nil {
 			if !o.IO.InTTY {
-				wipe(edited)
+				term.Wipe(edited)
 				return fmt.Errorf("%w; nothing was saved", err)
 			}
 			if cerr := confirm(ctx, o.IO, fmt.Sprintf("%v. Edit again?", err)); cerr != nil {
-				wipe(edited)
+				term.Wipe(edited)
 				return fmt.Errorf("%w; nothing was saved", err)
 			}
 			// Again on what the user wrote, not on the stored value.
 			content = edited
-			defer wipe(edited)
+			defer term.Wipe(edited)
 			continue
 		}
-		defer wipe(val)
+		defer term.Wipe(val)
 		err = saveEdit(ctx, o, s, p, orig, val)
 		var declined *declinedError
 		if !errors.As(err, &declined) {
-			wipe(edited)
+			term.Wipe(edited)
 			return err
 		}
 		// Changed meanwhile and "no" to replacing it: rather than losing the
 		// edits, offer to edit them again against the new stored value.
 		if cerr := confirm(ctx, o.IO, "Edit again?"); cerr != nil {
-			wipe(edited)
+			term.Wipe(edited)
 			return errors.New("your changes were not saved")
 		}
 		orig = declined.seen
-		defer wipe(orig)
+		defer term.Wipe(orig)
 		if orig == nil {
 			// Removed meanwhile: editing again creates it anew.
-			asText = kindOf(val) == "a string"
+			asText = entry.KindOf(val) == "a string"
 		}
 		if stored, err = editText(orig, asText); err != nil {
 			return err
 		}
-		defer wipe(stored)
+		defer term.Wipe(stored)
 		content = edited
-		defer wipe(edited)
+		defer term.Wipe(edited)
 	}
 }
 
@@ -201,7 +204,7 @@ func editText(v json.RawMessage, asText bool) ([]byte, error) {
 		}
 		return append([]byte(str), '\n'), nil
 	}
-	out, err := indentJSON(v)
+	out, err := entry.Indent(v)
 	if err != nil {
 		return nil, err
 	}
@@ -218,79 +221,18 @@ func (e *declinedError) Error() string { return "your changes were not saved: no
 // directory: one on a memory filesystem, or with --unsafe-tmp the usual
 // temporary directory.
 func (o *EditOptions) editTempBase() (string, error) {
-	for _, d := range editTempDirs(o.Factory) {
-		if st, err := os.Stat(d); err == nil && st.IsDir() && memoryFS(d) {
+	for _, d := range editTempDirs(o.Getenv) {
+		if st, err := os.Stat(d); err == nil && st.IsDir() && term.MemoryFS(d) {
 			return d, nil
 		}
 	}
 	if o.UnsafeTmp {
-		if d := o.getenv("TMPDIR"); filepath.IsAbs(d) {
+		if d := o.Getenv("TMPDIR"); filepath.IsAbs(d) {
 			return d, nil
 		}
 		return os.TempDir(), nil
 	}
 	return "", usageErrorf("no memory filesystem (such as /dev/shm) for the temporary file, and writing the secret to a disk could leave it there: use --unsafe-tmp to accept that")
-}
-
-// writePrivate writes data to file, readable and writable by its owner
-// only.
-func writePrivate(file string, data []byte) error {
-	os.Remove(file)
-	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("cannot write the temporary file: %w", err)
-	}
-	_, err = fh.Write(data)
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write the temporary file: %w", err)
-	}
-	return nil
-}
-
-// removeEditDir overwrites the files in dir (the editor may have left a
-// backup or swap file too) and removes it.
-func removeEditDir(dir string) {
-	if ents, err := os.ReadDir(dir); err == nil {
-		for _, e := range ents {
-			p := filepath.Join(dir, e.Name())
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-				if fh, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
-					fh.Write(make([]byte, info.Size()))
-					fh.Close()
-				}
-			}
-		}
-	}
-	os.RemoveAll(dir)
-}
-
-// runEditor runs the editor command line (it may hold arguments, as in
-// "code --wait") on file, with the command's streams. Interrupted, the
-// editor is asked to stop.
-func runEditor(ctx context.Context, ios *IOStreams, editor, file string) error {
-	// An editor stopped by a signal leaves the terminal as it had set it
-	// (raw, no echo): put back the settings it started with.
-	if f, ok := ios.In.(*os.File); ok && ios.InTTY {
-		if state, err := term.GetState(int(f.Fd())); err == nil {
-			defer term.Restore(int(f.Fd()), state)
-		}
-	}
-	args := append([]string{"-c", "exec " + editor + ` "$@"`, editor}, safeEditorArgs(editor)...)
-	c := exec.CommandContext(ctx, "/bin/sh", append(args, file)...)
-	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
-	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
-	c.WaitDelay = 3 * time.Second
-	err := c.Run()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
-		return fmt.Errorf("the editor (%s) failed: %v; nothing was saved", editor, err)
-	}
-	return nil
 }
 
 // editedValue turns the edited text into the value to store. Its errors
@@ -300,14 +242,14 @@ func editedValue(edited []byte, asText bool) (json.RawMessage, error) {
 		return nil, errors.New(`the entry is empty (use "vaultdb rm" to remove an entry)`)
 	}
 	if !asText {
-		return parseValue(edited)
+		return entry.ParseValue(edited)
 	}
 	if bytes.HasSuffix(edited, []byte("\r\n")) {
 		edited = edited[:len(edited)-2]
 	} else if bytes.HasSuffix(edited, []byte("\n")) {
 		edited = edited[:len(edited)-1]
 	}
-	return marshalText(edited)
+	return entry.MarshalText(edited)
 }
 
 // saveEdit stores val at p, provided the stored value is still orig (nil:

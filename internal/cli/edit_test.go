@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // fakeEditor writes an editor script that records the file it was given
@@ -60,7 +62,7 @@ func checkEditLog(t *testing.T, log string) {
 
 func requireShm(t *testing.T) {
 	t.Helper()
-	if !memoryFS("/dev/shm") {
+	if !term.MemoryFS("/dev/shm") {
 		t.Skip("no memory filesystem at /dev/shm")
 	}
 }
@@ -134,11 +136,11 @@ func TestEditRefusesDiskTemp(t *testing.T) {
 	e.init()
 	e.must("v", "set", "x")
 	disk := t.TempDir()
-	if memoryFS(disk) {
+	if term.MemoryFS(disk) {
 		t.Skip("the test's temporary directory is on a memory filesystem")
 	}
 	saved := editTempDirs
-	editTempDirs = func(*Factory) []string { return []string{disk, filepath.Join(disk, "missing")} }
+	editTempDirs = func(func(string) string) []string { return []string{disk, filepath.Join(disk, "missing")} }
 	defer func() { editTempDirs = saved }()
 	script, log, _ := fakeEditor(t, "changed")
 	e.vars["EDITOR"] = script

@@ -11,20 +11,23 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // ExportOptions are the options of "vaultdb export".
 type ExportOptions struct {
-	*Factory
-	Dir    string
-	Format string
-	Force  bool
-	Output string
+	IO        *term.IOStreams
+	OpenStore func(context.Context) (*vault.Store, error)
+	Dir       string
+	Format    string
+	Force     bool
+	Output    string
 }
 
-func newExportCmd(f *Factory) *cobra.Command {
-	o := &ExportOptions{Factory: f}
+func newExportCmd(f *Factory, runF func(*ExportOptions) error) *cobra.Command {
+	o := &ExportOptions{IO: f.IO, OpenStore: f.openStore}
 	c := &cobra.Command{
 		Use:   "export [DIR]",
 		Short: "Print every entry below DIR as one JSON object, in clear",
@@ -47,6 +50,9 @@ exports {} with a note on stderr.`,
 			if len(a) == 1 {
 				o.Dir = a[0]
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runExport(c.Context(), o)
 		},
 	}
@@ -67,7 +73,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,7 +97,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		return fmt.Errorf("nothing was exported: %w", err)
 	}
 	out := exportJSON(docs, vals)
-	defer wipe(out)
+	defer term.Wipe(out)
 	if o.Output != "" {
 		return writeFilePrivate(o.Output, out)
 	}
@@ -153,7 +159,7 @@ func exportJSON(paths []string, vals []json.RawMessage) []byte {
 	var buf bytes.Buffer
 	buf.WriteString("{\n")
 	for i, p := range paths {
-		k, _ := marshalText([]byte(p))
+		k, _ := entry.MarshalText([]byte(p))
 		buf.WriteString("  ")
 		buf.Write(k)
 		buf.WriteString(": ")

@@ -17,6 +17,7 @@ import (
 	"github.com/vaultdb/vaultdb/internal/agent"
 	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/location/all"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -30,7 +31,7 @@ const (
 // clipboard and the global flags, and the code that opens the store.
 // Tests replace any part of it.
 type Factory struct {
-	IO *IOStreams
+	IO *term.IOStreams
 	// Now is the clock.
 	Now func() time.Time
 	// LookupEnv reads the environment.
@@ -38,7 +39,7 @@ type Factory struct {
 	// Rand is the randomness of generated passwords.
 	Rand io.Reader
 	// Clipboard is the system clipboard.
-	Clipboard Clipboard
+	Clipboard term.Clipboard
 	// ScheduleClipClear arranges for the clipboard to be cleared after d,
 	// but only if it still holds content whose SHA-256 is sum.
 	ScheduleClipClear func(sum [32]byte, d time.Duration) error
@@ -195,7 +196,7 @@ func (f *Factory) traceSummary() {
 // source describes where it came from, for error messages.
 func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (pass []byte, source string, err error) {
 	if f.PassphraseFile != "" {
-		p, err := readSecretFile(f.PassphraseFile)
+		p, err := term.ReadSecretFile(f.PassphraseFile)
 		return p, fmt.Sprintf(" (from --passphrase-file %s)", f.PassphraseFile), err
 	}
 	if v, ok := f.LookupEnv(envPassphrase); ok {
@@ -205,10 +206,10 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 		return []byte(v), " (from " + envPassphrase + ")", nil
 	}
 	if f.noPrompt {
-		return nil, "", errNoTerminal
+		return nil, "", term.ErrNoTerminal
 	}
 	pass, err = askSecret(ctx, f.IO.Prompter, prompt, confirm, "passphrase")
-	if errors.Is(err, errNoTerminal) {
+	if errors.Is(err, term.ErrNoTerminal) {
 		return nil, "", usageErrorf("a passphrase is needed but there is no terminal to ask on: use --passphrase-file FILE or set %s", envPassphrase)
 	}
 	return pass, "", err
@@ -216,7 +217,7 @@ func (f *Factory) passphrase(ctx context.Context, prompt string, confirm bool) (
 
 // askSecret prompts for a secret (twice if confirm); what names it in
 // messages.
-func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, what string) ([]byte, error) {
+func askSecret(ctx context.Context, p term.Prompter, prompt string, confirm bool, what string) ([]byte, error) {
 	s, err := p.Secret(ctx, prompt)
 	if err != nil {
 		return nil, err
@@ -227,12 +228,12 @@ func askSecret(ctx context.Context, p Prompter, prompt string, confirm bool, wha
 	if confirm {
 		again, err := p.Secret(ctx, "Retype "+what+": ")
 		if err != nil {
-			wipe(s)
+			term.Wipe(s)
 			return nil, err
 		}
-		defer wipe(again)
+		defer term.Wipe(again)
 		if !bytes.Equal(s, again) {
-			wipe(s)
+			term.Wipe(s)
 			return nil, fmt.Errorf("the two %ss do not match; nothing was changed", what)
 		}
 	}
@@ -287,7 +288,7 @@ func (f *Factory) unlockStore(ctx context.Context) (*vault.Store, []byte, error)
 		err = refuseStrayShards(ctx, loc, s)
 	}
 	if err != nil {
-		wipe(pass)
+		term.Wipe(pass)
 		return nil, nil, err
 	}
 	return s, pass, nil
@@ -341,7 +342,7 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 		var pass []byte
 		var err error
 		s, pass, err = f.unlockPassphrase(ctx, loc, l)
-		wipe(pass)
+		term.Wipe(pass)
 		if err != nil {
 			return nil, err
 		}

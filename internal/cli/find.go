@@ -8,17 +8,20 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // FindOptions are the options of "vaultdb find".
 type FindOptions struct {
-	*Factory
+	ReadTask func(ctx context.Context, read func(*vault.Task) error) error
+	IO       *term.IOStreams
 	Patterns []string
 }
 
-func newFindCmd(f *Factory) *cobra.Command {
-	o := &FindOptions{Factory: f}
+func newFindCmd(f *Factory, runF func(*FindOptions) error) *cobra.Command {
+	o := &FindOptions{ReadTask: f.readTask, IO: f.IO}
 	return &cobra.Command{
 		Use:   "find PATTERN...",
 		Short: "List the entries whose path holds a pattern",
@@ -31,6 +34,9 @@ read: no value is decrypted or printed. No match is exit code 3.`,
 		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Patterns = a
+			if runF != nil {
+				return runF(o)
+			}
 			return runFind(c.Context(), o)
 		},
 	}
@@ -38,7 +44,7 @@ read: no value is decrypted or printed. No match is exit code 3.`,
 
 func runFind(ctx context.Context, o *FindOptions) error {
 	var b strings.Builder
-	err := o.readTask(ctx, func(t *vault.Task) error {
+	err := o.ReadTask(ctx, func(t *vault.Task) error {
 		docs, err := t.Find(ctx, "/")
 		if err != nil {
 			return err
@@ -66,15 +72,16 @@ func runFind(ctx context.Context, o *FindOptions) error {
 
 // GrepOptions are the options of "vaultdb grep".
 type GrepOptions struct {
-	*Factory
+	IO         *term.IOStreams
+	OpenTask   func(context.Context) (*vault.Task, error)
 	Pattern    string
 	Dir        string
 	IgnoreCase bool
 	Force      bool
 }
 
-func newGrepCmd(f *Factory) *cobra.Command {
-	o := &GrepOptions{Factory: f}
+func newGrepCmd(f *Factory, runF func(*GrepOptions) error) *cobra.Command {
+	o := &GrepOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "grep REGEXP [DIR]",
 		Short: "Search inside the values of every entry (below DIR)",
@@ -92,6 +99,9 @@ terminal, as "get" does, they are shown. No match is exit code 3.`,
 			o.Pattern = a[0]
 			if len(a) == 2 {
 				o.Dir = a[1]
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return runGrep(c.Context(), o)
 		},
@@ -114,7 +124,7 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,9 +141,9 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 		return err
 	}
 	var out bytes.Buffer
-	defer func() { wipe(out.Bytes()) }()
+	defer func() { term.Wipe(out.Bytes()) }()
 	for i, d := range docs {
-		text, err := secretText(vals[i])
+		text, err := entry.Text(vals[i])
 		if err != nil {
 			fmt.Fprintf(o.IO.ErrOut, "vaultdb: grep: the value of %s is damaged; skipped\n", d)
 			continue
@@ -145,8 +155,8 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 				out.WriteByte('\n')
 			}
 		}
-		wipe(text)
-		wipe(vals[i])
+		term.Wipe(text)
+		term.Wipe(vals[i])
 	}
 	if out.Len() == 0 {
 		return notFoundf("no value below %s matches the pattern", dir)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -14,12 +16,15 @@ var errProblems = errors.New("problems remain")
 
 // FsckOptions are the options of "vaultdb fsck".
 type FsckOptions struct {
-	*Factory
-	Repair bool
+	LocationEnv   func() *location.Env
+	IO            *term.IOStreams
+	OpenStore     func(context.Context) (*vault.Store, error)
+	StoreLocation func() (location.Location, error)
+	Repair        bool
 }
 
-func newFsckCmd(f *Factory) *cobra.Command {
-	o := &FsckOptions{Factory: f}
+func newFsckCmd(f *Factory, runF func(*FsckOptions) error) *cobra.Command {
+	o := &FsckOptions{IO: f.IO, OpenStore: f.openStrayTolerant, LocationEnv: f.locationEnv, StoreLocation: f.storeLocation}
 	c := &cobra.Command{
 		Use:   "fsck",
 		Short: "Check the whole store, and repair drift with --repair",
@@ -49,6 +54,9 @@ problems remain.`,
   vaultdb fsck --repair`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runFsck(c.Context(), o)
 		},
 	}
@@ -57,12 +65,11 @@ problems remain.`,
 }
 
 func runFsck(ctx context.Context, o *FsckOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
-	o.fsck = true
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,7 +98,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		fmt.Fprintf(out, "%s: %d items, %s\n", sh.Blob, sh.Items, state)
 	}
 	for _, f := range rep.Findings {
-		fmt.Fprintln(out, printable(f.String()))
+		fmt.Fprintln(out, term.Printable(f.String()))
 	}
 	lockFound, lockRemain, err := o.checkLockFiles(ctx, out, loc)
 	if err != nil {
@@ -105,7 +112,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 		for round := 0; round < 3 && !rep.OK(); round++ {
 			reps := s.Repair(ctx, rep)
 			for _, r := range reps {
-				fmt.Fprintln(out, "repair: "+printable(r.String()))
+				fmt.Fprintln(out, "repair: "+term.Printable(r.String()))
 				if r.Err == nil {
 					repaired++
 				}
@@ -118,7 +125,7 @@ func runFsck(ctx context.Context, o *FsckOptions) error {
 			}
 		}
 		for _, f := range rep.Findings {
-			fmt.Fprintln(out, "remaining: "+printable(f.String()))
+			fmt.Fprintln(out, "remaining: "+term.Printable(f.String()))
 		}
 		fmt.Fprintf(out, "%s, %s, %s: %s found, %s made, %s\n",
 			plural(len(rep.Shards), "shard", "shards"), plural(rep.Docs, "entry", "entries"), plural(rep.Dirs, "directory", "directories"),
@@ -167,4 +174,11 @@ func remain(n int) string {
 		return "1 problem remains"
 	}
 	return fmt.Sprintf("%d problems remain", n)
+}
+
+// openStrayTolerant opens the store for fsck, which reports the shard files
+// the config does not name that other commands refuse to open.
+func (f *Factory) openStrayTolerant(ctx context.Context) (*vault.Store, error) {
+	f.fsck = true
+	return f.openStore(ctx)
 }

@@ -26,7 +26,7 @@ type lockFileStore interface {
 // A young lock file of another program is only noted: it may belong to a
 // write in progress.
 func (o *FsckOptions) checkLockFiles(ctx context.Context, out io.Writer, loc location.Location) (found, remaining int, err error) {
-	base, err := loc.Scheme.Open(ctx, o.locationEnv(), loc.Where)
+	base, err := loc.Scheme.Open(ctx, o.LocationEnv(), loc.Where)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/passgen"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/internal/words"
 )
 
@@ -19,23 +19,20 @@ const (
 	maxWords      = 64
 )
 
-const (
-	alnum   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	symbols = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-)
-
 // GenerateOptions are the options of "vaultdb generate".
 type GenerateOptions struct {
-	*Factory
-	Length    int
-	NoSymbols bool
-	Words     int
-	Separator string
+	IO         *term.IOStreams
+	Rand       io.Reader
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Length     int
+	NoSymbols  bool
+	Words      int
+	Separator  string
 	clipOptions
 }
 
-func newGenerateCmd(f *Factory) *cobra.Command {
-	o := &GenerateOptions{Factory: f}
+func newGenerateCmd(f *Factory, runF func(*GenerateOptions) error) *cobra.Command {
+	o := &GenerateOptions{IO: f.IO, Rand: f.Rand, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "generate [N]",
 		Short: "Print a random password or passphrase",
@@ -68,6 +65,9 @@ With --words, print a passphrase of that many words from an embedded list of
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runGenerate(c.Context(), o)
 		},
 	}
@@ -85,67 +85,19 @@ func runGenerate(_ context.Context, o *GenerateOptions) error {
 		err error
 	)
 	if o.Words > 0 {
-		pw, err = generateWords(o.Rand, o.Words, o.Separator)
+		pw, err = passgen.Words(o.Rand, o.Words, o.Separator)
 	} else {
-		pw, err = generateChars(o.Rand, o.Length, !o.NoSymbols)
+		pw, err = passgen.Chars(o.Rand, o.Length, !o.NoSymbols)
 	}
 	if err != nil {
 		return err
 	}
-	defer wipe(pw)
+	defer term.Wipe(pw)
 	if o.Clip {
-		return copySecret(o.Factory, o.clipOptions, pw, "the password")
+		return o.CopySecret(o.clipOptions, pw, "the password")
 	}
 	_, err = o.IO.Out.Write(append(pw, '\n'))
 	return err
-}
-
-// generateChars returns n characters chosen uniformly from the alphabet.
-func generateChars(r io.Reader, n int, withSymbols bool) ([]byte, error) {
-	set := alnum
-	if withSymbols {
-		set += symbols
-	}
-	out := make([]byte, n)
-	for i := range out {
-		k, err := uniform(r, len(set))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = set[k]
-	}
-	return out, nil
-}
-
-// generateWords returns n words chosen uniformly from the word list.
-func generateWords(r io.Reader, n int, sep string) ([]byte, error) {
-	list := words.List()
-	chosen := make([]string, n)
-	for i := range chosen {
-		k, err := uniform(r, len(list))
-		if err != nil {
-			return nil, err
-		}
-		chosen[i] = list[k]
-	}
-	return []byte(strings.Join(chosen, sep)), nil
-}
-
-// uniform returns a uniformly distributed number in [0, n), 0 < n < 2^32,
-// by rejection sampling: 32-bit values at or above the largest multiple of
-// n are drawn again, so that no remainder is more likely than another.
-func uniform(r io.Reader, n int) (int, error) {
-	limit := (1 << 32) / uint64(n) * uint64(n)
-	var b [4]byte
-	for {
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, fmt.Errorf("no random numbers: %w", err)
-		}
-		v := uint64(binary.BigEndian.Uint32(b[:]))
-		if v < limit {
-			return int(v % uint64(n)), nil
-		}
-	}
 }
 
 // cryptoRand reads from crypto/rand.

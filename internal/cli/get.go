@@ -8,21 +8,26 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/otp"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // GetOptions are the options of "vaultdb get".
 type GetOptions struct {
-	*Factory
-	Path      string
-	Field     string
-	JSON      bool
-	NoNewline bool
+	ReadTask   func(ctx context.Context, read func(*vault.Task) error) error
+	IO         *term.IOStreams
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string
+	Field      string
+	JSON       bool
+	NoNewline  bool
 	clipOptions
 }
 
-func newGetCmd(f *Factory) *cobra.Command {
-	o := &GetOptions{Factory: f}
+func newGetCmd(f *Factory, runF func(*GetOptions) error) *cobra.Command {
+	o := &GetOptions{ReadTask: f.readTask, IO: f.IO, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "get PATH",
 		Short: "Print an entry, or copy it to the clipboard",
@@ -43,6 +48,9 @@ in ps): pipe it, as below, or for git use "vaultdb git-credential".`,
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runGet(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -61,7 +69,7 @@ func runGet(ctx context.Context, o *GetOptions) error {
 		return err
 	}
 	var v []byte
-	err = o.readTask(ctx, func(t *vault.Task) error {
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
 		var err error
 		v, err = t.Get(ctx, p)
 		if errors.Is(err, vault.ErrNotFound) {
@@ -74,19 +82,19 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	}
 	what := p
 	if o.Field != "" {
-		fv, ok, err := getField(v, o.Field)
+		fv, ok, err := entry.GetField(v, o.Field)
 		if err != nil {
-			return fmt.Errorf("%s is %s, not an object, so it has no fields; drop --field", p, kindOf(v))
+			return fmt.Errorf("%s is %s, not an object, so it has no fields; drop --field", p, entry.KindOf(v))
 		}
 		if !ok {
 			return notFoundf("%s has no field %q", p, o.Field)
 		}
 		v, what = fv, fmt.Sprintf("field %q of %s", o.Field, p)
 	}
-	if o.Clip && o.Field == "" && kindOf(v) == "an object" {
+	if o.Clip && o.Field == "" && entry.KindOf(v) == "an object" {
 		// Like "pass show -c": the password, never the whole object with
 		// its other secrets (a TOTP secret, say).
-		fv, ok, err := getField(v, "password")
+		fv, ok, err := entry.GetField(v, "password")
 		if err != nil {
 			return fmt.Errorf("the value of %s is damaged: %w", p, vault.ErrCorrupt)
 		}
@@ -97,16 +105,16 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	}
 	var out []byte
 	if o.JSON {
-		out, err = indentJSON(v)
+		out, err = entry.Indent(v)
 	} else {
-		out, err = secretText(v)
+		out, err = entry.Text(v)
 	}
 	if err != nil {
 		return fmt.Errorf("the value of %s is damaged: %w", p, vault.ErrCorrupt)
 	}
-	defer wipe(out)
+	defer term.Wipe(out)
 	if o.Clip {
-		return copySecret(o.Factory, o.clipOptions, out, what)
+		return o.CopySecret(o.clipOptions, out, what)
 	}
 	if !o.NoNewline {
 		out = append(out, '\n')
@@ -127,10 +135,10 @@ func notFoundHint(ctx context.Context, t *vault.Task, p string) error {
 // clipFieldError says which --field to copy from object v, which has no
 // password field.
 func clipFieldError(p string, v []byte) error {
-	if _, err := parseTOTP(v); !errors.Is(err, errNotTOTP) {
+	if _, err := otp.ParseDocument(v); !errors.Is(err, otp.ErrNotDocument) {
 		return usageErrorf("%s is a TOTP entry: copy its code with \"vaultdb totp -c %s\"", p, p[1:])
 	}
-	fs, _ := parseObject(v)
+	fs, _ := entry.ParseObject(v)
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = strconv.Quote(f.Key)

@@ -10,18 +10,20 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // GitCredentialOptions are the options of "vaultdb git-credential".
 type GitCredentialOptions struct {
-	*Factory
-	Op     string
-	Prefix string
+	IO       *term.IOStreams
+	OpenTask func(context.Context) (*vault.Task, error)
+	Op       string
+	Prefix   string
 }
 
-func newGitCredentialCmd(f *Factory) *cobra.Command {
-	o := &GitCredentialOptions{Factory: f}
+func newGitCredentialCmd(f *Factory, runF func(*GitCredentialOptions) error) *cobra.Command {
+	o := &GitCredentialOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "git-credential get|store|erase",
 		Short: "A git credential helper that answers from the store",
@@ -44,6 +46,9 @@ asks. "store" and "erase" change nothing: entries are written with
 		ValidArgs: []string{"get", "store", "erase"},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Op = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runGitCredential(c.Context(), o)
 		},
 	}
@@ -86,7 +91,7 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 			return nil // a host or user name that cannot be an entry
 		}
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -98,12 +103,12 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 		if err != nil {
 			return err
 		}
-		defer wipe(v)
+		defer term.Wipe(v)
 		user, pass, err := gitCredential(v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		defer wipe(pass)
+		defer term.Wipe(pass)
 		if user == "" {
 			user = req["username"]
 		}
@@ -114,7 +119,7 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 		b = append(b, "password="...)
 		b = append(b, pass...)
 		b = append(b, '\n')
-		defer wipe(b)
+		defer term.Wipe(b)
 		_, err = o.IO.Out.Write(b)
 		return err
 	}

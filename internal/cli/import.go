@@ -8,19 +8,24 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/vaultdb/vaultdb/internal/jsonobj"
+	"github.com/vaultdb/vaultdb/internal/importer"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // ImportOptions are the options of "vaultdb import".
 type ImportOptions struct {
-	*Factory
+	IO        *term.IOStreams
+	LookupEnv func(string) (string, bool)
+	Getenv    func(string) string
+	OpenTask  func(context.Context) (*vault.Task, error)
 	Source    string // FILE, "-" (stdin) or, with --from pass, the store directory
 	From      string // json, pass or csv
 	Prefix    string
@@ -35,8 +40,8 @@ const progressThreshold = 300
 // maxFailuresShown bounds the failures listed one per line.
 const maxFailuresShown = 20
 
-func newImportCmd(f *Factory) *cobra.Command {
-	o := &ImportOptions{Factory: f}
+func newImportCmd(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
+	o := &ImportOptions{IO: f.IO, LookupEnv: f.LookupEnv, Getenv: f.getenv, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "import [FILE|-]",
 		Short: "Import entries from JSON, a pass store or a CSV export",
@@ -69,6 +74,14 @@ replaced, skipped and failed.`,
 			if len(a) == 1 {
 				o.Source = a[0]
 			}
+			switch o.From {
+			case "json", "csv", "pass":
+			default:
+				return usageErrorf("unknown --from %q: use json, pass or csv", o.From)
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runImport(c.Context(), o)
 		},
 	}
@@ -78,14 +91,6 @@ replaced, skipped and failed.`,
 	fl.BoolVarP(&o.DryRun, "dry-run", "n", false, "say what would be imported, and change nothing")
 	fl.BoolVar(&o.Overwrite, "overwrite", false, "replace existing entries")
 	return c
-}
-
-// importEntry is one entry to import: its path (relative to the prefix;
-// a leading "/" is optional), its value, or why it cannot be imported.
-type importEntry struct {
-	path string
-	val  json.RawMessage
-	err  error
 }
 
 // importOutcome is what happened to one entry.
@@ -105,12 +110,15 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	}
 	// Read the whole input before asking for the passphrase, so that a bad
 	// input costs nothing.
-	var entries []importEntry
+	var entries []importer.Entry
 	switch o.From {
 	case "json":
-		entries, err = withInput(o, readImportJSON)
+		entries, err = withInput(o, importer.ReadJSON)
 	case "csv":
-		entries, err = withInput(o, readImportCSV)
+		entries, err = withInput(o, importer.ReadCSV)
+		if errors.Is(err, importer.ErrCSVHeader) {
+			err = usageErrorf("%v", err)
+		}
 	case "pass":
 		entries, err = readPassStore(ctx, o)
 	default:
@@ -121,7 +129,7 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	}
 	defer func() {
 		for _, e := range entries {
-			wipe(e.val)
+			term.Wipe(e.Value)
 		}
 	}()
 	// Target paths, checked before any I/O; an entry imported twice
@@ -129,17 +137,17 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	seen := map[string]bool{}
 	for i := range entries {
 		e := &entries[i]
-		e.path = prefix + strings.TrimPrefix(e.path, "/")
-		if e.err == nil {
-			e.err = format.CheckDoc(e.path)
+		e.Path = prefix + strings.TrimPrefix(e.Path, "/")
+		if e.Err == nil {
+			e.Err = format.CheckDoc(e.Path)
 		}
-		if e.err == nil && seen[e.path] {
-			e.err = errors.New("appears twice in the input")
+		if e.Err == nil && seen[e.Path] {
+			e.Err = errors.New("appears twice in the input")
 		}
-		seen[e.path] = true
+		seen[e.Path] = true
 	}
 
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -151,14 +159,14 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	errs := t.Each(len(entries), func(i int) error {
 		e := entries[i]
 		defer bar.add()
-		if e.err != nil {
-			return e.err
+		if e.Err != nil {
+			return e.Err
 		}
 		if o.DryRun {
-			old, err := t.Get(ctx, e.path)
+			old, err := t.Get(ctx, e.Path)
 			switch {
 			case err == nil:
-				outcomes[i] = decideImport(old, e.val, o.Overwrite)
+				outcomes[i] = decideImport(old, e.Value, o.Overwrite)
 			case errors.Is(err, vault.ErrNotFound):
 				outcomes[i] = outcomeAdded
 			default:
@@ -167,14 +175,14 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 			return nil
 		}
 		var outcome importOutcome
-		err := t.Update(ctx, e.path, func(old json.RawMessage) (json.RawMessage, error) {
+		err := t.Update(ctx, e.Path, func(old json.RawMessage) (json.RawMessage, error) {
 			// This may run again after a conflict; the last run is what
 			// happened.
-			outcome = decideImport(old, e.val, o.Overwrite)
+			outcome = decideImport(old, e.Value, o.Overwrite)
 			if outcome == outcomeSkipped {
 				return old, nil
 			}
-			return e.val, nil
+			return e.Value, nil
 		})
 		if err == nil {
 			outcomes[i] = outcome
@@ -202,14 +210,14 @@ func decideImport(old, val json.RawMessage, overwrite bool) importOutcome {
 
 // importSummary prints the failures and the counts on stderr; some
 // failure is an error.
-func importSummary(o *ImportOptions, entries []importEntry, outcomes []importOutcome, errs []error) error {
+func importSummary(o *ImportOptions, entries []importer.Entry, outcomes []importOutcome, errs []error) error {
 	var n [4]int
 	shown := 0
 	for i, e := range entries {
 		if errs[i] != nil {
 			n[outcomeFailed]++
 			if shown < maxFailuresShown {
-				fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: %s: %s\n", printable(e.path), printable(errs[i].Error()))
+				fmt.Fprintf(o.IO.ErrOut, "vaultdb: import: %s: %s\n", term.Printable(e.Path), term.Printable(errs[i].Error()))
 				shown++
 			}
 			continue
@@ -237,7 +245,7 @@ func importSummary(o *ImportOptions, entries []importEntry, outcomes []importOut
 
 // withInput runs read on the input named by o.Source: a file, or stdin for
 // "" and "-".
-func withInput(o *ImportOptions, read func(io.Reader) ([]importEntry, error)) ([]importEntry, error) {
+func withInput(o *ImportOptions, read func(io.Reader) ([]importer.Entry, error)) ([]importer.Entry, error) {
 	if o.Source == "" || o.Source == "-" {
 		return read(o.IO.In)
 	}
@@ -249,39 +257,12 @@ func withInput(o *ImportOptions, read func(io.Reader) ([]importEntry, error)) ([
 	return read(fh)
 }
 
-// readImportJSON reads the object {"path": value, ...} that export prints.
-// Its errors never quote a value.
-func readImportJSON(r io.Reader) ([]importEntry, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the input: %w", err)
-	}
-	defer wipe(data)
-	// ParseAll, not Parse: a path given twice is reported, not silently
-	// read as its last value.
-	ms, err := jsonobj.ParseAll(data)
-	var se *jsonobj.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return nil, fmt.Errorf("the input is not a JSON object {\"path\": value, ...} (error near byte %d); nothing was imported", se.Offset)
-	case err != nil:
-		return nil, errors.New("the input is not a JSON object {\"path\": value, ...}; nothing was imported")
-	}
-	var entries []importEntry
-	for _, m := range ms {
-		val, err := parseValue(m.Value)
-		wipe(m.Value)
-		entries = append(entries, importEntry{path: m.Key, val: val, err: err})
-	}
-	return entries, nil
-}
-
 // importProgress is a progress bar on stderr, or nothing.
 type importProgress struct{ bar *progressbar.ProgressBar }
 
 // newImportProgress returns a progress bar for n entries when stderr is a
 // terminal and there are enough entries for it to matter.
-func newImportProgress(ios *IOStreams, n int) *importProgress {
+func newImportProgress(ios *term.IOStreams, n int) *importProgress {
 	if !ios.ErrTTY || n <= progressThreshold {
 		return &importProgress{}
 	}
@@ -305,4 +286,30 @@ func (p *importProgress) finish() {
 	if p.bar != nil {
 		p.bar.Finish()
 	}
+}
+
+// readPassStore reads the pass store named by the source, or pass's own
+// default ($PASSWORD_STORE_DIR, ~/.password-store).
+func readPassStore(ctx context.Context, o *ImportOptions) ([]importer.Entry, error) {
+	dir := o.Source
+	if dir == "" || dir == "-" {
+		if d := o.Getenv("PASSWORD_STORE_DIR"); d != "" {
+			dir = d
+		} else if home := o.Getenv("HOME"); home != "" {
+			dir = filepath.Join(home, ".password-store")
+		} else {
+			return nil, usageErrorf("give the directory of the pass store: vaultdb import --from pass DIR")
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, usageErrorf("%s is not a pass store directory", dir)
+	}
+	// gpg finds its keys and the terminal to ask on through these.
+	var env []string
+	for _, k := range []string{"GNUPGHOME", "GPG_TTY"} {
+		if v, ok := o.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return importer.ReadPassStore(ctx, dir, env)
 }

@@ -6,20 +6,28 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // InitOptions are the options of "vaultdb init".
 type InitOptions struct {
-	*Factory
-	Shards     int
-	Iterations int
-	AllowWeak  bool
+	AgentForget   func(location.Location)
+	IO            *term.IOStreams
+	StoreLocation func() (location.Location, error)
+	Adapter       func(context.Context, location.Location) (adapters.Adapter, error)
+	Passphrase    func(ctx context.Context, prompt string, confirm bool) ([]byte, string, error)
+	VaultOptions  vault.Options
+	Shards        int
+	Iterations    int
+	AllowWeak     bool
 }
 
-func newInitCmd(f *Factory) *cobra.Command {
-	o := &InitOptions{Factory: f}
+func newInitCmd(f *Factory, runF func(*InitOptions) error) *cobra.Command {
+	o := &InitOptions{AgentForget: f.agentForget, IO: f.IO, StoreLocation: f.storeLocation, Adapter: f.adapter, Passphrase: f.passphrase, VaultOptions: f.VaultOptions}
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new, empty store",
@@ -41,6 +49,9 @@ little) gets a warning, and at the prompt a question.`,
 			if o.Iterations < 1 || o.Iterations > format.MaxIterations {
 				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runInit(c.Context(), o)
 		},
 	}
@@ -51,12 +62,12 @@ little) gets a warning, and at the prompt a question.`,
 }
 
 func runInit(ctx context.Context, o *InitOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
 	exists := hintf(vault.ErrStoreExists, "a store already exists at %s; nothing was changed (use \"vaultdb passwd\" to change its passphrase)", loc)
-	a, err := o.adapter(ctx, loc)
+	a, err := o.Adapter(ctx, loc)
 	if err != nil {
 		return err
 	}
@@ -74,11 +85,11 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	case len(left) > 0:
 		return hintf(vault.ErrStoreExists, "%s has no config but holds shard files (%s) left from a store: a new store would sit beside them; restore that store's config, or move the files away; nothing was changed", loc, idList(left))
 	}
-	pass, source, err := o.passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
+	pass, source, err := o.Passphrase(ctx, "New passphrase for "+loc.String()+": ", true)
 	if err != nil {
 		return err
 	}
-	defer wipe(pass)
+	defer term.Wipe(pass)
 	if err := checkNewPassphrase(ctx, o.IO, pass, source == "", o.AllowWeak, "passphrase"); err != nil {
 		return err
 	}
@@ -93,7 +104,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return fmt.Errorf("cannot create a store at %s: %w", loc, err)
 	}
 	// Keys the agent holds for a store that was here before are stale.
-	o.agentForget(loc)
+	o.AgentForget(loc)
 	fmt.Fprintf(o.IO.ErrOut, "Created a store at %s (%d shards).\n", loc, o.Shards)
 	return nil
 }

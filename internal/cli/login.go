@@ -1,16 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // services are the kinds of store that have a sign-in: what "vaultdb
@@ -95,20 +93,14 @@ $XDG_CONFIG_HOME/vaultdb/remotestorage-token.json, mode 0600.`,
 	return c
 }
 
-// lineReader is a Prompter that can also read a line with echo, for input
-// that is not a secret.
-type lineReader interface {
-	Line(ctx context.Context, prompt string) (string, error)
-}
-
 // readLine reads one line that is not a secret (a pasted code): from stdin
 // when it is not a terminal, otherwise on the terminal.
 func (f *Factory) readLine(ctx context.Context, prompt string) (string, error) {
 	var line string
 	var err error
-	switch lr, ok := f.IO.Prompter.(lineReader); {
+	switch lr, ok := f.IO.Prompter.(term.LineReader); {
 	case !f.IO.InTTY:
-		line, err = readLine(ctx, f.IO.In)
+		line, err = term.ReadLine(ctx, f.IO.In)
 	case ok:
 		line, err = lr.Line(ctx, prompt)
 	default:
@@ -116,51 +108,10 @@ func (f *Factory) readLine(ctx context.Context, prompt string) (string, error) {
 		b, err = f.IO.Prompter.Secret(ctx, prompt)
 		line = string(b)
 	}
-	if errors.Is(err, errNoTerminal) {
+	if errors.Is(err, term.ErrNoTerminal) {
 		return "", usageErrorf("no terminal to paste the code on: pipe it to stdin")
 	}
 	return line, err
-}
-
-// readLine reads one line (at most 4 KiB) from r, or returns when ctx is
-// done.
-func readLine(ctx context.Context, r io.Reader) (string, error) {
-	type result struct {
-		s   string
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		s, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
-		ch <- result{s, err}
-	}()
-	select {
-	case res := <-ch:
-		if res.err != nil {
-			return "", fmt.Errorf("cannot read from stdin: %w", res.err)
-		}
-		return res.s, nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-}
-
-// Line reads a line on the terminal, with echo.
-func (ttyPrompter) Line(ctx context.Context, prompt string) (string, error) {
-	tty, err := openTTY()
-	if err != nil {
-		return "", err
-	}
-	defer tty.Close()
-	fmt.Fprint(tty, prompt)
-	s, err := readLine(ctx, tty)
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(tty)
-	}
-	return s, err
 }
 
 // LogoutOptions are the options of "vaultdb logout".

@@ -8,19 +8,21 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // LsOptions are the options of "vaultdb ls".
 type LsOptions struct {
-	*Factory
+	ReadTask  func(ctx context.Context, read func(*vault.Task) error) error
+	IO        *term.IOStreams
 	Dir       string
 	Recursive bool
 }
 
-func newLsCmd(f *Factory) *cobra.Command {
-	o := &LsOptions{Factory: f}
+func newLsCmd(f *Factory, runF func(*LsOptions) error) *cobra.Command {
+	o := &LsOptions{ReadTask: f.readTask, IO: f.IO}
 	c := &cobra.Command{
 		Use:   "ls [DIR]",
 		Short: "List a directory",
@@ -36,6 +38,9 @@ as one full path per line in a pipe.`,
 		RunE: func(c *cobra.Command, a []string) error {
 			if len(a) == 1 {
 				o.Dir = a[0]
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return runLs(c.Context(), o)
 		},
@@ -53,7 +58,7 @@ func runLs(ctx context.Context, o *LsOptions) error {
 	var out []string
 	var single string
 	largest := 0
-	err = o.readTask(ctx, func(t *vault.Task) error {
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
 		var err error
 		defer func() { largest = t.Stats().LargestShard }()
 		if o.Recursive {
@@ -104,7 +109,7 @@ func runLs(ctx context.Context, o *LsOptions) error {
 		if o.IO.OutTTY {
 			// Names cannot hold control characters, but may hold bidi
 			// or zero-width ones; a pipe gets them exactly.
-			name = printable(name)
+			name = term.Printable(name)
 		}
 		b.WriteString(name)
 		b.WriteByte('\n')
@@ -139,7 +144,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(printable(dir) + "\n")
+	b.WriteString(term.Printable(dir) + "\n")
 	var walk func(n *treeNode, prefix string)
 	walk = func(n *treeNode, prefix string) {
 		names := make([]string, 0, len(n.children))
@@ -152,7 +157,7 @@ func printTree(w io.Writer, dir string, docs []string) {
 			if i == len(names)-1 {
 				branch, indent = "└── ", "    "
 			}
-			b.WriteString(prefix + branch + printable(name) + "\n")
+			b.WriteString(prefix + branch + term.Printable(name) + "\n")
 			if c := n.children[name]; c.children != nil {
 				walk(c, prefix+indent)
 			}

@@ -9,20 +9,22 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
 // MvOptions are the options of "vaultdb mv".
 type MvOptions struct {
-	*Factory
+	IO       *term.IOStreams
+	OpenTask func(context.Context) (*vault.Task, error)
 	Src, Dst string
 	Force    bool
 	Copy     bool // cp: keep the source
 }
 
-func newMvCmd(f *Factory) *cobra.Command {
-	o := &MvOptions{Factory: f}
+func newMvCmd(f *Factory, runF func(*MvOptions) error) *cobra.Command {
+	o := &MvOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "mv SRC DST",
 		Short: "Move or rename an entry or a directory",
@@ -37,6 +39,9 @@ the originals removed only once the copies are safely stored.`,
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Src, o.Dst = a[0], a[1]
+			if runF != nil {
+				return runF(o)
+			}
 			return runMv(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 2, false),
@@ -45,8 +50,8 @@ the originals removed only once the copies are safely stored.`,
 	return c
 }
 
-func newCpCmd(f *Factory) *cobra.Command {
-	o := &MvOptions{Factory: f, Copy: true}
+func newCpCmd(f *Factory, runF func(*MvOptions) error) *cobra.Command {
+	o := &MvOptions{IO: f.IO, OpenTask: f.openTask, Copy: true}
 	c := &cobra.Command{
 		Use:   "cp SRC DST",
 		Short: "Copy an entry or a directory",
@@ -59,6 +64,9 @@ Existing entries are not replaced unless --force.`,
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Src, o.Dst = a[0], a[1]
+			if runF != nil {
+				return runF(o)
+			}
 			return runMv(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 2, false),
@@ -89,7 +97,7 @@ func runMv(ctx context.Context, o *MvOptions) error {
 			return err
 		}
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}

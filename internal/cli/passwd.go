@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -78,17 +79,17 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	}
 	var pass []byte
 	if o.NewPassphraseFile != "" {
-		pass, err = readSecretFile(o.NewPassphraseFile)
+		pass, err = term.ReadSecretFile(o.NewPassphraseFile)
 	} else {
 		pass, err = askSecret(ctx, o.IO.Prompter, "New passphrase for "+loc.String()+": ", true, "passphrase")
-		if errors.Is(err, errNoTerminal) {
+		if errors.Is(err, term.ErrNoTerminal) {
 			err = usageErrorf("the new passphrase is needed but there is no terminal to ask on: use --new-passphrase-file FILE")
 		}
 	}
 	if err != nil {
 		return err
 	}
-	defer wipe(pass)
+	defer term.Wipe(pass)
 	if err := checkNewPassphrase(ctx, o.IO, pass, o.NewPassphraseFile == "", o.AllowWeak, "new passphrase"); err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(pass)
+	defer term.Wipe(pass)
 	n := s.Shards()
 	via := n + 1
 	for via <= format.MaxShards && vault.CheckLayout(n, via) != nil {

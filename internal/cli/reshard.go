@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
@@ -72,7 +73,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 		if err != nil {
 			return err
 		}
-		defer wipe(pass)
+		defer term.Wipe(pass)
 		res, err := s.ResumeMigration(ctx, pass)
 		if err != nil {
 			return err

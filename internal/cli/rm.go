@@ -8,19 +8,21 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // RmOptions are the options of "vaultdb rm".
 type RmOptions struct {
-	*Factory
+	IO        *term.IOStreams
+	OpenTask  func(context.Context) (*vault.Task, error)
 	Paths     []string
 	Recursive bool
 	Force     bool
 }
 
-func newRmCmd(f *Factory) *cobra.Command {
-	o := &RmOptions{Factory: f}
+func newRmCmd(f *Factory, runF func(*RmOptions) error) *cobra.Command {
+	o := &RmOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "rm PATH...",
 		Short: "Remove entries, or directories with -r",
@@ -37,6 +39,9 @@ nothing is removed. On a terminal it asks first unless
 		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Paths = a
+			if runF != nil {
+				return runF(o)
+			}
 			return runRm(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1<<20, false),
@@ -69,7 +74,7 @@ func runRm(ctx context.Context, o *RmOptions) error {
 	if !o.Force && !o.IO.InTTY {
 		return usageErrorf("refusing to remove %s without --force: stdin is not a terminal, so there is nobody to confirm", strings.Join(o.Paths, ", "))
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultdb/vaultdb/internal/location"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // version can be set at build time with -ldflags "-X ...cmd.version=...";
@@ -68,12 +69,14 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f := &Factory{
-		IO:                SystemIO(),
-		Now:               time.Now,
-		LookupEnv:         secureProcess(),
-		Rand:              rand.Reader,
-		Clipboard:         systemClipboard{},
-		ScheduleClipClear: startClipClearHelper,
+		IO:        term.SystemIO(),
+		Now:       time.Now,
+		LookupEnv: secureProcess(),
+		Rand:      rand.Reader,
+		Clipboard: term.SystemClipboard{},
+		ScheduleClipClear: func(sum [32]byte, d time.Duration) error {
+			return term.StartClipClear(sum, d, envPassphrase)
+		},
 	}
 	return Execute(ctx, f, os.Args[1:])
 }
@@ -93,8 +96,8 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = context.Canceled
 	}
-	if errors.Is(err, errCancelled) {
-		fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+errCancelled.Error())
+	if errors.Is(err, term.ErrCancelled) {
+		fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+term.ErrCancelled.Error())
 		return ExitInterrupted
 	}
 	if errors.Is(err, context.Canceled) {
@@ -113,7 +116,7 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		msg += fmt.Sprintf(" (see \"%s --help\")", c.CommandPath())
 	}
 	// An error may hold a name from the store or an input file.
-	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+printable(msg))
+	fmt.Fprintln(f.IO.ErrOut, "vaultdb: "+term.Printable(msg))
 	return exitCode(err)
 }
 
@@ -159,28 +162,28 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 	pf.BoolVar(&f.NoAgent, "no-agent", false, "neither ask the agent for keys nor hand them to it (also $"+envNoAgent+"=1)")
 
 	root.AddCommand(
-		newInitCmd(f),
-		newGetCmd(f),
-		newSetCmd(f),
-		newRmCmd(f),
-		newLsCmd(f),
-		newMvCmd(f),
+		newInitCmd(f, nil),
+		newGetCmd(f, nil),
+		newSetCmd(f, nil),
+		newRmCmd(f, nil),
+		newLsCmd(f, nil),
+		newMvCmd(f, nil),
 		newPasswdCmd(f),
 		newReshardCmd(f),
-		newGenerateCmd(f),
-		newTotpCmd(f),
+		newGenerateCmd(f, nil),
+		newTotpCmd(f, nil),
 		newClipClearCmd(f),
 		newClipServeCmd(f),
 		newLoginCmd(f),
 		newLogoutCmd(f),
-		newExportCmd(f),
-		newImportCmd(f),
-		newEditCmd(f),
-		newFsckCmd(f),
-		newFindCmd(f),
-		newGrepCmd(f),
-		newCpCmd(f),
-		newGitCredentialCmd(f),
+		newExportCmd(f, nil),
+		newImportCmd(f, nil),
+		newEditCmd(f, nil),
+		newFsckCmd(f, nil),
+		newFindCmd(f, nil),
+		newGrepCmd(f, nil),
+		newCpCmd(f, nil),
+		newGitCredentialCmd(f, nil),
 		newAgentCmd(f),
 		newLockCmd(f),
 		newWebCmd(f),

@@ -10,26 +10,32 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/entry"
+	"github.com/vaultdb/vaultdb/internal/passgen"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
 // SetOptions are the options of "vaultdb set".
 type SetOptions struct {
-	*Factory
-	Path      string
-	JSON      bool
-	Generate  int // length of a generated password; 0: read the value
-	NoSymbols bool
-	Multiline bool
-	Words     int // with Generate: a passphrase of this many words
-	Separator string
-	Field     string
-	Force     bool
+	IO         *term.IOStreams
+	Rand       io.Reader
+	OpenTask   func(context.Context) (*vault.Task, error)
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string
+	JSON       bool
+	Generate   int // length of a generated password; 0: read the value
+	NoSymbols  bool
+	Multiline  bool
+	Words      int // with Generate: a passphrase of this many words
+	Separator  string
+	Field      string
+	Force      bool
 	clipOptions
 }
 
-func newSetCmd(f *Factory) *cobra.Command {
-	o := &SetOptions{Factory: f}
+func newSetCmd(f *Factory, runF func(*SetOptions) error) *cobra.Command {
+	o := &SetOptions{IO: f.IO, Rand: f.Rand, OpenTask: f.openTask, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "set PATH",
 		Short: "Store an entry",
@@ -90,6 +96,9 @@ lines. "insert" is another name for set, as in pass.`,
 					}
 				}
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runSet(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -121,7 +130,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,8 +139,8 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		if o.Field == "" {
 			return fmt.Sprintf("%s exists. Replace it?", p), nil
 		}
-		if _, ok, err := getField(old, o.Field); err != nil {
-			return "", &fieldError{p, kindOf(old)}
+		if _, ok, err := entry.GetField(old, o.Field); err != nil {
+			return "", &fieldError{p, entry.KindOf(old)}
 		} else if ok {
 			return fmt.Sprintf("Field %q of %s exists. Replace it?", o.Field, p), nil
 		}
@@ -145,9 +154,9 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	var text []byte
 	switch {
 	case o.Generate > 0 && o.Words > 0:
-		text, err = generateWords(o.Rand, o.Words, o.Separator)
+		text, err = passgen.Words(o.Rand, o.Words, o.Separator)
 	case o.Generate > 0:
-		text, err = generateChars(o.Rand, o.Generate, !o.NoSymbols)
+		text, err = passgen.Chars(o.Rand, o.Generate, !o.NoSymbols)
 	case o.IO.InTTY && o.Multiline:
 		fmt.Fprintf(o.IO.ErrOut, "Enter the value of %s; end it with Ctrl-D on a line of its own:\n", p)
 		text, err = readValue(o.IO.In)
@@ -156,7 +165,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 		}
 	case o.IO.InTTY:
 		text, err = askSecret(ctx, o.IO.Prompter, "Value for "+p+": ", true, "value")
-		if errors.Is(err, errMultiLinePaste) {
+		if errors.Is(err, term.ErrMultiLinePaste) {
 			err = fmt.Errorf("%w; to store a value of several lines use \"vaultdb insert -m %s\", \"vaultdb set %s < FILE\" or \"vaultdb edit %s\"", err, p[1:], p[1:], p[1:])
 		}
 	default:
@@ -170,25 +179,25 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(text)
+	defer term.Wipe(text)
 
 	var val json.RawMessage
 	if o.JSON {
-		val, err = parseValue(text)
+		val, err = entry.ParseValue(text)
 	} else {
-		val, err = marshalText(text)
+		val, err = entry.MarshalText(text)
 	}
 	if err != nil {
 		return fmt.Errorf("%w; nothing was changed", err)
 	}
-	defer wipe(val)
+	defer term.Wipe(val)
 	err = t.Update(ctx, p, func(old json.RawMessage) (json.RawMessage, error) {
 		if o.Field == "" {
 			return val, nil
 		}
-		nv, err := setField(old, o.Field, val)
+		nv, err := entry.SetField(old, o.Field, val)
 		if err != nil {
-			return nil, &fieldError{p, kindOf(old)}
+			return nil, &fieldError{p, entry.KindOf(old)}
 		}
 		return nv, nil
 	})
@@ -201,7 +210,7 @@ func runSet(ctx context.Context, o *SetOptions) error {
 	}
 	if o.Generate > 0 {
 		if o.Clip {
-			return copySecret(o.Factory, o.clipOptions, text, "the new password of "+p)
+			return o.CopySecret(o.clipOptions, text, "the new password of "+p)
 		}
 		_, err = o.IO.Out.Write(append(text, '\n'))
 		return err
@@ -233,7 +242,7 @@ var errNotConfirmed = errors.New("not confirmed; nothing was changed")
 // confirmReplace asks before a command replaces what is at p, on a
 // terminal and unless forced; ask turns the current value into the
 // question ("" when there is nothing to confirm).
-func confirmReplace(ctx context.Context, io *IOStreams, t *vault.Task, p string, force bool, ask func(old json.RawMessage) (string, error)) error {
+func confirmReplace(ctx context.Context, io *term.IOStreams, t *vault.Task, p string, force bool, ask func(old json.RawMessage) (string, error)) error {
 	if !io.InTTY || force {
 		return nil
 	}
@@ -252,9 +261,9 @@ func confirmReplace(ctx context.Context, io *IOStreams, t *vault.Task, p string,
 }
 
 // confirm asks a yes/no question on the terminal; no is errNotConfirmed.
-func confirm(ctx context.Context, io *IOStreams, question string) error {
+func confirm(ctx context.Context, io *term.IOStreams, question string) error {
 	ok, err := io.Prompter.Confirm(ctx, question)
-	if errors.Is(err, errNoTerminal) {
+	if errors.Is(err, term.ErrNoTerminal) {
 		return usageErrorf("cannot ask for confirmation without a terminal: use --force")
 	}
 	if err != nil {

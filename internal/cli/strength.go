@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vaultdb/vaultdb/internal/strength"
+	"github.com/vaultdb/vaultdb/internal/term"
 )
 
 // checkNewPassphrase estimates the strength of a new passphrase (see
@@ -13,7 +14,7 @@ import (
 // typed at a prompt must then be confirmed; one from a file or the
 // environment only gets the warning, so that scripts go on. what is
 // "passphrase" or "new passphrase".
-func checkNewPassphrase(ctx context.Context, ios *IOStreams, pass []byte, prompted, allowWeak bool, what string) error {
+func checkNewPassphrase(ctx context.Context, ios *term.IOStreams, pass []byte, prompted, allowWeak bool, what string) error {
 	bits := strength.Bits(string(pass))
 	if bits >= strength.MinBits {
 		return nil

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,35 +13,39 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vaultdb/vaultdb/internal/otp"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
-// totpType is the marker of a TOTP document: {"type": "totp", ...}.
-const totpType = "totp"
-
 // TotpOptions are the options of "vaultdb totp [PATH|DIR/]".
 type TotpOptions struct {
-	*Factory
-	Path string // an entry, a directory (DIR/), or "" for the whole store
-	Time string // --time: RFC 3339 or Unix seconds; "" is now
+	IO         *term.IOStreams
+	Now        func() time.Time
+	OpenTask   func(context.Context) (*vault.Task, error)
+	CopySecret func(o clipOptions, secret []byte, what string) error
+	Path       string    // an entry, a directory (DIR/), or "" for the whole store
+	Time       string    // --time: RFC 3339 or Unix seconds; "" is now
+	At         time.Time // --time as parsed; zero is now
 	clipOptions
 }
 
 // TotpAddOptions are the options of "vaultdb totp add".
 type TotpAddOptions struct {
-	*Factory
-	Path  string
-	Force bool
+	IO       *term.IOStreams
+	OpenTask func(context.Context) (*vault.Task, error)
+	Path     string
+	Force    bool
 }
 
 // TotpURIOptions are the options of "vaultdb totp uri".
 type TotpURIOptions struct {
-	*Factory
-	Path string
+	IO        *term.IOStreams
+	OpenStore func(context.Context) (*vault.Store, error)
+	Path      string
 }
 
-func newTotpCmd(f *Factory) *cobra.Command {
-	o := &TotpOptions{Factory: f}
+func newTotpCmd(f *Factory, runF func(*TotpOptions) error) *cobra.Command {
+	o := &TotpOptions{IO: f.IO, Now: f.Now, OpenTask: f.openTask, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "totp [PATH | DIR/]",
 		Short: "Print one-time codes (TOTP) for two-factor authentication",
@@ -78,6 +81,15 @@ An entry named "add" or "uri" at the top is written "/add" or "/uri".`,
 			if err := o.clipOptions.check(c); err != nil {
 				return err
 			}
+			if o.Time != "" {
+				var err error
+				if o.At, err = parseTime(o.Time); err != nil {
+					return err
+				}
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotp(c.Context(), o)
 		},
 		ValidArgsFunction: completePaths(f, 1, false),
@@ -85,12 +97,12 @@ An entry named "add" or "uri" at the top is written "/add" or "/uri".`,
 	c.Flags().StringVar(&o.Time, "time", "", "compute the code at `TIME` (RFC 3339 or Unix seconds) instead of now")
 	addClipFlags(c, &o.clipOptions)
 	c.Flags().Lookup("clip").Usage = "copy the code to the clipboard instead of printing it"
-	c.AddCommand(newTotpAddCmd(f), newTotpURICmd(f))
+	c.AddCommand(newTotpAddCmd(f, nil), newTotpURICmd(f, nil))
 	return c
 }
 
-func newTotpAddCmd(f *Factory) *cobra.Command {
-	o := &TotpAddOptions{Factory: f}
+func newTotpAddCmd(f *Factory, runF func(*TotpAddOptions) error) *cobra.Command {
+	o := &TotpAddOptions{IO: f.IO, OpenTask: f.openTask}
 	c := &cobra.Command{
 		Use:   "add PATH",
 		Short: "Store a TOTP secret from an otpauth:// URI or a base32 secret",
@@ -118,6 +130,9 @@ supported. The secret is never accepted on the command line.`,
 		},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotpAdd(c.Context(), o)
 		},
 	}
@@ -125,8 +140,8 @@ supported. The secret is never accepted on the command line.`,
 	return c
 }
 
-func newTotpURICmd(f *Factory) *cobra.Command {
-	o := &TotpURIOptions{Factory: f}
+func newTotpURICmd(f *Factory, runF func(*TotpURIOptions) error) *cobra.Command {
+	o := &TotpURIOptions{IO: f.IO, OpenStore: f.openStore}
 	return &cobra.Command{
 		Use:   "uri PATH",
 		Short: "Print the otpauth:// URI of a TOTP entry (it holds the secret)",
@@ -144,6 +159,9 @@ whole, secret included (and "get -c" copies a TOTP entry only with --field).`,
 		},
 		RunE: func(c *cobra.Command, a []string) error {
 			o.Path = a[0]
+			if runF != nil {
+				return runF(o)
+			}
 			return runTotpURI(c.Context(), o)
 		},
 	}
@@ -174,108 +192,6 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// totpDoc is the stored shape of a TOTP entry. The reference
-// implementation writes type, secret, digits, period and algorithm;
-// issuer and account are added when known.
-type totpDoc struct {
-	Type      string `json:"type"`
-	Secret    string `json:"secret"`
-	Digits    int    `json:"digits"`
-	Period    int    `json:"period"`
-	Algorithm string `json:"algorithm"`
-	Issuer    string `json:"issuer,omitempty"`
-	Account   string `json:"account,omitempty"`
-}
-
-// errNotTOTP: a document without the "type": "totp" marker.
-var errNotTOTP = errors.New("not a TOTP entry")
-
-// marshalTOTP returns the document for k.
-func marshalTOTP(k otp.Key) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(totpDoc{Type: totpType, Secret: k.Secret, Digits: k.Digits, Period: k.Period,
-		Algorithm: string(k.Algorithm), Issuer: k.Issuer, Account: k.Account})
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
-}
-
-// parseTOTP reads a TOTP document: errNotTOTP without the marker, another
-// error (never quoting the secret) if it is damaged. Absent digits, period
-// and algorithm are 6, 30 and SHA1.
-func parseTOTP(v []byte) (otp.Key, error) {
-	var d struct {
-		Type      any     `json:"type"`
-		Secret    *string `json:"secret"`
-		Digits    *int    `json:"digits"`
-		Period    *int    `json:"period"`
-		Algorithm *string `json:"algorithm"`
-		Issuer    string  `json:"issuer"`
-		Account   string  `json:"account"`
-	}
-	var marker struct {
-		Type any `json:"type"`
-	}
-	if kindOf(v) != "an object" || json.Unmarshal(v, &marker) != nil || marker.Type != totpType {
-		return otp.Key{}, errNotTOTP
-	}
-	if err := json.Unmarshal(v, &d); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return otp.Key{}, fmt.Errorf("its field %q is %s, which is the wrong type", te.Field, te.Value)
-		}
-		return otp.Key{}, errors.New("it is not a valid TOTP object")
-	}
-	if d.Secret == nil {
-		return otp.Key{}, errors.New("it has no secret")
-	}
-	k, err := otp.NewKey(*d.Secret)
-	if err != nil {
-		return otp.Key{}, err
-	}
-	k.Issuer, k.Account = d.Issuer, d.Account
-	if d.Digits != nil {
-		k.Digits = *d.Digits
-	}
-	if d.Period != nil {
-		k.Period = *d.Period
-	}
-	if d.Algorithm != nil {
-		if k.Algorithm, err = otp.ParseAlgorithm(*d.Algorithm); err != nil {
-			return otp.Key{}, err
-		}
-	}
-	if err := k.Validate(); err != nil {
-		return otp.Key{}, err
-	}
-	return k, nil
-}
-
-// entryTOTP reads the TOTP key of any entry: a TOTP document, or an object
-// (from "import", say) whose field totp holds an otpauth:// URI or a
-// base32 secret. errNotTOTP means it has neither.
-func entryTOTP(v []byte) (otp.Key, error) {
-	k, err := parseTOTP(v)
-	if !errors.Is(err, errNotTOTP) {
-		return k, err
-	}
-	fv, ok, ferr := getField(v, "totp")
-	var s string
-	if ferr != nil || !ok || json.Unmarshal(fv, &s) != nil {
-		return otp.Key{}, errNotTOTP
-	}
-	s = strings.TrimSpace(s)
-	if otp.IsURI(s) {
-		k, err = otp.ParseURI(s)
-	} else {
-		k, err = otp.NewKey(s)
-	}
-	if err != nil {
-		return otp.Key{}, fmt.Errorf("its field \"totp\" is neither an otpauth:// URI nor a base32 secret: %w", err)
-	}
-	return k, nil
-}
-
 // totpEntry reads the TOTP entry at p, with errors that say what to do.
 func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 	v, err := t.Get(ctx, p)
@@ -289,8 +205,8 @@ func totpEntry(ctx context.Context, t *vault.Task, p string) (otp.Key, error) {
 }
 
 func totpKey(p string, v []byte) (otp.Key, error) {
-	k, err := entryTOTP(v)
-	if errors.Is(err, errNotTOTP) {
+	k, err := otp.FromDocument(v)
+	if errors.Is(err, otp.ErrNotDocument) {
 		return otp.Key{}, fmt.Errorf("%s is not a TOTP entry (it has neither \"type\": \"totp\" nor a field \"totp\"); store a secret with \"vaultdb totp add %s\"", p, p[1:])
 	}
 	if err != nil {
@@ -300,12 +216,9 @@ func totpKey(p string, v []byte) (otp.Key, error) {
 }
 
 func runTotp(ctx context.Context, o *TotpOptions) error {
-	at := o.Now()
-	if o.Time != "" {
-		var err error
-		if at, err = parseTime(o.Time); err != nil {
-			return err
-		}
+	at := o.At
+	if at.IsZero() {
+		at = o.Now()
 	}
 	var doc, dir string
 	var err error
@@ -320,7 +233,7 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	if dir != "" && o.Clip {
 		return usageErrorf("--clip copies the code of one entry, and %s is a directory", dir)
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
@@ -349,7 +262,7 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	}
 	left := k.Remaining(at)
 	if o.Clip {
-		if err := copySecret(o.Factory, o.clipOptions, []byte(code), "the code of "+doc); err != nil {
+		if err := o.CopySecret(o.clipOptions, []byte(code), "the code of "+doc); err != nil {
 			return err
 		}
 		if o.IO.ErrTTY {
@@ -401,9 +314,9 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 				errs[i] = err
 				return
 			}
-			k, err := entryTOTP(v)
+			k, err := otp.FromDocument(v)
 			switch {
-			case errors.Is(err, errNotTOTP):
+			case errors.Is(err, otp.ErrNotDocument):
 				r.skip = true
 				return
 			case err != nil:
@@ -432,12 +345,12 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 			continue
 		case r.bad != nil:
 			bad++
-			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %s\n", printable(r.path), printable(r.bad.Error()))
+			fmt.Fprintf(o.IO.ErrOut, "vaultdb: %s is a damaged TOTP entry: %s\n", term.Printable(r.path), term.Printable(r.bad.Error()))
 			continue
 		}
 		shown++
 		if tty {
-			fmt.Fprintf(tw, "%s\t%s\t%ds\n", printable(r.path), r.code, r.left)
+			fmt.Fprintf(tw, "%s\t%s\t%ds\n", term.Printable(r.path), r.code, r.left)
 		} else {
 			fmt.Fprintf(&b, "%s\t%s\t%d\n", r.path, r.code, r.left)
 		}
@@ -460,14 +373,14 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.openTask(ctx)
+	t, err := o.OpenTask(ctx)
 	if err != nil {
 		return err
 	}
 
 	err = confirmReplace(ctx, o.IO, t, p, o.Force, func(old json.RawMessage) (string, error) {
 		what := "an entry"
-		if _, err := parseTOTP(old); !errors.Is(err, errNotTOTP) {
+		if _, err := otp.ParseDocument(old); !errors.Is(err, otp.ErrNotDocument) {
 			what = "a TOTP entry"
 		}
 		return fmt.Sprintf("%s is already %s. Replace it?", p, what), nil
@@ -479,7 +392,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	var in []byte
 	if o.IO.InTTY {
 		in, err = askSecret(ctx, o.IO.Prompter, "otpauth:// URI or base32 secret for "+p+": ", false, "secret")
-		if errors.Is(err, errNoTerminal) {
+		if errors.Is(err, term.ErrNoTerminal) {
 			return usageErrorf("there is no terminal to ask for the secret on: pipe it on stdin")
 		}
 	} else {
@@ -488,7 +401,7 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(in)
+	defer term.Wipe(in)
 	text := strings.TrimSpace(string(in))
 	var k otp.Key
 	switch {
@@ -505,11 +418,11 @@ func runTotpAdd(ctx context.Context, o *TotpAddOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing was changed", err)
 	}
-	val, err := marshalTOTP(k)
+	val, err := otp.Document(k)
 	if err != nil {
 		return err
 	}
-	defer wipe(val)
+	defer term.Wipe(val)
 	if err := t.Set(ctx, p, val); err != nil {
 		return err
 	}
@@ -538,7 +451,7 @@ func runTotpURI(ctx context.Context, o *TotpURIOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -551,7 +464,7 @@ func runTotpURI(ctx context.Context, o *TotpURIOptions) error {
 		k.Account = p[1:]
 	}
 	uri := []byte(k.URI() + "\n")
-	defer wipe(uri)
+	defer term.Wipe(uri)
 	_, err = o.IO.Out.Write(uri)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	locdropbox "github.com/vaultdb/vaultdb/internal/location/dropbox"
+	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/internal/webui"
 )
 
@@ -19,7 +20,7 @@ const DefaultWebPort = 8385
 
 // WebOptions are the options of "vaultdb web".
 type WebOptions struct {
-	IO        *IOStreams
+	IO        *term.IOStreams
 	LookupEnv func(string) (string, bool)
 	Port      int
 }

@@ -36,57 +36,74 @@ func Document(k Key) (json.RawMessage, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
-// FromDocument reads the TOTP key of a stored entry: a TOTP document
-// ({"type": "totp", "secret": ..., absent digits, period and algorithm
-// being 6, 30 and SHA1}), or any object whose field "totp" holds an
-// otpauth:// URI or a base32 secret (as imports make). It fails with
-// ErrNotDocument for an entry with neither, and never quotes the secret.
-func FromDocument(v []byte) (Key, error) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(v, &obj) != nil || obj == nil {
+// ParseDocument reads a TOTP document ({"type": "totp", "secret": ...};
+// absent digits, period and algorithm are 6, 30 and SHA1). It fails with
+// ErrNotDocument for a value without that marker, and with another error,
+// never quoting the secret, for a damaged one.
+func ParseDocument(v []byte) (Key, error) {
+	var marker struct {
+		Type any `json:"type"`
+	}
+	if !isObject(v) || json.Unmarshal(v, &marker) != nil || marker.Type != "totp" {
 		return Key{}, ErrNotDocument
 	}
-	var typ string
-	if t, ok := obj["type"]; ok && json.Unmarshal(t, &typ) == nil && typ == "totp" {
-		var d struct {
-			Secret    *string `json:"secret"`
-			Digits    *int    `json:"digits"`
-			Period    *int    `json:"period"`
-			Algorithm *string `json:"algorithm"`
-			Issuer    string  `json:"issuer"`
-			Account   string  `json:"account"`
+	var d struct {
+		Secret    *string `json:"secret"`
+		Digits    *int    `json:"digits"`
+		Period    *int    `json:"period"`
+		Algorithm *string `json:"algorithm"`
+		Issuer    string  `json:"issuer"`
+		Account   string  `json:"account"`
+	}
+	if err := json.Unmarshal(v, &d); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Key{}, fmt.Errorf("its field %q is %s, which is the wrong type", te.Field, te.Value)
 		}
-		if err := json.Unmarshal(v, &d); err != nil {
-			return Key{}, errors.New("it is not a valid TOTP object")
-		}
-		if d.Secret == nil {
-			return Key{}, errors.New("it has no secret")
-		}
-		k, err := NewKey(*d.Secret)
-		if err != nil {
+		return Key{}, errors.New("it is not a valid TOTP object")
+	}
+	if d.Secret == nil {
+		return Key{}, errors.New("it has no secret")
+	}
+	k, err := NewKey(*d.Secret)
+	if err != nil {
+		return Key{}, err
+	}
+	k.Issuer, k.Account = d.Issuer, d.Account
+	if d.Digits != nil {
+		k.Digits = *d.Digits
+	}
+	if d.Period != nil {
+		k.Period = *d.Period
+	}
+	if d.Algorithm != nil {
+		if k.Algorithm, err = ParseAlgorithm(*d.Algorithm); err != nil {
 			return Key{}, err
 		}
-		k.Issuer, k.Account = d.Issuer, d.Account
-		if d.Digits != nil {
-			k.Digits = *d.Digits
-		}
-		if d.Period != nil {
-			k.Period = *d.Period
-		}
-		if d.Algorithm != nil {
-			if k.Algorithm, err = ParseAlgorithm(*d.Algorithm); err != nil {
-				return Key{}, err
-			}
-		}
-		return k, k.Validate()
 	}
+	if err := k.Validate(); err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
+
+// FromDocument reads the TOTP key of any stored entry: a TOTP document
+// (ParseDocument), or an object whose field "totp" holds an otpauth:// URI
+// or a base32 secret (as imports make). It fails with ErrNotDocument for
+// an entry with neither, and never quotes the secret.
+func FromDocument(v []byte) (Key, error) {
+	k, err := ParseDocument(v)
+	if !errors.Is(err, ErrNotDocument) {
+		return k, err
+	}
+	// A map, not a struct: the key is matched exactly, and a repeated key
+	// is read as JSON.parse reads it (its last value).
+	var obj map[string]json.RawMessage
 	var s string
-	if f, ok := obj["totp"]; !ok || json.Unmarshal(f, &s) != nil {
+	if json.Unmarshal(v, &obj) != nil || obj["totp"] == nil || json.Unmarshal(obj["totp"], &s) != nil {
 		return Key{}, ErrNotDocument
 	}
 	s = strings.TrimSpace(s)
-	var k Key
-	var err error
 	if IsURI(s) {
 		k, err = ParseURI(s)
 	} else {
@@ -96,4 +113,10 @@ func FromDocument(v []byte) (Key, error) {
 		return Key{}, fmt.Errorf("its field \"totp\" is neither an otpauth:// URI nor a base32 secret: %w", err)
 	}
 	return k, nil
+}
+
+// isObject reports whether v, a JSON value, is an object.
+func isObject(v []byte) bool {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return len(v) > 0 && v[0] == '{'
 }

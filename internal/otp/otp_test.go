@@ -328,3 +328,28 @@ func TestIsURI(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDocument(t *testing.T) {
+	t.Parallel()
+	k, err := ParseDocument([]byte(`{"type":"totp","secret":"JBSWY3DPEHPK3PXP","digits":8}`))
+	if err != nil || k.Digits != 8 || k.Period != 30 || k.Algorithm != SHA1 {
+		t.Fatalf("ParseDocument = %+v, %v", k, err)
+	}
+	for _, v := range []string{`"totp"`, `{"type":"note","secret":"JBSWY3DPEHPK3PXP"}`, `{"totp":"JBSWY3DPEHPK3PXP"}`, `[1]`} {
+		if _, err := ParseDocument([]byte(v)); !errors.Is(err, ErrNotDocument) {
+			t.Errorf("ParseDocument(%s): %v, want ErrNotDocument", v, err)
+		}
+	}
+	_, err = ParseDocument([]byte(`{"type":"totp","secret":"JBSWY3DPEHPK3PXP","digits":"8"}`))
+	if err == nil || err.Error() != `its field "digits" is string, which is the wrong type` {
+		t.Errorf("a field of the wrong type: %v", err)
+	}
+	// Any entry with a field "totp"; the last of a repeated key counts.
+	k, err = FromDocument([]byte(`{"totp":"AAAA","totp":"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&digits=7"}`))
+	if err != nil || k.Digits != 7 {
+		t.Errorf("FromDocument(field totp) = %+v, %v", k, err)
+	}
+	if _, err := FromDocument([]byte(`{"TOTP":"JBSWY3DPEHPK3PXP"}`)); !errors.Is(err, ErrNotDocument) {
+		t.Errorf("FromDocument matched the field name without case: %v", err)
+	}
+}

@@ -137,13 +137,12 @@ func open(_ context.Context, env *location.Env, root string) (adapters.Adapter, 
 		appKey = env.Getenv(EnvAppKey)
 	}
 	a, err := dbx.New(dbx.Options{
-		Root:          root,
-		APIBase:       ep.API,
-		ContentBase:   ep.Content,
-		TokenURL:      ep.Token,
-		AppKey:        appKey,
-		Token:         tf.Token,
-		SingleAttempt: true,
+		Root:        root,
+		APIBase:     ep.API,
+		ContentBase: ep.Content,
+		TokenURL:    ep.Token,
+		AppKey:      appKey,
+		Token:       tf.Token,
 		OnToken: func(tok *oauth2.Token) {
 			saved := *tf
 			saved.AppKey = appKey

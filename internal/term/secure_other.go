@@ -1,10 +1,10 @@
 //go:build !linux
 
-package cli
+package term
 
 import "syscall"
 
-// secureMemory disables core dumps where the platform allows.
-func secureMemory() {
+// SecureMemory disables core dumps where the platform allows.
+func SecureMemory() {
 	syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{Cur: 0, Max: 0})
 }

@@ -1,4 +1,4 @@
-package cli
+package term
 
 import "testing"
 
@@ -13,7 +13,7 @@ func TestPrintable(t *testing.T) {
 		"bad\xffutf8":           `bad\xffutf8`,
 		"isolate\u2066x\u2069":  `isolate\u2066x\u2069`,
 	} {
-		if got := printable(in); got != want {
+		if got := Printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package cli
+package importer
 
 import (
 	"bytes"
@@ -15,26 +15,15 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/vaultdb/vaultdb/internal/entry"
 )
 
-// readPassStore reads a pass (passwordstore.org) store: every .gpg file
-// below the directory, decrypted with gpg, becomes the entry at its path
+// ReadPassStore reads the pass (passwordstore.org) store in dir: every
+// .gpg file below it, decrypted with gpg, becomes the entry at its path
 // without ".gpg". Hidden files and directories (.git, .gpg-id, ...) are
-// left out.
-func readPassStore(ctx context.Context, o *ImportOptions) ([]importEntry, error) {
-	dir := o.Source
-	if dir == "" || dir == "-" {
-		if d := o.getenv("PASSWORD_STORE_DIR"); d != "" {
-			dir = d
-		} else if home := o.getenv("HOME"); home != "" {
-			dir = filepath.Join(home, ".password-store")
-		} else {
-			return nil, usageErrorf("give the directory of the pass store: vaultdb import --from pass DIR")
-		}
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, usageErrorf("%s is not a pass store directory", dir)
-	}
+// left out. gpgEnv ("NAME=value") is added to gpg's environment.
+func ReadPassStore(ctx context.Context, dir string, gpgEnv []string) ([]Entry, error) {
 	if _, err := exec.LookPath("gpg"); err != nil {
 		return nil, errors.New("importing a pass store needs gpg, which is not installed (on Debian or Ubuntu: apt-get install gnupg)")
 	}
@@ -57,18 +46,18 @@ func readPassStore(ctx context.Context, o *ImportOptions) ([]importEntry, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the pass store: %w", err)
 	}
-	entries := make([]importEntry, len(files))
+	entries := make([]Entry, len(files))
 	decrypt := func(i int) {
 		rel, _ := filepath.Rel(dir, files[i])
 		rel = filepath.ToSlash(strings.TrimSuffix(rel, ".gpg"))
-		entries[i].path = rel
-		plain, err := gpgDecrypt(ctx, o.Factory, files[i])
+		entries[i].Path = rel
+		plain, err := gpgDecrypt(ctx, gpgEnv, files[i])
 		if err != nil {
-			entries[i].err = err
+			entries[i].Err = err
 			return
 		}
-		defer wipe(plain)
-		entries[i].val, entries[i].err = passValue(plain)
+		defer clear(plain)
+		entries[i].Value, entries[i].Err = PassValue(plain)
 	}
 	if len(files) == 0 {
 		return nil, nil
@@ -98,18 +87,13 @@ func readPassStore(ctx context.Context, o *ImportOptions) ([]importEntry, error)
 
 // gpgDecrypt decrypts file with the gpg binary, as pass does. Its error
 // holds gpg's last message, never the content.
-func gpgDecrypt(ctx context.Context, f *Factory, file string) ([]byte, error) {
+func gpgDecrypt(ctx context.Context, env []string, file string) ([]byte, error) {
 	c := exec.CommandContext(ctx, "gpg", "--decrypt", "--quiet", "--yes", "--batch", "--use-agent", "--", file)
-	c.Env = os.Environ()
-	for _, k := range []string{"GNUPGHOME", "GPG_TTY"} {
-		if v, ok := f.LookupEnv(k); ok {
-			c.Env = append(c.Env, k+"="+v)
-		}
-	}
+	c.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
 	if err := c.Run(); err != nil {
-		wipe(out.Bytes())
+		clear(out.Bytes())
 		msg := strings.TrimSpace(errOut.String())
 		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 			msg = msg[i+1:]
@@ -122,8 +106,8 @@ func gpgDecrypt(ctx context.Context, f *Factory, file string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// passValue turns a decrypted pass file into a document from which the
-// file's exact bytes can be had back (passText). The structured reading:
+// PassValue turns a decrypted pass file into a document from which the
+// file's exact bytes can be had back (PassText). The structured reading:
 // the first line is the password; a "key: value" line below is the field
 // key; an otpauth:// line is the field totp; runs of other lines (blank
 // and indented ones too) are the field notes, as they are. A file of only
@@ -133,24 +117,24 @@ func gpgDecrypt(ctx context.Context, f *Factory, file string) ([]byte, error) {
 // the whole text in the field raw. A file that is not UTF-8 text (Latin-1,
 // binary) is {"type": "binary", "base64": ...}. An entry that still would
 // not round-trip is an error, never a silent loss.
-func passValue(plain []byte) (json.RawMessage, error) {
+func PassValue(plain []byte) (json.RawMessage, error) {
 	var v json.RawMessage
 	if !utf8.Valid(plain) {
-		v = marshalObject([]field{
-			{Key: "type", Value: jsonString(binaryType)},
-			{Key: "base64", Value: jsonString(base64.StdEncoding.EncodeToString(plain))},
+		v = entry.MarshalObject([]entry.Field{
+			{Key: "type", Value: entry.String(binaryType)},
+			{Key: "base64", Value: entry.String(base64.StdEncoding.EncodeToString(plain))},
 		})
 	} else {
 		fs := passFields(string(plain))
 		if len(fs) == 1 {
 			v = fs[0].Value // only a password
 		} else {
-			v = marshalObject(fs)
+			v = entry.MarshalObject(fs)
 		}
 		if hasRepeatedKey(fs) || !passTextIs(v, plain) {
 			// Keep what the structured reading found (first of each key),
 			// and the text as it was.
-			var kept []field
+			var kept []entry.Field
 			seen := map[string]bool{"raw": true}
 			for _, f := range fs {
 				if !seen[f.Key] {
@@ -158,7 +142,7 @@ func passValue(plain []byte) (json.RawMessage, error) {
 					kept = append(kept, f)
 				}
 			}
-			v = marshalObject(append(kept, field{Key: "raw", Value: jsonString(string(plain))}))
+			v = entry.MarshalObject(append(kept, entry.Field{Key: "raw", Value: entry.String(string(plain))}))
 		}
 	}
 	if !passTextIs(v, plain) {
@@ -167,7 +151,7 @@ func passValue(plain []byte) (json.RawMessage, error) {
 	return v, nil
 }
 
-func hasRepeatedKey(fs []field) bool {
+func hasRepeatedKey(fs []entry.Field) bool {
 	seen := map[string]bool{}
 	for _, f := range fs {
 		if seen[f.Key] {
@@ -183,26 +167,26 @@ const binaryType = "binary"
 
 // passFields is the structured reading of the text of a pass entry, in
 // line order, keys possibly repeated.
-func passFields(text string) []field {
+func passFields(text string) []entry.Field {
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	for i := range lines {
 		lines[i] = strings.TrimSuffix(lines[i], "\r")
 	}
-	fs := []field{{Key: "password", Value: jsonString(lines[0])}}
+	fs := []entry.Field{{Key: "password", Value: entry.String(lines[0])}}
 	var notes []string
 	flush := func() {
 		if notes != nil {
-			fs = append(fs, field{Key: "notes", Value: jsonString(strings.Join(notes, "\n"))})
+			fs = append(fs, entry.Field{Key: "notes", Value: entry.String(strings.Join(notes, "\n"))})
 			notes = nil
 		}
 	}
 	for _, line := range lines[1:] {
 		if strings.HasPrefix(line, "otpauth://") {
 			flush()
-			fs = append(fs, field{Key: "totp", Value: jsonString(line)})
+			fs = append(fs, entry.Field{Key: "totp", Value: entry.String(line)})
 		} else if k, v, ok := passKeyValue(line); ok {
 			flush()
-			fs = append(fs, field{Key: k, Value: jsonString(v)})
+			fs = append(fs, entry.Field{Key: k, Value: entry.String(v)})
 		} else {
 			notes = append(notes, line)
 		}
@@ -222,14 +206,14 @@ func passKeyValue(line string) (k, v string, ok bool) {
 	return k, v, true
 }
 
-// passText is the text of a pass entry that v, as passValue makes it,
-// stands for (see passValue); ok is false for a value it did not make.
-func passText(v json.RawMessage) (text []byte, ok bool) {
+// PassText is the text of a pass entry that v, as PassValue makes it,
+// stands for (see PassValue); ok is false for a value it did not make.
+func PassText(v json.RawMessage) (text []byte, ok bool) {
 	var s string
 	if json.Unmarshal(v, &s) == nil {
 		return []byte(s + "\n"), true
 	}
-	fs, err := parseObject(v)
+	fs, err := entry.ParseObject(v)
 	if err != nil {
 		return nil, false
 	}
@@ -263,17 +247,7 @@ func passText(v json.RawMessage) (text []byte, ok bool) {
 }
 
 func passTextIs(v json.RawMessage, plain []byte) bool {
-	text, ok := passText(v)
-	defer wipe(text)
+	text, ok := PassText(v)
+	defer clear(text)
 	return ok && bytes.Equal(text, plain)
-}
-
-// jsonString returns the JSON string for s, which is UTF-8 (invalid bytes
-// would be replaced: passValue checks before).
-func jsonString(s string) json.RawMessage {
-	b, err := marshalText([]byte(s))
-	if err != nil {
-		b, _ = marshalText([]byte(strings.ToValidUTF8(s, "\uFFFD")))
-	}
-	return b
 }

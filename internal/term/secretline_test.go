@@ -1,4 +1,4 @@
-package cli
+package term
 
 import (
 	"errors"
@@ -20,22 +20,22 @@ func TestSecretLine(t *testing.T) {
 		{"ünï\x7f\x7fnïcode\r", false, "ünïcode", nil},
 		{"junk\x15secret\r", false, "secret", nil},
 		{"se\x1b[Dcret\r", false, "secret", nil}, // an arrow key is ignored
-		{"\x04", false, "", errCancelled},
-		{"", false, "", errCancelled},
+		{"\x04", false, "", ErrCancelled},
+		{"", false, "", ErrCancelled},
 		{"ab\x04c\r", false, "abc", nil},
-		{"line one\r", true, "", errMultiLinePaste},
+		{"line one\r", true, "", ErrMultiLinePaste},
 		{"\x1b[200~pasted\x1b[201~\r", false, "pasted", nil},
 		{"\x1b[200~pasted\n\x1b[201~", false, "pasted", nil},
-		{"\x1b[200~one\ntwo\x1b[201~", false, "", errMultiLinePaste},
-		{"\x1b[200~one\r\ntwo\r\n\x1b[201~", false, "", errMultiLinePaste},
+		{"\x1b[200~one\ntwo\x1b[201~", false, "", ErrMultiLinePaste},
+		{"\x1b[200~one\r\ntwo\r\n\x1b[201~", false, "", ErrMultiLinePaste},
 	}
 	for _, c := range cases {
 		drained := false
-		got, err := secretLine(strings.NewReader(c.in), func() bool { return c.pending }, func() { drained = true })
+		got, err := SecretLine(strings.NewReader(c.in), func() bool { return c.pending }, func() { drained = true })
 		if string(got) != c.want || !errors.Is(err, c.err) && err != c.err {
 			t.Errorf("secretLine(%q) = %q, %v; want %q, %v", c.in, got, err, c.want, c.err)
 		}
-		if drained != (c.err == errMultiLinePaste) {
+		if drained != (c.err == ErrMultiLinePaste) {
 			t.Errorf("secretLine(%q): drained %v", c.in, drained)
 		}
 	}

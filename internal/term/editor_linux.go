@@ -1,12 +1,12 @@
 //go:build linux
 
-package cli
+package term
 
 import "golang.org/x/sys/unix"
 
-// memoryFS reports whether dir is on a filesystem held in memory (tmpfs or
+// MemoryFS reports whether dir is on a filesystem held in memory (tmpfs or
 // ramfs), whose content never reaches a disk (short of swap).
-func memoryFS(dir string) bool {
+func MemoryFS(dir string) bool {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return false

@@ -1,4 +1,8 @@
-package cli
+// Package importer reads what other password managers export into
+// entries for vaultdb: the JSON object that "vaultdb export" prints, CSV
+// exports of KeePassXC, Bitwarden and 1Password, and pass stores
+// (decrypted with gpg). It writes nothing; its errors never quote a value.
+package importer
 
 import (
 	"bufio"
@@ -7,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/vaultdb/vaultdb/internal/entry"
 )
+
+// ErrCSVHeader: the CSV input is not an export this package knows.
+var ErrCSVHeader = errors.New("the CSV header is not one of KeePassXC (Group,Title,Username,Password,...), Bitwarden (folder,...,name,...,login_username,login_password,...) or 1Password (Title,Website,Username,Password,...); nothing was imported")
 
 // csvLayout is where a password manager's CSV export keeps each field:
 // column indexes, -1 when absent.
@@ -65,11 +72,11 @@ func csvHeaders(header []string) (csvLayout, bool) {
 	return csvLayout{}, false
 }
 
-// readImportCSV reads a CSV export of KeePassXC, Bitwarden or 1Password.
+// ReadCSV reads a CSV export of KeePassXC, Bitwarden or 1Password.
 // Each row becomes the object {username, password, url, notes[, totp]}
 // (plus Bitwarden's custom fields) at GROUP/TITLE. Its errors never quote
 // the content.
-func readImportCSV(r io.Reader) ([]importEntry, error) {
+func ReadCSV(r io.Reader) ([]Entry, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
@@ -82,9 +89,9 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 	}
 	layout, ok := csvHeaders(header)
 	if !ok {
-		return nil, usageErrorf("the CSV header is not one of KeePassXC (Group,Title,Username,Password,...), Bitwarden (folder,...,name,...,login_username,login_password,...) or 1Password (Title,Website,Username,Password,...); nothing was imported")
+		return nil, ErrCSVHeader
 	}
-	var entries []importEntry
+	var entries []Entry
 	seen := map[string]bool{}
 	for {
 		rec, err := cr.Read()
@@ -110,12 +117,12 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 				gs = gs[1:]
 			}
 			for _, g := range gs {
-				if s := sanitizeSegment(g); s != "" {
+				if s := entry.Segment(g); s != "" {
 					segs = append(segs, s)
 				}
 			}
 		}
-		title := sanitizeSegment(get(layout.title))
+		title := entry.Segment(get(layout.title))
 		if title == "" {
 			title = "untitled"
 		}
@@ -126,14 +133,14 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 		}
 		seen[p] = true
 
-		fs := []field{
-			{Key: "username", Value: jsonString(get(layout.user))},
-			{Key: "password", Value: jsonString(get(layout.pass))},
-			{Key: "url", Value: jsonString(get(layout.url))},
-			{Key: "notes", Value: jsonString(get(layout.notes))},
+		fs := []entry.Field{
+			{Key: "username", Value: entry.String(get(layout.user))},
+			{Key: "password", Value: entry.String(get(layout.pass))},
+			{Key: "url", Value: entry.String(get(layout.url))},
+			{Key: "notes", Value: entry.String(get(layout.notes))},
 		}
 		if t := get(layout.totp); t != "" {
-			fs = append(fs, field{Key: "totp", Value: jsonString(t)})
+			fs = append(fs, entry.Field{Key: "totp", Value: entry.String(t)})
 		}
 		for _, line := range strings.Split(get(layout.fields), "\n") {
 			k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ": ")
@@ -141,14 +148,14 @@ func readImportCSV(r io.Reader) ([]importEntry, error) {
 			if !ok || k == "" || hasField(fs, k) {
 				continue
 			}
-			fs = append(fs, field{Key: k, Value: jsonString(v)})
+			fs = append(fs, entry.Field{Key: k, Value: entry.String(v)})
 		}
-		entries = append(entries, importEntry{path: p, val: marshalObject(fs)})
+		entries = append(entries, Entry{Path: p, Value: entry.MarshalObject(fs)})
 	}
 	return entries, nil
 }
 
-func hasField(fs []field, k string) bool {
+func hasField(fs []entry.Field, k string) bool {
 	for _, f := range fs {
 		if f.Key == k {
 			return true
@@ -164,39 +171,4 @@ func csvError(err error) error {
 		return fmt.Errorf("the CSV input is not valid (line %d); nothing was imported", pe.Line)
 	}
 	return fmt.Errorf("cannot read the CSV input: %w", err)
-}
-
-// maxSegment is the longest name an imported title or group becomes, in
-// bytes.
-const maxSegment = 200
-
-// sanitizeSegment turns a title or group name into a valid path segment:
-// "/" becomes "-", control characters become spaces, spaces are trimmed,
-// "." and ".." become "_" and "__"; "" stays "".
-func sanitizeSegment(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '/':
-			return '-'
-		case unicode.IsControl(r):
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > maxSegment {
-		cut := maxSegment
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = strings.TrimSpace(s[:cut])
-	}
-	switch s {
-	case ".":
-		return "_"
-	case "..":
-		return "__"
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package cli
+package term
 
 import (
 	"errors"
@@ -12,10 +12,10 @@ import (
 // these is missing, "exit status 1" helps nobody: these say which tool
 // failed, why, and what to do.
 
-// clipTool is the tool the system clipboard runs, as
+// ClipTool is the tool the system clipboard runs, as
 // github.com/atotto/clipboard picks it: wl-copy on Wayland (with
 // wl-paste), else xclip, else xsel; "" if none is installed.
-func clipTool(getenv func(string) string) string {
+func ClipTool(getenv func(string) string) string {
 	if getenv("WAYLAND_DISPLAY") != "" && found("wl-copy") && found("wl-paste") {
 		return "wl-copy"
 	}
@@ -32,15 +32,15 @@ func found(tool string) bool {
 	return err == nil
 }
 
-// clipUnusable says why the system clipboard cannot work here at all, or
+// ClipUnusable says why the system clipboard cannot work here at all, or
 // returns nil.
-func clipUnusable(getenv func(string) string) error {
+func ClipUnusable(getenv func(string) string) error {
 	switch runtime.GOOS {
 	case "darwin", "windows", "android", "ios", "plan9":
 		return nil
 	}
 	wayland, x11 := getenv("WAYLAND_DISPLAY"), getenv("DISPLAY")
-	tool := clipTool(getenv)
+	tool := ClipTool(getenv)
 	switch {
 	case tool == "termux-clipboard-set":
 		return nil
@@ -56,10 +56,10 @@ func clipUnusable(getenv func(string) string) error {
 	return nil
 }
 
-// explainClipError turns the failure of the clipboard tool into a message
+// ExplainClipError turns the failure of the clipboard tool into a message
 // that names the tool and the likely reason.
-func explainClipError(err error, getenv func(string) string) error {
-	switch tool := clipTool(getenv); tool {
+func ExplainClipError(err error, getenv func(string) string) error {
+	switch tool := ClipTool(getenv); tool {
 	case "wl-copy":
 		return fmt.Errorf("wl-copy failed (%v): it could not reach the Wayland compositor %q (WAYLAND_DISPLAY); check that the session is yours and still running", err, getenv("WAYLAND_DISPLAY"))
 	case "xclip", "xsel":

@@ -1,4 +1,4 @@
-package cli
+package term
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// errCancelled: the user pressed Ctrl-D at a prompt.
-var errCancelled = &cancelError{}
+// ErrCancelled: the user pressed Ctrl-D at a prompt.
+var ErrCancelled = &cancelError{}
 
 // cancelError matches context.Canceled, so that a cancelled prompt exits
 // like Ctrl-C, with its own message.
@@ -17,9 +17,9 @@ type cancelError struct{}
 func (*cancelError) Error() string        { return "cancelled; nothing was changed" }
 func (*cancelError) Is(target error) bool { return target == context.Canceled }
 
-// errMultiLinePaste: several lines were pasted at a prompt that reads one.
+// ErrMultiLinePaste: several lines were pasted at a prompt that reads one.
 // They were all thrown away, so that none reaches the shell.
-var errMultiLinePaste = errors.New("what was pasted has several lines, but this prompt reads one line; it was thrown away whole and nothing was changed")
+var ErrMultiLinePaste = errors.New("what was pasted has several lines, but this prompt reads one line; it was thrown away whole and nothing was changed")
 
 // Bracketed paste (xterm and most terminals since): the terminal wraps a
 // paste in these, so that a newline in it is not Enter.
@@ -30,13 +30,13 @@ const (
 	pasteEnd     = "[201~"
 )
 
-// secretLine reads one line typed or pasted at a prompt without echo, from
+// SecretLine reads one line typed or pasted at a prompt without echo, from
 // a terminal in non-canonical mode (so that it sees every byte, and the
 // markers of a bracketed paste). More lines pasted at once are refused
 // whole: pending reports input waiting after a line end, drain throws the
 // terminal's input away. Ctrl-D on an empty line cancels; backspace and
 // Ctrl-U edit; other escape sequences (arrow keys) are ignored.
-func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) {
+func SecretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) {
 	line := make([]byte, 0, 128)
 	var b [1]byte
 	next := func() (byte, error) {
@@ -54,13 +54,13 @@ func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) 
 		if len(line) == cap(line) {
 			bigger := make([]byte, len(line), 2*cap(line))
 			copy(bigger, line)
-			wipe(line)
+			Wipe(line)
 			line = bigger
 		}
 		line = append(line, c)
 	}
 	fail := func(err error) ([]byte, error) {
-		wipe(line)
+		Wipe(line)
 		return nil, err
 	}
 	inPaste, newlineInPaste, multiLine := false, false, false
@@ -68,7 +68,7 @@ func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) 
 		c, err := next()
 		if err != nil {
 			if errors.Is(err, io.EOF) && len(line) == 0 {
-				return fail(errCancelled)
+				return fail(ErrCancelled)
 			}
 			return fail(err)
 		}
@@ -85,7 +85,7 @@ func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) 
 				inPaste = false
 				if multiLine {
 					drain()
-					return fail(errMultiLinePaste)
+					return fail(ErrMultiLinePaste)
 				}
 				if newlineInPaste { // one line and its line end
 					return line, nil
@@ -101,12 +101,12 @@ func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) 
 		case c == '\r' || c == '\n':
 			if pending() {
 				drain()
-				return fail(errMultiLinePaste)
+				return fail(ErrMultiLinePaste)
 			}
 			return line, nil
 		case c == 0x04: // Ctrl-D
 			if len(line) == 0 {
-				return fail(errCancelled)
+				return fail(ErrCancelled)
 			}
 		case c == 0x7f || c == 0x08: // backspace
 			if len(line) > 0 {
@@ -117,7 +117,7 @@ func secretLine(r io.Reader, pending func() bool, drain func()) ([]byte, error) 
 				line = line[:len(line)-size]
 			}
 		case c == 0x15: // Ctrl-U
-			wipe(line)
+			Wipe(line)
 			line = line[:0]
 		case c < 0x20 && c != '\t':
 			// Other control keys mean nothing here.

@@ -1,4 +1,4 @@
-package cli
+package term
 
 import (
 	"bufio"
@@ -15,29 +15,28 @@ import (
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
-	"github.com/spf13/cobra"
 )
 
-// clipServeCmdName is the hidden helper that owns the X11 clipboard.
-const clipServeCmdName = "__serve-clipboard"
+// ClipServeCommand is the hidden helper command that owns the X11 clipboard.
+const ClipServeCommand = "__serve-clipboard"
 
-// maxX11Clip is the largest secret the helper serves in one X request
+// MaxX11Clip is the largest secret the helper serves in one X request
 // (the protocol's request size without the INCR dance); larger values go
 // through xclip, without the hint.
-const maxX11Clip = 200 << 10
+const MaxX11Clip = 200 << 10
 
 // passwordHint is the clipboard type with which password managers
 // (KeePassXC, KDE Wallet) mark a copy as secret, so that clipboard
 // managers (Klipper, CopyQ, cliphist) leave it out of their history.
 const passwordHint = "x-kde-passwordManagerHint"
 
-// copySensitive puts text on the clipboard marked as secret, where the
+// CopySensitive puts text on the clipboard marked as secret, where the
 // platform allows: on Wayland with wl-copy --sensitive (wl-clipboard 2.3
 // and later), on X11 by a detached vaultdb helper that owns the selection
 // and offers the x-kde-passwordManagerHint type beside the text (xclip
 // offers one type only). ok is false when neither applies; the caller then
 // copies without the hint.
-func copySensitive(text string) (ok bool, err error) {
+func CopySensitive(text string) (ok bool, err error) {
 	if os.Getenv("WAYLAND_DISPLAY") != "" {
 		if _, err := exec.LookPath("wl-copy"); err == nil {
 			if !wlCopyHasSensitive() {
@@ -48,7 +47,7 @@ func copySensitive(text string) (ok bool, err error) {
 			return true, c.Run()
 		}
 	}
-	if os.Getenv("DISPLAY") == "" || len(text) > maxX11Clip {
+	if os.Getenv("DISPLAY") == "" || len(text) > MaxX11Clip {
 		return false, nil
 	}
 	return true, startClipServer(text)
@@ -67,7 +66,7 @@ func startClipServer(text string) error {
 	if err != nil {
 		return err
 	}
-	c := exec.Command(exe, clipServeCmdName)
+	c := exec.Command(exe, ClipServeCommand)
 	c.Dir = "/"
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	in, err := c.StdinPipe()
@@ -105,34 +104,11 @@ func startClipServer(text string) error {
 	return c.Process.Release()
 }
 
-func newClipServeCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:    clipServeCmdName,
-		Short:  "Own the X11 clipboard with a secret, marked as one (internal)",
-		Hidden: true,
-		Args:   args(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error {
-			secret, err := io.ReadAll(io.LimitReader(f.IO.In, maxX11Clip+1))
-			defer wipe(secret)
-			if err == nil && len(secret) > maxX11Clip {
-				err = errors.New("the secret is too large")
-			}
-			if err == nil {
-				err = serveX11Clipboard(c.Context(), secret, f.IO.Out)
-			}
-			if err != nil {
-				fmt.Fprintf(f.IO.Out, "error: %v\n", err)
-			}
-			return err
-		},
-	}
-}
-
-// serveX11Clipboard owns the CLIPBOARD selection and answers requests for
+// ServeX11Clipboard owns the CLIPBOARD selection and answers requests for
 // the secret as text, and for x-kde-passwordManagerHint with "secret",
 // until another program takes the clipboard (a copy, or the clearing
 // helper) or ctx ends. It writes "ok" to ready once it is the owner.
-func serveX11Clipboard(ctx context.Context, secret []byte, ready io.Writer) error {
+func ServeX11Clipboard(ctx context.Context, secret []byte, ready io.Writer) error {
 	X, err := xgb.NewConn()
 	if err != nil {
 		return fmt.Errorf("cannot connect to the X display: %w", err)

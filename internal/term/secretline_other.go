@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cli
+package term
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func readSecretTTY(ctx context.Context, tty *os.File, prompt string) ([]byte, er
 	fd := int(tty.Fd())
 	state, err := term.GetState(fd)
 	if err != nil {
-		return nil, errNoTerminal
+		return nil, ErrNoTerminal
 	}
 	fmt.Fprint(tty, prompt)
 	type result struct {
@@ -35,7 +35,7 @@ func readSecretTTY(ctx context.Context, tty *os.File, prompt string) ([]byte, er
 	case r := <-ch:
 		fmt.Fprintln(tty)
 		if errors.Is(r.err, io.EOF) && len(r.b) == 0 {
-			return nil, errCancelled
+			return nil, ErrCancelled
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("failed to read from the terminal: %w", r.err)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package cli
+package term
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 )
 
 // readSecretTTY shows prompt on tty and reads one line without echo (see
-// secretLine). The terminal's settings are restored however it ends.
+// SecretLine). The terminal's settings are restored however it ends.
 func readSecretTTY(ctx context.Context, tty *os.File, prompt string) ([]byte, error) {
 	fd := int(tty.Fd())
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
-		return nil, errNoTerminal
+		return nil, ErrNoTerminal
 	}
 	raw := *old
 	raw.Lflag &^= unix.ECHO | unix.ICANON
@@ -25,7 +25,7 @@ func readSecretTTY(ctx context.Context, tty *os.File, prompt string) ([]byte, er
 	raw.Iflag |= unix.ICRNL
 	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
 	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
-		return nil, errNoTerminal
+		return nil, ErrNoTerminal
 	}
 	restore := func() {
 		unix.IoctlSetTermios(fd, unix.TCSETS, old)
@@ -67,7 +67,7 @@ func readSecretTTY(ctx context.Context, tty *os.File, prompt string) ([]byte, er
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := secretLine(tty, pending, drain)
+		b, err := SecretLine(tty, pending, drain)
 		ch <- result{b, err}
 	}()
 	select {
