@@ -34,8 +34,10 @@ func newAdapter(t *testing.T, k rstest.Kind, tweak func(*remotestorage.Options))
 // TestContract runs the shared adapter contract suite against both real
 // servers, with the torn-read check on (the default).
 func TestContract(t *testing.T) {
+	t.Parallel() // every subtest has a fresh account's folder
 	for _, k := range rstest.Kinds {
 		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
 			adaptertest.Run(t, func(t *testing.T) adapters.Adapter { return newAdapter(t, k, nil) })
 		})
 	}

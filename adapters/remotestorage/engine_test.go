@@ -28,8 +28,10 @@ func clientOn(t *testing.T, st *rstest.Store) adapters.Adapter {
 // (adaptertest.RunClients) on one folder of each real server, each client
 // with an adapter of its own.
 func TestEngineRandomClients(t *testing.T) {
+	t.Parallel() // each run has a folder of its own
 	for _, k := range rstest.Kinds {
 		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
 			for _, tc := range []struct {
 				clients, shards int
 				seed            uint64
@@ -51,6 +53,7 @@ func TestEngineRandomClients(t *testing.T) {
 // of an existing entry racing writes of its shard says "no such entry" or
 // "damaged" (make bench measures the same without the torn-read check).
 func TestEngineReadsRacingWrites(t *testing.T) {
+	t.Parallel()
 	st := rstest.Get(t, rstest.Armadietto).NewStore(t, "")
 	res, err := rstest.ReadsRacingWrites(ctx, func() (adapters.Adapter, error) { return clientOn(t, st), nil }, 2000)
 	if err != nil {

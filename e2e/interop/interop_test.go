@@ -388,6 +388,7 @@ func count(lines []string, prefix string) int {
 // implementation's writers could pass the other's lock and increments were
 // lost.
 func TestCounter(t *testing.T) {
+	t.Parallel() // its own stores; the processes it starts share nothing with the others
 	ref := reference(t)
 	runs := envInt("VAULTDB_INTEROP_RUNS", 1)
 	incs := envInt("VAULTDB_INTEROP_INCS", 50)

@@ -112,6 +112,7 @@ func counterValue(t *testing.T, dir, doc string) int {
 // Either way the killed increment is not in the store, and both
 // implementations write again afterwards.
 func TestKilledWriters(t *testing.T) {
+	t.Parallel() // its own stores; the processes it starts share nothing with the others
 	ref := reference(t)
 	ctx := context.Background()
 	const doc = "/c/n"

@@ -16,6 +16,7 @@ import (
 // scan finds no damage, both implementations read the same documents, and
 // no lock file is left.
 func TestMixed(t *testing.T) {
+	t.Parallel() // its own stores; the processes it starts share nothing with the others
 	ref := reference(t)
 	ops := envInt("VAULTDB_INTEROP_OPS", 30)
 	runs := envInt("VAULTDB_INTEROP_MIX_RUNS", 1)
