@@ -150,6 +150,7 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
 	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
 	check(t, s.run("", append(env, noPass), "grep", "v"), 0, "/a:v2\n", "")
+	check(t, s.run("", append(env, noPass), "export"), 0, "{\n  \"/a\": \"v2\"\n}\n", "")
 	// totp.
 	uri := "otpauth://totp/GitHub:octocat?secret=" + e2eSecret + "&issuer=GitHub"
 	check(t, s.run(uri+"\n", append(env, noPass), "totp", "add", "otp/gh"), 0, "", "")
@@ -255,7 +256,7 @@ func TestAgentStaleKeys(t *testing.T) {
 		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
 		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}}, {"", []string{"grep", "new"}},
 		{"protocol=https\nhost=example.com\n\n", []string{"git-credential", "get"}},
-		{"", []string{"totp", "a"}}, {"", []string{"totp"}},
+		{"", []string{"totp", "a"}}, {"", []string{"totp"}}, {"", []string{"export"}},
 		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
 	} {
 		for _, recreated := range []string{newCopy, emptyCopy} {
@@ -336,6 +337,23 @@ func TestAgentReshardDropbox(t *testing.T) {
 	}
 	check(t, d.run("", env, "get", "a"), 0, "v-a\n", "")
 	check(t, d.run("", append(env, noPass), "--trace", "get", "h"), 0, "v-h\n", "1 requests (1 reads, 0 writes) in 1 rounds")
+}
+
+// TestAgentIdleTimeout: --timeout reaches the agent: keys unused that
+// long are forgotten (the timing itself is internal/agent's
+// TestIdleTimeout, on an injected clock; here only that it happens).
+func TestAgentIdleTimeout(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	a := startAgent(t, bin, rt, nil, "--timeout", "1s")
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.stderr.String(), "unused for 1s"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not forget the keys within 30s: %s", a.stderr)
+		}
+	}
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, s.run("", env, "agent", "--timeout", "-1s"), 2, "", "--timeout must not be negative")
 }
 
 func TestAgentTimeoutZero(t *testing.T) {
