@@ -9,7 +9,8 @@ import (
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
-func findingsOf(t *testing.T, m *memory.Store, kind FindingKind) []string {
+// checked opens the store afresh and checks it.
+func checked(t *testing.T, m *memory.Store) (*Store, *Report) {
 	t.Helper()
 	s, err := Open(ctx, m, []byte("pass phrase"), Options{})
 	if err != nil {
@@ -19,6 +20,12 @@ func findingsOf(t *testing.T, m *memory.Store, kind FindingKind) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, rep
+}
+
+func findingsOf(t *testing.T, m *memory.Store, kind FindingKind) []string {
+	t.Helper()
+	_, rep := checked(t, m)
 	var out []string
 	for _, f := range rep.Findings {
 		if f.Kind == kind {
@@ -67,14 +74,7 @@ func TestDeletedSeals(t *testing.T) {
 	}
 
 	// Repair puts the missing seals back; the old client is refused again.
-	fresh, err := Open(ctx, m, []byte("pass phrase"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := fresh.Check(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh, rep := checked(t, m)
 	repaired := 0
 	for _, r := range fresh.Repair(ctx, rep) {
 		if r.Err != nil {
