@@ -85,11 +85,12 @@ lint: cross
 	GOVULNCHECK=$(GOBIN_DIR)/govulncheck .ci/govulncheck
 
 # The command line builds on the other systems it is meant for; the engine
-# builds for the browser.
+# and the page's wasm (both builds) build for the browser.
 cross:
 	GOOS=darwin $(GO) build ./...
 	GOOS=freebsd $(GO) build ./...
-	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_PKGS)
+	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_PKGS) ./adapters/indexeddb ./adapters/localstorage ./web/wasm
+	GOOS=js GOARCH=wasm $(GO) build -tags remote -o /dev/null ./web/wasm
 
 # The model checker (vault/vaultsim) runs without -race: its schedules are
 # serialised by the simulator, and the race detector makes it 6x slower. It
@@ -100,7 +101,7 @@ cross:
 TESTFLAGS ?= -p 4 -parallel 6
 test:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./adapters/localstorage ./internal/jsutil
+	GOOS=js GOARCH=wasm $(GO) vet ./web/wasm ./adapters/indexeddb ./adapters/localstorage ./internal/jsutil ./internal/jsfetch
 	GOOS=js GOARCH=wasm $(GO) vet -tags remote ./web/wasm
 	@sim=$$(mktemp); echo "$(GO) test ./vault/vaultsim (beside the others)"; \
 	$(GO) test ./vault/vaultsim > $$sim 2>&1 & pid=$$!; \
@@ -112,7 +113,7 @@ test:
 # The full model check: every scenario, every shard placement, exhaustive up
 # to equivalent schedules; the counts go to docs/reliability.md.
 check-model:
-	VAULTSIM_FULL=1 $(GO) test -count=1 -timeout 120m -v -run 'TestModel|TestRandomLarger' ./vault/vaultsim | grep -E '^(model:|---|ok|FAIL|PASS)'
+	VAULTSIM_FULL=1 $(GO) test -count=1 -timeout 120m -v -run 'TestModel|TestRandomLarger|TestRandomMigrations' ./vault/vaultsim | grep -E '^(model:|---|ok|FAIL|PASS)'
 
 # The harness prints the workload table and writes bench/results.json (see
 # docs/performance.md); the micro-benchmarks go to bench/micro.txt for benchstat.

@@ -145,3 +145,32 @@ type WriteLimiter interface {
 
 // IsRetryable reports whether err is worth retrying at the adapter level.
 func IsRetryable(err error) bool { return errors.Is(err, ErrTransient) }
+
+// Lister is implemented by stores that can name the blobs they hold
+// (a local directory, a remoteStorage folder, a Dropbox folder). It is
+// optional and outside the engine's contract: checks use it to find shard
+// files the config does not name (an altered shard count).
+type Lister interface {
+	// List returns the ids of the blobs in the store, in no order. It may
+	// name files that are not blobs of a store (lock or temporary files);
+	// callers pick the ids they know.
+	List(ctx context.Context) ([]string, error)
+}
+
+// List lists the blobs of a, looking below the layers of package stack
+// (each has an Unwrap method) for a store that is a Lister. ok is false
+// when the store cannot list.
+func List(ctx context.Context, a Adapter) (ids []string, ok bool, err error) {
+	for a != nil {
+		if l, is := a.(Lister); is {
+			ids, err := l.List(ctx)
+			return ids, true, err
+		}
+		u, is := a.(interface{ Unwrap() Adapter })
+		if !is {
+			return nil, false, nil
+		}
+		a = u.Unwrap()
+	}
+	return nil, false, nil
+}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -147,6 +149,18 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
 	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
+	check(t, s.run("", append(env, noPass), "grep", "v"), 0, "/a:v2\n", "")
+	// totp.
+	uri := "otpauth://totp/GitHub:octocat?secret=" + e2eSecret + "&issuer=GitHub"
+	check(t, s.run(uri+"\n", append(env, noPass), "totp", "add", "otp/gh"), 0, "", "")
+	want := totpCode(t, e2eSecret, sha1.New, 1700000000, 30, 6)
+	check(t, s.run("", append(env, noPass), "totp", "otp/gh", "--time", "1700000000"), 0, want+"\n", "")
+	check(t, s.run("", append(env, noPass), "rm", "-r", "--force", "otp/"), 0, "", "")
+	// git-credential get, which git runs on every push.
+	check(t, s.run(`{"username":"me","password":"tok"}`, append(env, noPass), "set", "--json", "git/example.com"), 0, "", "")
+	check(t, s.run("protocol=https\nhost=example.com\n\n", append(env, noPass), "git-credential", "get"), 0, "username=me\npassword=tok\n", "")
+	check(t, s.run("protocol=https\nhost=other.example\n\n", append(env, noPass), "git-credential", "get"), 0, "", "")
+	check(t, s.run("", append(env, noPass), "rm", "-r", "--force", "git/"), 0, "", "")
 	// Completion, which never prompts, completes with the agent's keys.
 	check(t, s.run("", append(env, noPass), "__complete", "get", ""), 0, "a\n:4\n", "")
 	// The same store through another path names the same keys.
@@ -239,7 +253,9 @@ func TestAgentStaleKeys(t *testing.T) {
 		args  []string
 	}{
 		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
-		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}},
+		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}}, {"", []string{"grep", "new"}},
+		{"protocol=https\nhost=example.com\n\n", []string{"git-credential", "get"}},
+		{"", []string{"totp", "a"}}, {"", []string{"totp"}},
 		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
 	} {
 		for _, recreated := range []string{newCopy, emptyCopy} {
@@ -264,6 +280,79 @@ func TestAgentStaleKeys(t *testing.T) {
 	// With the new passphrase the agent gets the new keys.
 	check(t, s.run("", append(env, "VAULTDB_PASSPHRASE=pw3"), "get", "a"), 0, "new-a\n", "")
 	check(t, s.run("", append(env, noPass), "get", "h"), 0, "new-h\n", "")
+}
+
+// TestAgentReshard: after a reshard the agent's shard count is stale and
+// the old shard files are sealed: a get with the cached keys reads a seal
+// (ErrMoved), reads the config once, finds another, and asks for the
+// passphrase; then it is one request again, though the old layout's
+// sealed files lie beside the new ones.
+func TestAgentReshard(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	startAgent(t, bin, rt, nil)
+	for _, k := range []string{"b", "c", "d", "e", "f", "g", "h"} {
+		check(t, s.run("v-"+k, env, "set", k), 0, "", "")
+	}
+	check(t, s.run("", append(env, noPass), "get", "a"), 0, "v1\n", "")
+	check(t, s.run("", append(env, "VAULTDB_NO_AGENT=1"), "reshard", "8"), 0, "*", "")
+	for _, k := range []string{"a", "h"} {
+		check(t, s.run("", append(env, noPass), "get", k), 2, "", "set but empty")
+		// The keys went with the old config; the passphrase gives them
+		// back with the new one.
+		want := "v1\n"
+		if k == "h" {
+			want = "v-h\n"
+		}
+		check(t, s.run("", env, "get", k), 0, want, "")
+		check(t, s.run("", append(env, noPass), "--trace", "get", k), 0, want, "1 requests (1 reads, 0 writes) in 1 rounds")
+		if k == "a" {
+			check(t, s.run("", append(env, "VAULTDB_NO_AGENT=1"), "reshard", "16"), 0, "*", "")
+		}
+	}
+}
+
+// TestAgentReshardDropbox: on a store that cannot be listed (no stray
+// check), a get with the agent's keys is one request; after a reshard it
+// reads a sealed shard (ErrMoved), then the config, and asks for the
+// passphrase; then it is one request again, on the new layout.
+func TestAgentReshardDropbox(t *testing.T) {
+	d := newDropboxStore(t)
+	d.mustLogin()
+	rt := runtimeDir(t)
+	env := []string{"XDG_RUNTIME_DIR=" + rt}
+	startAgent(t, bin, rt, nil)
+	check(t, d.run("", env, "init", "--iterations", "1000"), 0, "", "")
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		check(t, d.run("v-"+k, env, "set", k), 0, "", "")
+	}
+	check(t, d.run("", env, "get", "a"), 0, "v-a\n", "")
+	check(t, d.run("", append(env, noPass), "--trace", "get", "a"), 0, "v-a\n", "1 requests (1 reads, 0 writes) in 1 rounds")
+	check(t, d.run("", append(env, "VAULTDB_NO_AGENT=1"), "reshard", "8"), 0, "*", "")
+	r := d.run("", append(env, noPass), "--trace", "get", "a")
+	shard, config := strings.Index(r.errOut, "read  shard-"), strings.Index(r.errOut, "read  config")
+	if r.code != 2 || !strings.Contains(r.errOut, "set but empty") || shard < 0 || config < shard {
+		t.Errorf("get with the keys of the old layout: exit %d, %s", r.code, r.errOut)
+	}
+	check(t, d.run("", env, "get", "a"), 0, "v-a\n", "")
+	check(t, d.run("", append(env, noPass), "--trace", "get", "h"), 0, "v-h\n", "1 requests (1 reads, 0 writes) in 1 rounds")
+}
+
+// TestAgentIdleTimeout: --timeout reaches the agent: keys unused that
+// long are forgotten (the timing itself is internal/agent's
+// TestIdleTimeout, on an injected clock; here only that it happens).
+func TestAgentIdleTimeout(t *testing.T) {
+	s, env := agentStore(t)
+	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
+	a := startAgent(t, bin, rt, nil, "--timeout", "1s")
+	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.stderr.String(), "unused for 1s"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not forget the keys within 30s: %s", a.stderr)
+		}
+	}
+	check(t, s.run("", append(env, noPass), "get", "a"), 2, "", "set but empty")
+	check(t, s.run("", env, "agent", "--timeout", "-1s"), 2, "", "--timeout must not be negative")
 }
 
 func TestAgentTimeoutZero(t *testing.T) {
@@ -371,6 +460,14 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
 	// Stopped: the kernel still accepts the connection, nobody answers.
 	a.cmd.Process.Signal(syscall.SIGSTOP)
+	// The signal is asynchronous: wait until the agent is stopped, or a
+	// fast command is still served (seen once under load).
+	for i := 0; i < 2000; i++ {
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid)); strings.Contains(string(st), ") T ") {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "did not answer within")
 	// Killed while a command waits on it.
 	done := make(chan result, 1)
@@ -455,11 +552,11 @@ func TestAgentAcrossReshard(t *testing.T) {
 	startAgent(t, bin, rt, nil)
 	check(t, s.run("", env, "get", "a"), 0, "v1\n", "")
 	check(t, s.run("", append(env, noPass), "reshard", "8"), 0, "", "from 4 to 8 shards")
-	// The old layout's sealed files stay: a get with the agent's keys
-	// reads the config once to tell them from strays (local stores only;
-	// elsewhere nothing is listed).
+	// The old layout's sealed files stay; a get with the agent's keys
+	// does not look at them (it routes by the shard count the agent holds
+	// from the new config): one request.
 	r := s.run("", append(env, noPass), "--trace", "get", "a")
-	check(t, r, 0, "v1\n", "2 requests (2 reads, 0 writes)")
+	check(t, r, 0, "v1\n", "1 requests (1 reads, 0 writes) in 1 rounds")
 	check(t, s.run("v2", append(env, noPass), "set", "a"), 0, "", "")
 	// A rotation needs the passphrase itself (it wraps the new keys), and
 	// the agent then holds the new keys.

@@ -170,6 +170,19 @@ func TestDropboxWorkflow(t *testing.T) {
 		}
 	}
 
+	// A reshard in Dropbox: fsck lists the folder, knows the old layout's
+	// sealed files, and reports a shard file the config does not name.
+	check(t, d.run("", nil, "reshard", "5"), 0, "", "from 3 to 5 shards")
+	check(t, d.run("", nil, "get", "github/password"), 0, "correct horse\n", "")
+	if r := d.run("", nil, "fsck"); r.code != 0 || !strings.Contains(r.out, "5 shards, 2 entries") {
+		t.Errorf("fsck after the reshard: %+v", r)
+	}
+	d.fake.Put("/vaultdb/shard-0000-0000", []byte("x"))
+	if r := d.run("", nil, "fsck"); r.code != 8 || !strings.Contains(r.out, "stray-shard shard-0000-0000") {
+		t.Errorf("fsck with a stray shard file: %+v", r)
+	}
+	d.fake.Delete("/vaultdb/shard-0000-0000")
+
 	// VAULTDB_STORE works as --store does.
 	c := exec.Command(bin, "get", "github/password")
 	c.Env = append(append([]string(nil), d.env...), "VAULTDB_STORE=dropbox:/vaultdb")

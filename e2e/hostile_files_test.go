@@ -64,8 +64,10 @@ func (s *store) runBounded(limit time.Duration, stdin string, args ...string) (r
 	if err := c.Start(); err != nil {
 		s.t.Fatal(err)
 	}
+	stopRSS := watchRSS(c.Process.Pid)
 	timer := time.AfterFunc(limit, func() { c.Process.Kill() })
 	err := c.Wait()
+	peak := stopRSS()
 	if !timer.Stop() {
 		s.t.Fatalf("vaultdb %s did not finish within %s", strings.Join(args, " "), limit)
 	}
@@ -75,7 +77,7 @@ func (s *store) runBounded(limit time.Duration, stdin string, args ...string) (r
 	} else if err != nil {
 		s.t.Fatalf("running vaultdb: %v", err)
 	}
-	return result{code, out.String(), errOut.String()}, c.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	return result{code, out.String(), errOut.String()}, peak / 1024
 }
 
 // TestHostileStoreFiles is the bad-input matrix of issue 12 points 3 and

@@ -52,6 +52,7 @@ func (s *store) runLimited(limit time.Duration, stdin string, env []string, sig 
 	if err := c.Start(); err != nil {
 		s.t.Fatal(err)
 	}
+	stopRSS := watchRSS(c.Process.Pid)
 	var sent time.Time
 	if sig != nil {
 		time.Sleep(sigAfter)
@@ -59,7 +60,7 @@ func (s *store) runLimited(limit time.Duration, stdin string, env []string, sig 
 		c.Process.Signal(sig)
 	}
 	err := c.Wait()
-	r := boundedResult{elapsed: time.Since(start), killed: ctx.Err() != nil}
+	r := boundedResult{elapsed: time.Since(start), killed: ctx.Err() != nil, maxRSS: stopRSS()}
 	if sig != nil {
 		r.elapsed = time.Since(sent)
 	}
@@ -67,9 +68,6 @@ func (s *store) runLimited(limit time.Duration, stdin string, env []string, sig 
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		s.t.Fatalf("running vaultdb: %v", err)
-	}
-	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSS = ru.Maxrss * 1024
 	}
 	r.out, r.errOut = out.String(), errOut.String()
 	return r

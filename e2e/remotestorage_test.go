@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 
 	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
 )
@@ -199,6 +203,21 @@ func TestRemoteStorage(t *testing.T) {
 			alias := &store{t: t, dir: "remotestorage:" + strings.TrimPrefix(r.dir, "rs:"), env: r.env}
 			check(t, alias.run("", nil, "get", "github/password"), 0, "correct horse\n", "")
 
+			// A reshard on the server: the old layout's sealed files stay
+			// in the folder, and fsck, which lists the folder there, knows
+			// them.
+			check(t, r.run("", nil, "reshard", "5"), 0, "", "from 3 to 5 shards")
+			check(t, r.run("", nil, "get", "github/password"), 0, "correct horse\n", "")
+			if res := r.run("", nil, "fsck"); res.code != 0 || !strings.Contains(res.out, "5 shards, 3 entries") {
+				t.Errorf("fsck after the reshard: %+v", res)
+			}
+			// A shard file the config does not name (an altered shard
+			// count looks like this): fsck lists the folder and reports it.
+			r.plant("shard-0000-0000")
+			if res := r.run("", nil, "fsck"); res.code != 8 || !strings.Contains(res.out, "stray-shard shard-0000-0000") {
+				t.Errorf("fsck with a stray shard file: %+v", res)
+			}
+
 			check(t, r.run("", nil, "logout", "remotestorage"), 0, "", "Signed out")
 			if _, err := os.Stat(r.tokenFile); !os.IsNotExist(err) {
 				t.Errorf("token file still there after logout: %v", err)
@@ -232,5 +251,36 @@ func TestRemoteStorageBadToken(t *testing.T) {
 				t.Errorf("an unauthorised answer took %s: it was retried", d)
 			}
 		})
+	}
+}
+
+// plant writes a blob into the store's folder behind vaultdb's back, with
+// the token the login saved.
+func (r *rsStore) plant(id string) {
+	t := r.t
+	t.Helper()
+	raw, err := os.ReadFile(r.tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tf struct {
+		Accounts map[string]struct {
+			AccessToken string `json:"access_token"`
+			StorageRoot string `json:"storage_root"`
+		} `json:"accounts"`
+	}
+	if err := json.Unmarshal(raw, &tf); err != nil {
+		t.Fatal(err)
+	}
+	acc, ok := tf.Accounts[r.srv.Account(r.user)]
+	if !ok {
+		t.Fatalf("no sign-in for %s in %s", r.srv.Account(r.user), r.tokenFile)
+	}
+	a, err := remotestorage.New(remotestorage.Options{Root: acc.StorageRoot + "/vaultdb", Token: acc.AccessToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write(context.Background(), id, []byte("x"), adapters.NoRev); err != nil {
+		t.Fatal(err)
 	}
 }

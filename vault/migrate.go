@@ -366,13 +366,17 @@ func (m *migration) sealOne(ctx context.Context, i int, st *blobState) ([]byte, 
 // again (after reading the blob again): conflicts and transient failures
 // are, up to the engine's conflict limit.
 func (m *migration) retryable(ctx context.Context, id string, err error, attempt int) error {
+	return m.s.retryable(ctx, id, err, attempt)
+}
+
+func (s *Store) retryable(ctx context.Context, id string, err error, attempt int) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if !errors.Is(err, adapters.ErrConflict) && !adapters.IsRetryable(err) {
 		return blobError("write", id, err)
 	}
-	if attempt+1 >= m.s.opts.MaxConflicts {
+	if attempt+1 >= s.opts.MaxConflicts {
 		return &ConflictError{Blob: id, Attempts: attempt + 1}
 	}
 	return nil
@@ -572,11 +576,8 @@ func (s *Store) emptySeal(ctx context.Context, blob, id string) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, adapters.ErrConflict) && !adapters.IsRetryable(err) {
-			return blobError("write", blob, err)
-		}
-		if attempt+1 >= s.opts.MaxConflicts {
-			return &ConflictError{Blob: blob, Attempts: attempt + 1}
+		if err := s.retryable(ctx, blob, err, attempt); err != nil {
+			return err
 		}
 	}
 }

@@ -171,3 +171,7 @@ func (s *Store) BlobIDs() []string { return s.router.BlobIDs() }
 
 // ShardOf returns the blob id of the shard that holds path.
 func (s *Store) ShardOf(path string) string { return s.router.BlobID(s.router.ShardOf(path)) }
+
+// Adapter returns the blob store the store was opened on, for checks
+// outside the engine (listing its files, see adapters.List).
+func (s *Store) Adapter() adapters.Adapter { return s.a }

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
+	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
@@ -107,6 +107,10 @@ type browserResult struct {
 	Copied          string
 	AfterClear      string
 	Edited          string
+	TextField       string
+	TextObject      string
+	NoField         string
+	NullRefused     string
 	AfterRemove     []string
 	Increments      int
 	Counter         int
@@ -159,6 +163,12 @@ func TestBrowser(t *testing.T) {
 	if r.Edited != "n3w" {
 		t.Errorf("after the edit, email/work's password is %q", r.Edited)
 	}
+	if r.TextField != "alice" || r.TextObject != "{\n  \"user\": \"alice\",\n  \"password\": \"n3w\"\n}" || r.NoField != "no-field" {
+		t.Errorf("text of a field %q, of the object %q, of a missing field %q", r.TextField, r.TextObject, r.NoField)
+	}
+	if r.NullRefused != "invalid-value" {
+		t.Errorf("set of null: %q, want invalid-value", r.NullRefused)
+	}
 	if want := []string{"/email/work", "/github/totp"}; !slices.Equal(r.AfterRemove, want) {
 		t.Errorf("after removing github/password the store holds %v, want %v", r.AfterRemove, want)
 	}
@@ -186,34 +196,43 @@ func TestBrowser(t *testing.T) {
 }
 
 // TestBrowserGoTests compiles Go tests of the packages that run in a
-// browser (the IndexedDB adapter with the shared adapter contract suite,
-// and the memory adapter's) for GOOS=js and runs them
-// in headless Chromium.
+// browser for GOOS=js and runs them in headless Chromium: the contract
+// suite of the browser adapters (IndexedDB, localStorage, memory), and of
+// the remoteStorage and Dropbox adapters over fetch, against armadietto
+// and the fake Dropbox on 127.0.0.1, as the page uses them.
 func TestBrowserGoTests(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	site := t.TempDir()
-	if err := buildSite(ctx, site); err != nil {
-		t.Fatal(err)
+	url := serveSite(t)
+	shared.mu.Lock()
+	site := shared.siteDir
+	shared.mu.Unlock()
+
+	// The servers the HTTP adapters' suites run against; their tokens go
+	// to the page in the request, never in argv or an environment.
+	fake := dropboxtest.NewServer(t)
+	access, refresh := fake.IssueTokens()
+	st := rstest.Get(t, rstest.Armadietto).NewStore(t, "contract")
+	config := map[string]any{
+		"dropbox":       map[string]string{"url": fake.URL, "accessToken": access, "refreshToken": refresh},
+		"remoteStorage": map[string]string{"root": st.Root, "token": st.Token},
 	}
-	pkgs := map[string]string{
-		"indexeddb.test.wasm":    "../adapters/indexeddb",
-		"localstorage.test.wasm": "../adapters/localstorage",
-		"memory.test.wasm":       "../adapters/memory",
+	type binary struct{ Name, Pkg, Run string }
+	bins := []binary{
+		{"indexeddb.test.wasm", "../adapters/indexeddb", ""},
+		{"localstorage.test.wasm", "../adapters/localstorage", ""},
+		{"memory.test.wasm", "../adapters/memory", ""},
+		{"dropbox.test.wasm", "../adapters/dropbox", "^TestBrowserContract$"},
+		{"remotestorage.test.wasm", "../adapters/remotestorage", "^TestBrowserContract$"},
 	}
-	var bins []string
-	for bin, pkg := range pkgs {
-		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(site, bin), pkg)
+	for _, bin := range bins {
+		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(site, bin.Name), bin.Pkg)
 		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go test -c %s: %v\n%s", pkg, err, out)
+			t.Fatalf("go test -c %s: %v\n%s", bin.Pkg, err, out)
 		}
-		bins = append(bins, bin)
 	}
-	slices.Sort(bins)
-	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
-	defer srv.Close()
 	var r struct {
 		Results []struct {
 			Name   string
@@ -221,7 +240,11 @@ func TestBrowserGoTests(t *testing.T) {
 			Output string
 		}
 	}
-	b.run(t, &r, "gotest.mjs", nil, append([]string{srv.URL}, bins...)...)
+	in := map[string]any{"config": config, "binaries": []map[string]string{}}
+	for _, bin := range bins {
+		in["binaries"] = append(in["binaries"].([]map[string]string), map[string]string{"name": bin.Name, "run": bin.Run})
+	}
+	b.run(t, &r, "gotest.mjs", in, url)
 	if len(r.Results) != len(bins) {
 		t.Fatalf("ran %d test binaries, want %d", len(r.Results), len(bins))
 	}

@@ -49,6 +49,8 @@ func TestBrowserDropbox(t *testing.T) {
 		Session      []string
 		Where        string
 		FromCLI      string
+		SignedOut    string
+		SessionAfter []string
 	}
 	b.run(t, &r, "dropbox.mjs", map[string]string{"store": "dropbox:/vaultdb", "passphrase": pass,
 		"readPath": "/cli/entry", "writePath": "web/entry", "writeValue": "from the page"}, url, artifactDir(t, "dropbox-*.png"))
@@ -78,5 +80,16 @@ func TestBrowserDropbox(t *testing.T) {
 	}
 	if n := fake.Stats().Requests[dropboxtest.Upload]; n == 0 {
 		t.Errorf("no upload reached the fake")
+	}
+	// Sign out revokes at Dropbox; the command line's own sign-in is
+	// another one and still works.
+	if r.SignedOut != "Signed out of Dropbox: the sign-in is revoked." || len(r.SessionAfter) != 0 {
+		t.Errorf("sign out says %q and leaves %v in sessionStorage", r.SignedOut, r.SessionAfter)
+	}
+	if n := fake.Stats().Requests[dropboxtest.Revoke]; n != 1 {
+		t.Errorf("%d revoke requests reached the fake, want 1", n)
+	}
+	if got := c.run("", "get", "cli/entry"); got != "from the command line\n" {
+		t.Errorf("after the page signed out, vaultdb get cli/entry = %q", got)
 	}
 }

@@ -173,6 +173,7 @@ func New(opts Options) (*Adapter, error) {
 	}
 	c := &client{
 		root:        root,
+		apiBase:     strings.TrimSuffix(opts.APIBase, "/"),
 		contentBase: strings.TrimSuffix(opts.ContentBase, "/"),
 		http:        opts.HTTPClient,
 		tokens:      newTokens(opts, now),
@@ -217,6 +218,7 @@ func (a *Adapter) Token() *oauth2.Token { return a.api.tokens.current() }
 // client makes single attempts; it is the adapter below the retry layer.
 type client struct {
 	root        string
+	apiBase     string
 	contentBase string
 	http        *http.Client
 	tokens      *tokens
@@ -348,6 +350,22 @@ func (c *client) Write(ctx context.Context, id string, data []byte, rev adapters
 // do sends one request to a content-host endpoint, refreshing an expired
 // access token once. It returns a 200 response, or a classified error.
 func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []byte) (*http.Response, error) {
+	return c.send(ctx, op, id, c.contentBase, endpoint, arg, body, "application/octet-stream")
+}
+
+// rpc sends one request with a JSON body to an API-host endpoint (the
+// "RPC" style of the Dropbox API), like do.
+func (c *client) rpc(ctx context.Context, op, id, endpoint string, body any) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, adapters.NewError(op, id, nil, err)
+	}
+	return c.send(ctx, op, id, c.apiBase, endpoint, "", b, "application/json")
+}
+
+// send sends one request to base/2/endpoint, with the Dropbox-API-Arg
+// header when arg is set and the body typed contentType.
+func (c *client) send(ctx context.Context, op, id, base, endpoint, arg string, body []byte, contentType string) (*http.Response, error) {
 	tok, err := c.tokens.get(ctx)
 	if err != nil {
 		return nil, c.tokenErr(ctx, op, id, err)
@@ -357,14 +375,16 @@ func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []by
 		if body != nil {
 			rd = bytes.NewReader(body)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.contentBase+"/2/"+endpoint, rd)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/2/"+endpoint, rd)
 		if err != nil {
 			return nil, adapters.NewError(op, id, nil, fmt.Errorf("bad Dropbox URL: %v", err))
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Dropbox-API-Arg", arg)
+		if arg != "" {
+			req.Header.Set("Dropbox-API-Arg", arg)
+		}
 		if body != nil {
-			req.Header.Set("Content-Type", "application/octet-stream")
+			req.Header.Set("Content-Type", contentType)
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
@@ -479,4 +499,59 @@ func ContentHash(data []byte) string {
 		data = data[n:]
 	}
 	return hex.EncodeToString(outer.Sum(nil))
+}
+
+// maxListed bounds a folder listing: a store folder holds a config and its
+// shards (at most 65,536 of them, and the sealed ones a reshard leaves);
+// more means the folder is not a store's, and a hostile server must not
+// make vaultdb loop or allocate without end.
+const maxListed = 1 << 18
+
+// List implements adapters.Lister: the files of the store's folder
+// (files/list_folder and its continuations), without subfolders. A folder
+// that does not exist lists nothing.
+func (a *Adapter) List(ctx context.Context) ([]string, error) {
+	c := a.api
+	const op, what = "list", "the store folder"
+	type entry struct {
+		Tag  string `json:".tag"`
+		Name string `json:"name"`
+	}
+	var page struct {
+		Entries []entry `json:"entries"`
+		Cursor  string  `json:"cursor"`
+		HasMore bool    `json:"has_more"`
+	}
+	var ids []string
+	endpoint, body := "files/list_folder", any(map[string]any{"path": c.root, "recursive": false, "limit": 2000})
+	for {
+		resp, err := c.rpc(ctx, op, what, endpoint, body)
+		if errors.Is(err, adapters.ErrNotFound) && endpoint == "files/list_folder" {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return nil, adapters.NewError(op, what, adapters.ErrTransient, fmt.Errorf("Dropbox sent a folder listing that does not parse: %v", err))
+		}
+		for _, e := range page.Entries {
+			if e.Tag == "file" {
+				ids = append(ids, e.Name)
+			}
+		}
+		if len(ids) > maxListed {
+			return nil, adapters.NewError(op, what, nil, fmt.Errorf("the folder holds more than %d files: it is not a store's folder alone", maxListed))
+		}
+		if !page.HasMore {
+			return ids, nil
+		}
+		if page.Cursor == "" {
+			return nil, adapters.NewError(op, what, adapters.ErrTransient, errors.New("Dropbox said the listing goes on but gave no cursor"))
+		}
+		endpoint, body = "files/list_folder/continue", map[string]string{"cursor": page.Cursor}
+		page.Entries, page.Cursor, page.HasMore = nil, "", false
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -681,5 +682,33 @@ func TestParallelReads(t *testing.T) {
 	}
 	if st.Connections > n {
 		t.Errorf("%d connections for two rounds of %d reads: not reused", st.Connections, n)
+	}
+}
+
+// TestList: files/list_folder and its continuations name the store folder's
+// files (not its subfolders), through the stack's layers; a folder that
+// does not exist lists nothing; an expired access token is refreshed.
+func TestList(t *testing.T) {
+	e := newEnv(t, "/Apps/vaultdb")
+	if ids, ok, err := adapters.List(ctx, e.a); err != nil || !ok || len(ids) != 0 {
+		t.Fatalf("missing folder: %q, %v, %v", ids, ok, err)
+	}
+	want := []string{"config", "shard-0000-3fff", "shard-4000-7fff", "shard-8000-bfff", "shard-c000-ffff", "shard-0000-ffff", "shard-0000-7fff"}
+	for _, id := range want {
+		if _, err := e.a.Write(ctx, id, []byte(id), adapters.NoRev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv.Put("/Apps/vaultdb/old/shard-0000-ffff", []byte("x")) // a subfolder
+	e.srv.Put("/Apps/other/config", []byte("x"))                // another folder
+	e.srv.ExpireAccessTokens()
+	ids, ok, err := adapters.List(ctx, e.a)
+	slices.Sort(ids)
+	slices.Sort(want)
+	if err != nil || !ok || !slices.Equal(ids, want) {
+		t.Fatalf("listed %q, %v, %v; want %q", ids, ok, err, want)
+	}
+	if got := e.srv.Stats().Requests[dropboxtest.ListMore]; got != 2 {
+		t.Errorf("%d continuations for 8 entries in pages of %d, want 2", got, dropboxtest.ListPage)
 	}
 }

@@ -206,7 +206,12 @@ func classify(op, id string, e *APIError) error {
 
 // classifyEndpoint handles the endpoint-specific errors of a 409.
 func classifyEndpoint(e *APIError) error {
-	if e.Endpoint == "files/download" {
+	if e.Endpoint == "files/list_folder/continue" && e.tag(0) == "reset" {
+		e.Advice = "the folder listing was reset; run the command again"
+		return adapters.ErrTransient
+	}
+	// ListFolderError has the shape of DownloadError's path errors.
+	if e.Endpoint == "files/download" || strings.HasPrefix(e.Endpoint, "files/list_folder") {
 		if e.tag(0) != "path" {
 			if e.tag(0) == "unsupported_file" {
 				e.Advice = "the file cannot be downloaded; check the store folder"

@@ -176,3 +176,6 @@ func (a *Adapter) chanceLocked(p float64) bool {
 	}
 	return a.rnd.Float64() < p
 }
+
+// Unwrap returns the adapter below this layer (see adapters.List).
+func (a *Adapter) Unwrap() adapters.Adapter { return a.inner }

@@ -96,3 +96,6 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Unwrap returns the adapter below this layer (see adapters.List).
+func (a *Adapter) Unwrap() adapters.Adapter { return a.inner }

@@ -50,3 +50,6 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 	defer func() { <-a.slots }()
 	return a.inner.Write(ctx, id, data, rev)
 }
+
+// Unwrap returns the adapter below this layer (see adapters.List).
+func (a *Adapter) Unwrap() adapters.Adapter { return a.inner }

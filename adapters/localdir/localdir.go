@@ -788,3 +788,22 @@ func mapError(op, id, dir string, err error) error {
 	}
 	return adapters.NewError(op, id, kind, cause)
 }
+
+// List implements adapters.Lister: the names of the regular files in the
+// directory (a missing directory holds none).
+func (d *Dir) List(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(d.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, adapters.NewError("list", d.dir, nil, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}

@@ -180,6 +180,22 @@ func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapter
 	return a.outer.Write(ctx, id, data, rev)
 }
 
+// List implements adapters.Lister: the documents of the store's folder,
+// from one folder listing (subfolders are not blobs and are left out).
+func (a *Adapter) List(ctx context.Context) ([]string, error) {
+	l, err := a.c.list(ctx, "folder listing")
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(l.items))
+	for name := range l.items {
+		if !strings.HasSuffix(name, "/") {
+			ids = append(ids, name)
+		}
+	}
+	return ids, nil
+}
+
 // URL returns the URL of blob id.
 func (a *Adapter) URL(id string) string { return a.c.root + "/" + id }
 

@@ -7,11 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/adapters/stack"
+	"github.com/vaultdb/vaultdb/adapters/trace"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
@@ -356,5 +360,34 @@ func TestArmadiettoTearsReads(t *testing.T) {
 	t.Logf("without the check: %d torn or missing answers in %d reads", torn.Load(), reads.Load())
 	if torn.Load() == 0 {
 		t.Fatalf("no torn read in %d reads racing 200 writes: armadietto no longer shows the defect", reads.Load())
+	}
+}
+
+// TestList: the folder's documents, through the stack's layers too (what
+// fsck uses to find shard files the config does not name); an empty or
+// missing folder lists nothing.
+func TestList(t *testing.T) {
+	for _, k := range rstest.Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			st := rstest.Get(t, k).NewStore(t, "list")
+			a, err := remotestorage.New(st.Options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			stacked := stack.Build(a, stack.Options{Retry: &retry.Options{}, Trace: func(trace.Event) {}})
+			if ids, ok, err := adapters.List(ctx, stacked); err != nil || !ok || len(ids) != 0 {
+				t.Fatalf("empty folder: %q, %v, %v", ids, ok, err)
+			}
+			for _, id := range []string{"config", "shard-0000-7fff", "shard-8000-ffff"} {
+				if _, err := a.Write(ctx, id, []byte(id), adapters.NoRev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids, ok, err := adapters.List(ctx, stacked)
+			slices.Sort(ids)
+			if err != nil || !ok || !slices.Equal(ids, []string{"config", "shard-0000-7fff", "shard-8000-ffff"}) {
+				t.Fatalf("listed %q, %v, %v", ids, ok, err)
+			}
+		})
 	}
 }

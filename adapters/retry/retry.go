@@ -271,3 +271,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Unwrap returns the adapter below this layer (see adapters.List).
+func (a *Adapter) Unwrap() adapters.Adapter { return a.inner }

@@ -2,8 +2,11 @@ package stack_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/vaultdb/vaultdb/adapters/localdir"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
@@ -84,5 +87,24 @@ func TestWriteFailedAfter(t *testing.T) {
 	data, cur, _ := store.Read(ctx, "x")
 	if string(data) != "v1" || rev != cur {
 		t.Fatalf("store holds %q at %q, write returned %q", data, cur, rev)
+	}
+}
+
+// TestListThroughLayers: adapters.List finds the store's listing below every
+// layer, and says when the store cannot list.
+func TestListThroughLayers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := localdir.New(dir, localdir.Options{})
+	if _, err := base.Write(ctx, "config", []byte("{}"), adapters.NoRev); err != nil {
+		t.Fatal(err)
+	}
+	all := stack.Options{Latency: time.Microsecond, Faults: &faulty.Options{}, MaxWrites: 2, Retry: &retry.Options{}, Trace: func(trace.Event) {}}
+	ids, ok, err := adapters.List(ctx, stack.Build(base, all))
+	if err != nil || !ok || !slices.Contains(ids, "config") {
+		t.Fatalf("localdir through every layer: %q, %v, %v", ids, ok, err)
+	}
+	if _, ok, err := adapters.List(ctx, stack.Build(memory.New(), all)); ok || err != nil {
+		t.Fatalf("memory store listed: %v, %v", ok, err)
 	}
 }

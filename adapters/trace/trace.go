@@ -234,3 +234,6 @@ func formatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dµs", d.Microseconds())
 	}
 }
+
+// Unwrap returns the adapter below this layer (see adapters.List).
+func (a *Adapter) Unwrap() adapters.Adapter { return a.inner }

@@ -33,9 +33,9 @@ func newAgentCmd(f *Factory) *cobra.Command {
 		Use:   "agent",
 		Short: "Keep unlocked store keys for a while, so that commands need no passphrase",
 		Long: `Run the vaultdb agent in the foreground until it is stopped (Ctrl-C,
-SIGTERM). Start it once per session, for example "vaultdb agent &" in a
-shell's profile or as a systemd user service; it is never started on its
-own, so that no process holding keys runs unless you asked for one.
+SIGTERM, SIGHUP). Start it once per session, for example "vaultdb agent &"
+in a shell's profile or as a systemd user service; it is never started on
+its own, so that no process holding keys runs unless you asked for one.
 Started with "&" it stops, and forgets every key, when its terminal
 closes (SIGHUP); "setsid vaultdb agent" or a service keeps it running.
 

@@ -356,21 +356,25 @@ func (f *Factory) unlock(ctx context.Context, loc location.Location, l *vault.Lo
 	return s, nil
 }
 
-// errEmptyStore is what a read returns to readTask for a store that seems
-// empty, so that readTask checks that the agent's keys are the store's.
-var errEmptyStore = errors.New("the store is empty")
+// errEmptyStore is what a read returns to readTask when it found nothing
+// (an empty store, no credential for a host) and its command is to say so
+// quietly, so that readTask checks that the agent's keys are the store's.
+var errEmptyStore = errors.New("nothing found in the store")
 
 // readTask runs read, which only reads, in a task on the store. When the
 // agent holds the store's keys the config is not read: a get is then one
 // request. Those keys and that shard count may be stale (the store was
 // re-created, resharded or given new keys), which shows as a failure of
-// read: a shard that does not decrypt, a sealed shard, a shard file the
-// shard count does not name, or an entry that seems missing because the
-// old keys route it to a shard the new store has not written. So on any
-// failure the config is read once: if it is the one the keys came from,
-// the failure is real; if not, the store is unlocked again and read
-// retried. Commands that write use openStore, which reads the config
-// first: a write with stale keys would encrypt shards under them.
+// read: a shard that does not decrypt, a sealed shard, or an entry that
+// seems missing because the old keys route it to a shard the new store has
+// not written. So on any failure the config is read once: if it is the one
+// the keys came from, the failure is real; if not, the store is unlocked
+// again and read retried. The stray-shard check is left to that path:
+// it guards against a config whose shard count was altered, and this
+// path routes by a count read from a config checked before (a listing or
+// a config read here would cost the request the agent saves). Commands
+// that write use openStore, which reads the config first: a write with
+// stale keys would encrypt shards under them.
 func (f *Factory) readTask(ctx context.Context, read func(*vault.Task) error) error {
 	loc, err := f.storeLocation()
 	if err != nil {
@@ -382,9 +386,6 @@ func (f *Factory) readTask(ctx context.Context, read func(*vault.Task) error) er
 	}
 	if e := f.agentKeys(loc, ""); e != nil {
 		s, err := vault.OpenKeys(a, entryKeys(e), e.Shards, f.VaultOptions)
-		if err == nil && !f.fsck {
-			err = refuseStrayShards(ctx, loc, s)
-		}
 		if err == nil {
 			err = read(s.NewTask(ctx))
 		}

@@ -73,7 +73,7 @@ func runFind(ctx context.Context, o *FindOptions) error {
 // GrepOptions are the options of "vaultdb grep".
 type GrepOptions struct {
 	IO         *term.IOStreams
-	OpenTask   func(context.Context) (*vault.Task, error)
+	ReadTask   func(ctx context.Context, read func(*vault.Task) error) error
 	Pattern    string
 	Dir        string
 	IgnoreCase bool
@@ -81,7 +81,7 @@ type GrepOptions struct {
 }
 
 func newGrepCmd(f *Factory, runF func(*GrepOptions) error) *cobra.Command {
-	o := &GrepOptions{IO: f.IO, OpenTask: f.openTask}
+	o := &GrepOptions{IO: f.IO, ReadTask: f.readTask}
 	c := &cobra.Command{
 		Use:   "grep REGEXP [DIR]",
 		Short: "Search inside the values of every entry (below DIR)",
@@ -124,42 +124,51 @@ func runGrep(ctx context.Context, o *GrepOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := o.OpenTask(ctx)
-	if err != nil {
-		return err
-	}
-	docs, err := t.Find(ctx, dir)
-	if err != nil {
-		return err
-	}
-	if len(docs) == 0 && dir != "/" {
-		return exportNothing(ctx, t, dir)
-	}
-	// Every value at once: the task reads each shard once.
-	vals, errs := t.GetAll(ctx, docs)
-	if err := firstError(errs...); err != nil {
-		return err
-	}
 	var out bytes.Buffer
 	defer func() { term.Wipe(out.Bytes()) }()
-	for i, d := range docs {
-		text, err := entry.Text(vals[i])
+	var damaged []string
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
+		term.Wipe(out.Bytes())
+		out.Reset()
+		damaged = damaged[:0]
+		docs, err := t.Find(ctx, dir)
 		if err != nil {
-			fmt.Fprintf(o.IO.ErrOut, "vaultdb: grep: the value of %s is damaged; skipped\n", d)
-			continue
+			return err
 		}
-		for line := range bytes.SplitSeq(text, []byte("\n")) {
-			if re.Match(line) {
-				out.WriteString(d + ":")
-				out.Write(line)
-				out.WriteByte('\n')
+		if len(docs) == 0 && dir != "/" {
+			return exportNothing(ctx, t, dir)
+		}
+		// Every value at once: the task reads each shard once.
+		vals, errs := t.GetAll(ctx, docs)
+		if err := firstError(errs...); err != nil {
+			return err
+		}
+		for i, d := range docs {
+			text, err := entry.Text(vals[i])
+			if err != nil {
+				damaged = append(damaged, d)
+				continue
 			}
+			for line := range bytes.SplitSeq(text, []byte("\n")) {
+				if re.Match(line) {
+					out.WriteString(d + ":")
+					out.Write(line)
+					out.WriteByte('\n')
+				}
+			}
+			term.Wipe(text)
+			term.Wipe(vals[i])
 		}
-		term.Wipe(text)
-		term.Wipe(vals[i])
+		if out.Len() == 0 {
+			return notFoundf("no value below %s matches the pattern", dir)
+		}
+		return nil
+	})
+	for _, d := range damaged {
+		fmt.Fprintf(o.IO.ErrOut, "vaultdb: grep: the value of %s is damaged; skipped\n", d)
 	}
-	if out.Len() == 0 {
-		return notFoundf("no value below %s matches the pattern", dir)
+	if err != nil {
+		return err
 	}
 	_, err = o.IO.Out.Write(out.Bytes())
 	return err

@@ -205,3 +205,27 @@ func TestRmFlags(t *testing.T) {
 		t.Error("rm without a path: no error")
 	}
 }
+
+func TestWebFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newWebCmd)
+	if err != nil || o.Port != DefaultWebPort {
+		t.Errorf("web: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newWebCmd, "--port", "0")
+	if err != nil || o.Port != 0 {
+		t.Errorf("web --port 0: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--port", "70000"}, "not a TCP port"},
+		{[]string{"0.0.0.0"}, "unknown command"},
+	} {
+		_, err := parseFlags(t, newWebCmd, tc.args...)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%q: error %v, want a usage error", tc.args, err)
+		}
+	}
+}

@@ -37,9 +37,11 @@ With --repair, fix what can be fixed safely through the normal operations:
 re-link unreachable entries, drop names of missing children and empty
 directories. It never deletes an entry, and prints what it changed.
 Damaged shards or items are not repaired: restore them from a backup.
-In a local directory, shard files the config does not name are reported
-(stray-shard): the config's shard count was altered, or they are left
-from another store; other commands refuse to open such a store.
+Shard files the config does not name are reported (stray-shard) where
+the store can be listed (a local directory, a remoteStorage or Dropbox
+folder): the
+config's shard count was altered, or they are left from another store; in
+a local directory other commands refuse to open such a store.
 
 In a local directory, fsck also reports lock files (SHARD.lock) left by a
 writer that stopped mid-write, of vaultdb or of the reference

@@ -17,13 +17,13 @@ import (
 // GitCredentialOptions are the options of "vaultdb git-credential".
 type GitCredentialOptions struct {
 	IO       *term.IOStreams
-	OpenTask func(context.Context) (*vault.Task, error)
+	ReadTask func(ctx context.Context, read func(*vault.Task) error) error
 	Op       string
 	Prefix   string
 }
 
 func newGitCredentialCmd(f *Factory, runF func(*GitCredentialOptions) error) *cobra.Command {
-	o := &GitCredentialOptions{IO: f.IO, OpenTask: f.openTask}
+	o := &GitCredentialOptions{IO: f.IO, ReadTask: f.readTask}
 	c := &cobra.Command{
 		Use:   "git-credential get|store|erase",
 		Short: "A git credential helper that answers from the store",
@@ -91,39 +91,46 @@ func runGitCredential(ctx context.Context, o *GitCredentialOptions) error {
 			return nil // a host or user name that cannot be an entry
 		}
 	}
-	t, err := o.OpenTask(ctx)
+	var b []byte
+	defer func() { term.Wipe(b) }()
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
+		for _, p := range paths {
+			v, err := t.Get(ctx, p)
+			if errors.Is(err, vault.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			defer term.Wipe(v)
+			user, pass, err := gitCredential(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			defer term.Wipe(pass)
+			if user == "" {
+				user = req["username"]
+			}
+			if user != "" {
+				b = append(b, "username="+user+"\n"...)
+			}
+			b = append(b, "password="...)
+			b = append(b, pass...)
+			b = append(b, '\n')
+			return nil
+		}
+		// Nothing for this host: let readTask check that the agent's
+		// keys are this store's before git is told so.
+		return errEmptyStore
+	})
+	if errors.Is(err, errEmptyStore) {
+		return nil // git asks its next helper, or the user
+	}
 	if err != nil {
 		return err
 	}
-	for _, p := range paths {
-		v, err := t.Get(ctx, p)
-		if errors.Is(err, vault.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		defer term.Wipe(v)
-		user, pass, err := gitCredential(v)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		defer term.Wipe(pass)
-		if user == "" {
-			user = req["username"]
-		}
-		var b []byte
-		if user != "" {
-			b = append(b, "username="+user+"\n"...)
-		}
-		b = append(b, "password="...)
-		b = append(b, pass...)
-		b = append(b, '\n')
-		defer term.Wipe(b)
-		_, err = o.IO.Out.Write(b)
-		return err
-	}
-	return nil
+	_, err = o.IO.Out.Write(b)
+	return err
 }
 
 // readGitRequest reads git's key=value lines up to a blank line or the

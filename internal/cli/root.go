@@ -186,7 +186,7 @@ can use --passphrase-file FILE or $VAULTDB_PASSPHRASE (less safe).`,
 		newGitCredentialCmd(f, nil),
 		newAgentCmd(f),
 		newLockCmd(f),
-		newWebCmd(f),
+		newWebCmd(f, nil),
 	)
 	useOwnBashCompletion(root)
 	return root

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -14,32 +13,26 @@ import (
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
-// localShards lists the shard files at loc when it is a local directory;
-// ok is false where blobs cannot be listed (the adapters have no listing,
-// so a Dropbox or remoteStorage folder is not checked).
-func localShards(loc location.Location) (ids []string, ok bool, err error) {
-	if loc.Scheme != dir.Scheme {
-		return nil, false, nil
-	}
-	entries, err := os.ReadDir(loc.Where)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, true, nil
-	}
+// listShards lists the shard files of the store behind a, where the store
+// can list its blobs (a local directory, a remoteStorage or Dropbox
+// folder); ok is false elsewhere.
+func listShards(ctx context.Context, loc location.Location, a adapters.Adapter) (ids []string, ok bool, err error) {
+	all, ok, err := adapters.List(ctx, a)
 	if err != nil {
-		return nil, true, fmt.Errorf("cannot list the store directory %s: %w", loc.Where, err)
+		return nil, true, fmt.Errorf("cannot list the store at %s: %w", loc, err)
 	}
-	for _, e := range entries {
-		if vault.IsShardID(e.Name()) {
-			ids = append(ids, e.Name())
+	for _, id := range all {
+		if vault.IsShardID(id) {
+			ids = append(ids, id)
 		}
 	}
-	return ids, true, nil
+	return ids, ok, nil
 }
 
 // strayShards returns the findings for shard files at loc that the opened
-// store's config does not name (nil where the location cannot be listed).
+// store's config does not name (nil where the store cannot be listed).
 func strayShards(ctx context.Context, loc location.Location, s *vault.Store) ([]vault.Finding, error) {
-	ids, _, err := localShards(loc)
+	ids, _, err := listShards(ctx, loc, s.Adapter())
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +42,13 @@ func strayShards(ctx context.Context, loc location.Location, s *vault.Store) ([]
 // refuseStrayShards fails when shard files the config does not name sit
 // beside it: an altered shards.n would otherwise show an empty store and
 // let writes start a second set of shards. fsck reports them instead.
+//
+// Only a local directory is listed on every open: elsewhere a listing is
+// one more request (a round trip) per command, so there fsck alone looks.
 func refuseStrayShards(ctx context.Context, loc location.Location, s *vault.Store) error {
+	if loc.Scheme != dir.Scheme {
+		return nil
+	}
 	found, err := strayShards(ctx, loc, s)
 	if err != nil || len(found) == 0 {
 		return err
@@ -75,11 +74,11 @@ func idList(ids []string) string {
 }
 
 // leftoverShards returns the shard files already at a location that has
-// no config, where init is about to create a store of n shards: listed in
-// a local directory, else those of the new store's own shard names that
-// exist (a Dropbox folder cannot be listed through the adapter).
+// no config, where init is about to create a store of n shards: listed
+// where the store can list, else those of the new store's own shard names
+// that exist.
 func leftoverShards(ctx context.Context, loc location.Location, a adapters.Adapter, n int) ([]string, error) {
-	ids, ok, err := localShards(loc)
+	ids, ok, err := listShards(ctx, loc, a)
 	if err != nil || ok {
 		return ids, err
 	}

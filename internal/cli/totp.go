@@ -21,7 +21,7 @@ import (
 type TotpOptions struct {
 	IO         *term.IOStreams
 	Now        func() time.Time
-	OpenTask   func(context.Context) (*vault.Task, error)
+	ReadTask   func(ctx context.Context, read func(*vault.Task) error) error
 	CopySecret func(o clipOptions, secret []byte, what string) error
 	Path       string    // an entry, a directory (DIR/), or "" for the whole store
 	Time       string    // --time: RFC 3339 or Unix seconds; "" is now
@@ -45,7 +45,7 @@ type TotpURIOptions struct {
 }
 
 func newTotpCmd(f *Factory, runF func(*TotpOptions) error) *cobra.Command {
-	o := &TotpOptions{IO: f.IO, Now: f.Now, OpenTask: f.openTask, CopySecret: f.copySecret}
+	o := &TotpOptions{IO: f.IO, Now: f.Now, ReadTask: f.readTask, CopySecret: f.copySecret}
 	c := &cobra.Command{
 		Use:   "totp [PATH | DIR/]",
 		Short: "Print one-time codes (TOTP) for two-factor authentication",
@@ -233,50 +233,62 @@ func runTotp(ctx context.Context, o *TotpOptions) error {
 	if dir != "" && o.Clip {
 		return usageErrorf("--clip copies the code of one entry, and %s is a directory", dir)
 	}
-	t, err := o.OpenTask(ctx)
-	if err != nil {
-		return err
-	}
-	if dir != "" {
-		return totpDir(ctx, o, t, dir, at)
-	}
-
-	v, err := t.Get(ctx, doc)
-	if errors.Is(err, vault.ErrNotFound) {
-		// "totp work" for the directory work/, like ls.
-		if names, lerr := t.List(ctx, doc+"/"); lerr == nil && len(names) > 0 && !o.Clip {
-			return totpDir(ctx, o, t, doc+"/", at)
+	// The code is printed after every read succeeded, so a retry with
+	// the store's current keys (readTask) prints it once.
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
+		if dir != "" {
+			return totpDir(ctx, o, t, dir, at)
 		}
-		return notFoundHint(ctx, t, doc)
-	}
-	if err != nil {
-		return err
-	}
-	k, err := totpKey(doc, v)
-	if err != nil {
-		return err
-	}
-	code, err := k.Code(at)
-	if err != nil {
-		return fmt.Errorf("%s: %w", doc, err)
-	}
-	left := k.Remaining(at)
-	if o.Clip {
-		if err := o.CopySecret(o.clipOptions, []byte(code), "the code of "+doc); err != nil {
+
+		v, err := t.Get(ctx, doc)
+		if errors.Is(err, vault.ErrNotFound) {
+			// "totp work" for the directory work/, like ls.
+			if names, lerr := t.List(ctx, doc+"/"); lerr == nil && len(names) > 0 && !o.Clip {
+				return totpDir(ctx, o, t, doc+"/", at)
+			}
+			return notFoundHint(ctx, t, doc)
+		}
+		if err != nil {
 			return err
 		}
-		if o.IO.ErrTTY {
-			fmt.Fprintf(o.IO.ErrOut, "The code changes in %ds.\n", left)
+		k, err := totpKey(doc, v)
+		if err != nil {
+			return err
+		}
+		code, err := k.Code(at)
+		if err != nil {
+			return fmt.Errorf("%s: %w", doc, err)
+		}
+		left := k.Remaining(at)
+		if o.Clip {
+			if err := o.CopySecret(o.clipOptions, []byte(code), "the code of "+doc); err != nil {
+				return err
+			}
+			if o.IO.ErrTTY {
+				fmt.Fprintf(o.IO.ErrOut, "The code changes in %ds.\n", left)
+			}
+			return nil
+		}
+		if _, err := fmt.Fprintln(o.IO.Out, code); err != nil {
+			return err
+		}
+		if o.IO.OutTTY && o.IO.ErrTTY {
+			fmt.Fprintf(o.IO.ErrOut, "%ds left\n", left)
 		}
 		return nil
+	})
+	if errors.Is(err, errEmptyStore) {
+		noTOTP(o, "/")
+		return nil
 	}
-	if _, err := fmt.Fprintln(o.IO.Out, code); err != nil {
-		return err
+	return err
+}
+
+// noTOTP tells a terminal that dir holds no TOTP entry.
+func noTOTP(o *TotpOptions, dir string) {
+	if o.IO.ErrTTY {
+		fmt.Fprintf(o.IO.ErrOut, "No TOTP entries in %s (add one with \"vaultdb totp add PATH\").\n", dir)
 	}
-	if o.IO.OutTTY && o.IO.ErrTTY {
-		fmt.Fprintf(o.IO.ErrOut, "%ds left\n", left)
-	}
-	return nil
 }
 
 // totpRow is one line of the directory view.
@@ -297,6 +309,10 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 	}
 	if len(docs) == 0 && dir != "/" {
 		return notFoundf("%s: no such directory (see \"vaultdb ls\")", dir)
+	}
+	if len(docs) == 0 {
+		// Let readTask check that the agent's keys are this store's.
+		return errEmptyStore
 	}
 	rows := make([]totpRow, len(docs))
 	errs := make([]error, len(docs))
@@ -359,8 +375,8 @@ func totpDir(ctx context.Context, o *TotpOptions, t *vault.Task, dir string, at 
 	if _, err := o.IO.Out.Write([]byte(b.String())); err != nil {
 		return err
 	}
-	if shown == 0 && bad == 0 && o.IO.ErrTTY {
-		fmt.Fprintf(o.IO.ErrOut, "No TOTP entries in %s (add one with \"vaultdb totp add PATH\").\n", dir)
+	if shown == 0 && bad == 0 {
+		noTOTP(o, dir)
 	}
 	if bad > 0 {
 		return fmt.Errorf("%s below %s (listed above)", plural(bad, "damaged TOTP entry", "damaged TOTP entries"), dir)

@@ -25,7 +25,7 @@ type WebOptions struct {
 	Port      int
 }
 
-func newWebCmd(f *Factory) *cobra.Command {
+func newWebCmd(f *Factory, runF func(*WebOptions) error) *cobra.Command {
 	o := &WebOptions{IO: f.IO, LookupEnv: f.LookupEnv}
 	c := &cobra.Command{
 		Use:   "web [--port N]",
@@ -46,7 +46,15 @@ URI set to the address above.
 The page's files are built into vaultdb by "make build" or "make install";
 a vaultdb built with plain "go build" says so and serves nothing.`,
 		Args: args(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return runWeb(c.Context(), o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.Port < 0 || o.Port > 65535 {
+				return usageErrorf("--port %d is not a TCP port (0 to 65535)", o.Port)
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runWeb(c.Context(), o)
+		},
 	}
 	c.Flags().IntVar(&o.Port, "port", DefaultWebPort, "serve on 127.0.0.1:`PORT` (0: any free port)")
 	return c

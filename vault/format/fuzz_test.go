@@ -63,11 +63,23 @@ func FuzzParseShard(f *testing.F) {
 	f.Add(mustEncode(f, testRand(2), nil))
 	f.Add([]byte(`{"version":2,"tag":"AAAAAAAAAAA="}` + "\n"))
 	f.Add([]byte(strings.Replace(string(data), "\n", "\r\n", -1)))
+	seal := Seal{ID: "0123456789abcdef0123456789abcdef", To: 8, At: "2026-12-03T12:00:00Z"}
+	sealed, err := EncodeSeal(testRand(3), seal, data)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if seal, frozen, err := ParseSealed(testBlob, data); err == nil && seal != nil && frozen != nil {
+			// What a seal froze parses like any shard (or fails cleanly).
+			if _, err := ParseShard(testBlob, frozen, testKey); err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrMoved) {
+				t.Fatalf("frozen shard: %v", err)
+			}
+		}
 		s, err := ParseShard(testBlob, data, testKey)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
-				t.Fatalf("ParseShard error %v matches neither ErrCorrupt nor ErrUnsupportedVersion", err)
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrMoved) {
+				t.Fatalf("ParseShard error %v matches none of ErrCorrupt, ErrUnsupportedVersion, ErrMoved", err)
 			}
 			return
 		}

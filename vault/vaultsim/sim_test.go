@@ -30,6 +30,12 @@ func TestModel(t *testing.T) {
 	placements, limit, full := budget()
 	for _, sc := range All() {
 		t.Run(sc.Name, func(t *testing.T) {
+			placements, limit := placements, limit
+			if full && migrates(sc) {
+				// Some twenty requests, mostly in parallel: no exhaustive
+				// search ends. TestRandomMigrations covers them.
+				placements, limit = 2, 300
+			}
 			seeds, err := Placements(sc, placements, 400)
 			if err != nil {
 				t.Fatal(err)
@@ -123,4 +129,15 @@ func TestReplay(t *testing.T) {
 		}
 	}
 	t.Fatalf("no scenario %q", name)
+}
+
+func migrates(sc *Scenario) bool {
+	for _, calls := range sc.Clients {
+		for _, c := range calls {
+			if c.Kind == Migrate || c.Kind == Resume {
+				return true
+			}
+		}
+	}
+	return false
 }

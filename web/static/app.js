@@ -185,11 +185,24 @@ $("signin").addEventListener("click", async () => {
   } catch (err) { fail(err); }
 });
 
-$("signout").addEventListener("click", () => {
+// Sign out: forget the tab's sign-in; for Dropbox also revoke it there
+// (as "vaultdb logout dropbox" does). remoteStorage has no revocation
+// request: its tokens are revoked in the server's own account page.
+$("signout").addEventListener("click", async () => {
   const loc = parseLocation($("store").value);
-  if (loc.remote) sessionStorage.removeItem(signInKey(loc));
+  if (!loc.remote) return;
+  const s = signInOf(loc);
+  sessionStorage.removeItem(signInKey(loc));
   updateSignIn();
-  status(`Signed out of ${loc.label} in this tab.`);
+  if (loc.type !== "dropbox" || !s) return status(`Signed out of ${loc.label} in this tab.`);
+  try {
+    await loadEngine("remote");
+    await vaultdb.dropboxRevoke(siteConfig.dropbox || {}, s);
+    status("Signed out of Dropbox: the sign-in is revoked.");
+  } catch (err) {
+    status("Signed out in this tab, but Dropbox did not revoke the sign-in: " + messageOf(err) +
+      " Revoke it in Dropbox's settings (Connected apps).", true);
+  }
 });
 
 // finishSignIn takes the answer of a sign-in dialog out of the address, if
@@ -233,12 +246,19 @@ function toLocked(msg) {
   status(msg || "");
 }
 
+// toOpen shows the open store once its tree is there (so the page never
+// shows an empty store that is not empty).
 async function toOpen(info) {
+  try {
+    await refresh();
+  } catch (err) {
+    await vaultdb.lock();
+    throw err;
+  }
   show("locked", false); show("open", true); show("lock", true);
   $("where").textContent = info.location;
   document.body.dataset.unlockMillis = info.millis;
   status(`Unlocked in ${info.millis} ms.`);
-  await refresh();
   armIdle();
 }
 
@@ -369,20 +389,14 @@ async function tickOTP() {
   } catch (err) { clearInterval(otpTimer); fail(err); }
 }
 
-// The value as the user reads it: a JSON string as its text, anything
-// else as indented JSON.
-function display(json) {
-  const v = JSON.parse(json);
-  return typeof v === "string" ? v : JSON.stringify(v, null, 2);
-}
-
 $("show").addEventListener("click", async () => {
   if (revealed) {
     $("value").textContent = "••••••••"; revealed = false; $("show").textContent = "Show";
     return;
   }
   try {
-    $("value").textContent = display(await vaultdb.get(selected));
+    // What "vaultdb get" prints: a string as its text, else indented JSON.
+    $("value").textContent = await vaultdb.text(selected);
     revealed = true; $("show").textContent = "Hide";
   } catch (err) { fail(err); }
 });

@@ -104,6 +104,13 @@ try {
   await page.click("#save");
   await page.waitForFunction(() => /Saved/.test(document.getElementById("status").textContent));
   out.edited = await page.evaluate(async () => JSON.parse(await vaultdb.get("/email/work")).password);
+  // What "vaultdb get" prints, and what "vaultdb set --json" refuses.
+  Object.assign(out, await page.evaluate(async () => ({
+    textField: await vaultdb.text("/email/work", "user"),
+    textObject: await vaultdb.text("/email/work"),
+    noField: await vaultdb.text("/email/work", "nope").then(() => "found", (e) => e.code),
+    nullRefused: await vaultdb.set("/nothing", "null").then(() => "stored", (e) => e.code),
+  })));
   page.once("dialog", (d) => d.accept());
   await page.click('#tree [data-path="/github/password"]');
   await page.click("#remove");

@@ -47,6 +47,12 @@ export default async function ({ browser, args: [url, artifacts], input: c }) {
     await page.click("#save");
     await page.waitForSelector(`#tree [data-path="/${c.writePath}"]`);
     await snap(page, "written");
+    await page.click("#lock");
+    await page.waitForSelector("#signout:not([hidden])");
+    await page.click("#signout");
+    await page.waitForFunction(() => /Signed out/.test(document.getElementById("status").textContent));
+    out.signedOut = await page.textContent("#status");
+    out.sessionAfter = await page.evaluate(() => Object.keys(sessionStorage));
   } catch (err) {
     out.error = String(err && err.stack || err);
     if (page) {

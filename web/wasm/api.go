@@ -16,6 +16,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/indexeddb"
 	"github.com/vaultdb/vaultdb/adapters/localstorage"
 	"github.com/vaultdb/vaultdb/adapters/memory"
+	"github.com/vaultdb/vaultdb/internal/entry"
 	"github.com/vaultdb/vaultdb/internal/jsutil"
 	"github.com/vaultdb/vaultdb/internal/otp"
 	"github.com/vaultdb/vaultdb/vault"
@@ -92,6 +93,7 @@ func (a *api) export() js.Value {
 	set("unlock", a.unlock)
 	set("lock", func([]js.Value) (any, error) { a.lock(); return nil, nil })
 	set("get", a.get)
+	set("text", a.text)
 	set("set", a.set)
 	set("setText", a.setText)
 	set("update", a.update)
@@ -357,7 +359,42 @@ func (a *api) get(args []js.Value) (any, error) {
 	})
 }
 
-// set(path, jsonText) stores a JSON value.
+// text(path[, field]) returns what "vaultdb get PATH [--field F]" prints:
+// a string as its text, anything else as indented JSON.
+func (a *api) text(args []js.Value) (any, error) {
+	p, err := str(args, 0, "the path")
+	if err != nil {
+		return nil, err
+	}
+	field := ""
+	if len(args) > 1 && args[1].Type() == js.TypeString {
+		field = args[1].String()
+	}
+	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
+		v, err := t.Get(ctx, docPath(p))
+		if err != nil {
+			return nil, err
+		}
+		if field != "" {
+			f, ok, err := entry.GetField(v, field)
+			if err != nil {
+				return nil, &codedError{"no-field", fmt.Errorf("%s is %s, not an object with fields", p, entry.KindOf(v))}
+			}
+			if !ok {
+				return nil, &codedError{"no-field", fmt.Errorf("%s has no field %q", p, field)}
+			}
+			v = f
+		}
+		out, err := entry.Text(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return string(out), nil
+	})
+}
+
+// set(path, jsonText) stores a JSON value (not null), as "vaultdb set
+// --json" does.
 func (a *api) set(args []js.Value) (any, error) {
 	p, err := str(args, 0, "the path")
 	if err != nil {
@@ -367,11 +404,12 @@ func (a *api) set(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !json.Valid([]byte(v)) {
-		return nil, fmt.Errorf("%w: not JSON", vault.ErrInvalidValue)
+	val, err := entry.ParseValue([]byte(v))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", vault.ErrInvalidValue, err)
 	}
 	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
-		return nil, t.Set(ctx, docPath(p), json.RawMessage(v))
+		return nil, t.Set(ctx, docPath(p), val)
 	})
 }
 
@@ -385,7 +423,7 @@ func (a *api) setText(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(v)
+	b, err := entry.MarshalText([]byte(v))
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
+	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
 // Dropbox in the page: the command line's wire client over fetch, and the
@@ -22,6 +23,7 @@ func init() {
 	objectLocations["dropbox"] = openDropbox
 	extraFuncs["dropboxStartLogin"] = dropboxStartLogin
 	extraFuncs["dropboxFinishLogin"] = dropboxFinishLogin
+	extraFuncs["dropboxRevoke"] = dropboxRevoke
 }
 
 // dropboxConfig reads the site's Dropbox settings {appKey, authURL,
@@ -37,7 +39,7 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 		return ""
 	}
 	c := dropbox.AuthConfig{AppKey: get("appKey"), AuthURL: get("authURL"), TokenURL: get("tokenURL"), APIBase: get("apiBase"),
-		HTTPClient: fetchClient()}
+		HTTPClient: jsfetch.Client()}
 	if c.AppKey == "" {
 		return c, "", &codedError{"no-app-key", errors.New(`this page has no Dropbox app key: its config.json must name one ({"dropbox": {"appKey": "..."}})`)}
 	}
@@ -55,19 +57,9 @@ func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	if folder.Type() != js.TypeString {
 		return nil, "", errors.New("a Dropbox location needs a folder such as /vaultdb")
 	}
-	t := loc.Get("token")
-	if t.Type() != js.TypeObject {
-		return nil, "", &codedError{"not-signed-in", errors.New("not signed in to Dropbox: sign in first")}
-	}
-	tok := &oauth2.Token{TokenType: "bearer"}
-	if v := t.Get("accessToken"); v.Type() == js.TypeString {
-		tok.AccessToken = v.String()
-	}
-	if v := t.Get("refreshToken"); v.Type() == js.TypeString {
-		tok.RefreshToken = v.String()
-	}
-	if v := t.Get("expiry"); v.Type() == js.TypeNumber {
-		tok.Expiry = time.UnixMilli(int64(v.Float()))
+	tok, err := dropboxToken(loc.Get("token"))
+	if err != nil {
+		return nil, "", err
 	}
 	ad, err := dropbox.New(dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
 		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, HTTPClient: cfg.HTTPClient})
@@ -89,6 +81,52 @@ func loginConfig(args []js.Value) (dropbox.AuthConfig, error) {
 	}
 	cfg.RedirectURL, err = str(args, 1, "the redirect URI")
 	return cfg, err
+}
+
+// dropboxToken reads {accessToken, refreshToken, expiry (ms since 1970)}.
+func dropboxToken(t js.Value) (*oauth2.Token, error) {
+	if t.Type() != js.TypeObject {
+		return nil, &codedError{"not-signed-in", errors.New("not signed in to Dropbox: sign in first")}
+	}
+	tok := &oauth2.Token{TokenType: "bearer"}
+	if v := t.Get("accessToken"); v.Type() == js.TypeString {
+		tok.AccessToken = v.String()
+	}
+	if v := t.Get("refreshToken"); v.Type() == js.TypeString {
+		tok.RefreshToken = v.String()
+	}
+	if v := t.Get("expiry"); v.Type() == js.TypeNumber {
+		tok.Expiry = time.UnixMilli(int64(v.Float()))
+	}
+	return tok, nil
+}
+
+// dropboxRevoke(config, token) disables the sign-in at Dropbox (its
+// refresh token and every access token issued with it), as "vaultdb
+// logout dropbox" does. A sign-in Dropbox no longer accepts resolves too:
+// there is nothing left to revoke.
+func dropboxRevoke(args []js.Value) (any, error) {
+	if len(args) < 2 {
+		return nil, errors.New("dropboxRevoke(config, token)")
+	}
+	cfg, _, err := dropboxConfig(args[0])
+	if err != nil {
+		return nil, err
+	}
+	tok, err := dropboxToken(args[1])
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = cfg.Revoke(ctx, tok)
+	if errors.Is(err, dropbox.ErrSignInInvalid) {
+		return "invalid", nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return "revoked", nil
 }
 
 // dropboxStartLogin(config, redirectURI, state) returns {url, verifier}:

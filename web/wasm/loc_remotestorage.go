@@ -5,12 +5,12 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"syscall/js"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
+	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
 // The remoteStorage adapter over net/http with a fetch transport. It is in
@@ -21,8 +21,6 @@ func init() {
 	objectLocations["remotestorage"] = openRemoteStorage
 	extraFuncs["rsDiscover"] = rsDiscover
 }
-
-func fetchClient() *http.Client { return &http.Client{Transport: fetchTransport{}} }
 
 // openRemoteStorage opens {type: "remotestorage", storageRoot, folder,
 // token}, or {root, token} with root the folder's URL.
@@ -45,7 +43,7 @@ func openRemoteStorage(loc js.Value) (adapters.Adapter, string, error) {
 	if root == "" || token == "" {
 		return nil, "", &codedError{"not-signed-in", errors.New("a remoteStorage location needs the storage root (or the folder's URL) and an access token: sign in first")}
 	}
-	ad, err := remotestorage.New(remotestorage.Options{Root: root, Token: token, HTTPClient: fetchClient()})
+	ad, err := remotestorage.New(remotestorage.Options{Root: root, Token: token, HTTPClient: jsfetch.Client()})
 	if err != nil {
 		return nil, "", err
 	}
@@ -65,7 +63,7 @@ func rsDiscover(args []js.Value) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ep, err := remotestorage.Discover(ctx, fetchClient(), acct)
+	ep, err := remotestorage.Discover(ctx, jsfetch.Client(), acct)
 	if err != nil {
 		return nil, err
 	}

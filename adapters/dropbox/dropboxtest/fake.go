@@ -75,7 +75,13 @@ const (
 	Upload   = "files/upload"
 	Token    = "oauth2/token"
 	Revoke   = "auth/token/revoke"
+	List     = "files/list_folder"
+	ListMore = "files/list_folder/continue"
 )
+
+// ListPage is how many entries one answer of files/list_folder holds at
+// most (Dropbox decides its own page size; a small one tests paging).
+var ListPage = 3
 
 // Kind is a kind of injected fault.
 type Kind int
@@ -420,6 +426,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		endpoint = Upload
 	case "/2/auth/token/revoke":
 		endpoint = Revoke
+	case "/2/files/list_folder":
+		endpoint = List
+	case "/2/files/list_folder/continue":
+		endpoint = ListMore
 	case "/oauth2/token":
 		endpoint = Token
 	case "/oauth2/authorize":
@@ -472,6 +482,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.upload(w, r)
 		case Revoke:
 			s.revoke(w, r)
+		case List, ListMore:
+			s.list(w, r, endpoint)
 		case Token:
 			s.token(w, r)
 		}
@@ -895,6 +907,72 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.refresh[rt] = false
 	writeJSONBytes(w, 200, []byte("null"))
+}
+
+// list answers files/list_folder (the direct files and folders of a
+// folder, in pages of ListPage) and files/list_folder/continue. Its cursor
+// is the folder and the offset, in clear: the fake's, not Dropbox's.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, endpoint string) {
+	if !s.checkAuth(w, r, endpoint) {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		badRequest(w, endpoint, fmt.Sprintf("Bad HTTP \"Content-Type\" header: %q.", ct))
+		return
+	}
+	var arg struct {
+		Path      string `json:"path"`
+		Recursive bool   `json:"recursive"`
+		Limit     int    `json:"limit"`
+		Cursor    string `json:"cursor"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&arg); err != nil {
+		badRequest(w, endpoint, "Error in call to API function: request body: "+err.Error())
+		return
+	}
+	folder, offset := strings.ToLower(arg.Path), 0
+	if endpoint == ListMore {
+		f, o, ok := strings.Cut(arg.Cursor, "\x00")
+		n, err := strconv.Atoi(o)
+		if !ok || err != nil {
+			writeJSON(w, 409, map[string]any{"error_summary": "reset/..", "error": map[string]any{".tag": "reset"}})
+			return
+		}
+		folder, offset = f, n
+	}
+	s.mu.Lock()
+	names := map[string]string{} // name -> tag
+	for key, f := range s.files {
+		rest, ok := strings.CutPrefix(key, folder+"/")
+		if !ok {
+			continue
+		}
+		display := f.display[len(f.display)-len(rest):]
+		if i := strings.IndexByte(display, '/'); i >= 0 {
+			names[display[:i]] = "folder"
+		} else {
+			names[display] = "file"
+		}
+	}
+	exists := folder == "" || len(names) > 0
+	s.mu.Unlock()
+	if !exists {
+		writeJSONBytes(w, 409, downloadErrorBody("not_found"))
+		return
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	slices.Sort(sorted)
+	end := min(offset+ListPage, len(sorted))
+	entries := []map[string]any{}
+	for _, n := range sorted[min(offset, end):end] {
+		entries = append(entries, map[string]any{".tag": names[n], "name": n})
+	}
+	writeJSON(w, 200, map[string]any{"entries": entries, "cursor": folder + "\x00" + strconv.Itoa(end), "has_more": end < len(sorted)})
 }
 
 // authorize stands in for the user allowing access on Dropbox's page: it

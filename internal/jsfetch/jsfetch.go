@@ -1,6 +1,10 @@
-//go:build js && wasm && remote
+//go:build js && wasm
 
-package main
+// Package jsfetch is an http.RoundTripper over the browser's fetch, for
+// the adapters that speak HTTP (remoteStorage, Dropbox) when they run in a
+// page. It is its own package so that only what imports it links net/http
+// (with crypto/tls and x509, which more than double a wasm).
+package jsfetch
 
 import (
 	"bytes"
@@ -14,16 +18,20 @@ import (
 	"github.com/vaultdb/vaultdb/internal/jsutil"
 )
 
-// fetchTransport is an http.RoundTripper over the browser's fetch, for the
-// remoteStorage adapter. net/http's own js transport cannot set fetch's
-// cache mode, so the adapter's "Cache-Control: no-cache" would go out as a
-// request header, which servers' CORS rules refuse (armadietto's preflight
-// does not allow it). Here that header becomes cache: "no-store" instead:
+// Transport is an http.RoundTripper over the browser's fetch. net/http's
+// own js transport cannot set fetch's cache mode, so the remoteStorage
+// adapter's "Cache-Control: no-cache" would go out as a request header,
+// which servers' CORS rules refuse (armadietto's preflight does not allow
+// it). Here that header becomes cache: "no-store" instead:
 // a read must never be answered from the browser's HTTP cache, or a stale
 // revision would make every write a conflict.
-type fetchTransport struct{}
+type Transport struct{}
 
-func (fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+// Client returns an HTTP client over Transport.
+func Client() *http.Client { return &http.Client{Transport: Transport{}} }
+
+// RoundTrip implements http.RoundTripper.
+func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	opts := js.Global().Get("Object").New()
 	opts.Set("method", req.Method)
 	opts.Set("redirect", "error")

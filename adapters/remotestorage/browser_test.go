@@ -1,0 +1,37 @@
+//go:build js && wasm
+
+package remotestorage_test
+
+import (
+	"fmt"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/adaptertest"
+	"github.com/vaultdb/vaultdb/adapters/remotestorage"
+	"github.com/vaultdb/vaultdb/internal/jsfetch"
+)
+
+// TestBrowserContract runs the adapter contract suite in a browser, over
+// fetch (as the page uses the adapter), against the armadietto that
+// web/browser_test.go starts on 127.0.0.1 and whose folder and token it
+// names in globalThis.vaultdbTest.remoteStorage: {root, token}.
+func TestBrowserContract(t *testing.T) {
+	r := js.Global().Get("vaultdbTest").Get("remoteStorage")
+	if r.Type() != js.TypeObject {
+		t.Fatal("globalThis.vaultdbTest.remoteStorage is not set: this test is run by web/browser_test.go, in Chromium")
+	}
+	root, token := r.Get("root").String(), r.Get("token").String()
+	n := 0
+	adaptertest.Run(t, func(t *testing.T) adapters.Adapter {
+		n++
+		a, err := remotestorage.New(remotestorage.Options{Root: fmt.Sprintf("%s/c%d-%d", root, time.Now().UnixNano(), n), Token: token,
+			HTTPClient: jsfetch.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	})
+}
