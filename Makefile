@@ -116,10 +116,12 @@ check-model:
 	VAULTSIM_FULL=1 $(GO) test -count=1 -timeout 120m -v -run 'TestModel|TestRandomLarger|TestRandomMigrations' ./vault/vaultsim | grep -E '^(model:|---|ok|FAIL|PASS)'
 
 # The harness prints the workload table and writes bench/results.json (see
-# docs/performance.md); the micro-benchmarks go to bench/micro.txt for benchstat.
+# docs/performance.md); the micro-benchmarks of the hot paths (routing, shard
+# decode/encode, planning, a write round, cached reads) go to bench/micro.txt
+# for benchstat.
 bench:
 	$(GO) run ./bench
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 -benchtime 0.5s ./vault/sched ./vault/format | tee bench/micro.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -benchtime 0.5s ./vault/sched ./vault/format ./vault | tee bench/micro.txt
 
 fuzz:
 	@set -e; for p in $(FUZZ_PKGS); do \

@@ -54,8 +54,14 @@ type Report struct {
 	// DropboxLock holds the rows of 8-dropbox-lock.
 	DropboxLock []DropboxLock `json:"dropbox_lock,omitempty"`
 	// Agent holds the whole-process rows of the agent against pass.
-	Agent   *AgentReport `json:"agent,omitempty"`
+	Agent *AgentReport `json:"agent,omitempty"`
+	// Scale holds the rows of 10-scale (issue 18's targets).
+	Scale   *ScaleReport `json:"scale,omitempty"`
 	TotalMS float64      `json:"total_ms"`
+	// The machine's load average (1, 5, 15 minutes) when the run started
+	// and ended: the figures of a loaded machine are noisier.
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end"`
 }
 
 var jitter time.Duration
@@ -70,7 +76,7 @@ func main() {
 		quick   = flag.Bool("quick", false, "quick mode: growth up to 10,000 documents, smaller naive samples, fewer repetitions")
 		out     = flag.String("o", "bench/results.json", "where to write the JSON report (\"\" for none)")
 		sample  = flag.Int("naive-sample", -1, "naive operations timed at the injected latency per workload (0: all; default 100, quick 20)")
-		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf, rs-1-get, rs-2-set, rs-3-import, rs-racing, 8-dropbox-lock, 9-agent)")
+		runArg  = flag.String("run", "", "only run workloads whose id matches this regular expression (ids: 1-get, 2-set, 3-import, 4-export, 5-rm-r, 1-get-cpu, 6-get-..., 7-kdf, rs-1-get, rs-2-set, rs-3-import, rs-racing, 8-dropbox-lock, 9-agent, 10-scale)")
 		cpuProf = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 		sizeArg = flag.String("sizes", "", "store sizes of the growth workload, comma-separated (default 100,1000,10000,100000; quick 100,1000,10000)")
 	)
@@ -107,7 +113,7 @@ func main() {
 		Generated: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
 		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
 		LatencyMS: ms(*lat), JitterMS: ms(jitter), Quick: *quick, NaiveSample: *sample,
-		Iterations: benchIterations,
+		Iterations: benchIterations, LoadStart: loadavg(),
 	}
 	if *cpuProf != "" {
 		f, err := os.Create(*cpuProf)
@@ -140,12 +146,25 @@ func main() {
 		}
 		rep.Agent = a
 	}
+	// The scale rows take a few minutes: in -quick runs only when asked
+	// for with -run.
+	if selected("10-scale") && (!*quick || *runArg != "") {
+		progress("10-scale: issue 18's targets, whole vaultdb processes (a few minutes)")
+		sc, err := benchScale(context.Background())
+		if err != nil {
+			fatalf("10-scale: %v", err)
+		}
+		rep.Scale = sc
+	}
 	rep.TotalMS = ms(time.Since(start))
+	rep.LoadEnd = loadavg()
 	rep.Targets = append(checkTargets(rep), agentTargets(rep.Agent)...)
 	printTable(os.Stdout, rep)
 	printRemoteStorage(os.Stdout, rep.RemoteStorage)
 	printDropboxLock(os.Stdout, rep.DropboxLock)
 	printAgent(os.Stdout, rep.Agent)
+	printScale(os.Stdout, rep.Scale)
+	fmt.Printf("\nload average (1, 5, 15 min): %s at the start, %s at the end\n", rep.LoadStart, rep.LoadEnd)
 	if *out != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

@@ -150,6 +150,7 @@ func TestAgentServesKeys(t *testing.T) {
 	check(t, s.run("", append(env, noPass), "ls"), 0, "a\n", "")
 	check(t, s.run("", append(env, noPass), "find", "a"), 0, "/a\n", "")
 	check(t, s.run("", append(env, noPass), "grep", "v"), 0, "/a:v2\n", "")
+	check(t, s.run("", append(env, noPass), "export"), 0, "{\n  \"/a\": \"v2\"\n}\n", "")
 	// totp.
 	uri := "otpauth://totp/GitHub:octocat?secret=" + e2eSecret + "&issuer=GitHub"
 	check(t, s.run(uri+"\n", append(env, noPass), "totp", "add", "otp/gh"), 0, "", "")
@@ -255,7 +256,7 @@ func TestAgentStaleKeys(t *testing.T) {
 		{"", []string{"get", "a"}}, {"", []string{"get", "h"}}, {"", []string{"get", "zz"}},
 		{"", []string{"ls"}}, {"", []string{"ls", "-r"}}, {"", []string{"find", "a"}}, {"", []string{"grep", "new"}},
 		{"protocol=https\nhost=example.com\n\n", []string{"git-credential", "get"}},
-		{"", []string{"totp", "a"}}, {"", []string{"totp"}},
+		{"", []string{"totp", "a"}}, {"", []string{"totp"}}, {"", []string{"export"}},
 		{"x", []string{"set", "a"}}, {"", []string{"rm", "--force", "a"}},
 	} {
 		for _, recreated := range []string{newCopy, emptyCopy} {

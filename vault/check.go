@@ -280,10 +280,20 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 // costs one read, done only when there are candidates.
 func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, error) {
 	var out []Finding
-	var known []string
+	// Sets, built once: this runs before every command on a local store,
+	// and looking each file up in the list of the config's blob ids, made
+	// anew per file, made a get on a store of 1,024 shards cost 1,024 x
+	// 1,024 Sprintf calls (175 ms of CPU against 7 ms for the get).
+	known := map[string]bool{}
+	add := func(n int) {
+		for _, id := range format.NewRouter(nil, n).BlobIDs() {
+			known[id] = true
+		}
+	}
+	add(s.Shards())
 	retired := func(cfg *format.Config) {
 		for _, r := range cfg.Retired() {
-			known = append(known, format.NewRouter(nil, r.N).BlobIDs()...)
+			add(r.N)
 		}
 	}
 	if s.cfg != nil {
@@ -291,7 +301,7 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 	}
 	pendingRead := false
 	for _, id := range present {
-		if !IsShardID(id) || slices.Contains(s.BlobIDs(), id) || slices.Contains(known, id) {
+		if !IsShardID(id) || known[id] {
 			continue
 		}
 		if !pendingRead {
@@ -302,7 +312,7 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 				// count, the files are strays for this store as opened.
 				if cfg, err := s.readConfig(ctx); err == nil && cfg.Shards() == s.Shards() {
 					retired(cfg)
-					if slices.Contains(known, id) {
+					if known[id] {
 						continue
 					}
 				}
@@ -312,8 +322,8 @@ func (s *Store) StrayShards(ctx context.Context, present []string) ([]Finding, e
 				return nil, err
 			}
 			if seal != nil {
-				known = append(known, format.NewRouter(nil, seal.To).BlobIDs()...)
-				if slices.Contains(known, id) {
+				add(seal.To)
+				if known[id] {
 					continue
 				}
 			}

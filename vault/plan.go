@@ -303,7 +303,7 @@ func planUnlink(v view, child string, prev *change) []*change {
 // pruneScope lists what prune(dir) touches: every item below dir, dir, and
 // its ancestors. It reads through the task cache.
 func (t *Task) pruneScope(ctx context.Context, dir string) ([]string, error) {
-	docs, dirs, err := t.walk(ctx, dir)
+	docs, dirs, err := t.walkLevels(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -18,16 +18,16 @@ import (
 
 // ExportOptions are the options of "vaultdb export".
 type ExportOptions struct {
-	IO        *term.IOStreams
-	OpenStore func(context.Context) (*vault.Store, error)
-	Dir       string
-	Format    string
-	Force     bool
-	Output    string
+	IO       *term.IOStreams
+	ReadTask func(ctx context.Context, read func(*vault.Task) error) error
+	Dir      string
+	Format   string
+	Force    bool
+	Output   string
 }
 
 func newExportCmd(f *Factory, runF func(*ExportOptions) error) *cobra.Command {
-	o := &ExportOptions{IO: f.IO, OpenStore: f.openStore}
+	o := &ExportOptions{IO: f.IO, ReadTask: f.readTask}
 	c := &cobra.Command{
 		Use:   "export [DIR]",
 		Short: "Print every entry below DIR as one JSON object, in clear",
@@ -73,31 +73,40 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
-	s, err := o.OpenStore(ctx)
-	if err != nil {
-		return err
-	}
 	// One task: one find, then every value read at once, which the task
 	// turns into one read per shard.
-	t := s.NewTask(ctx)
-	docs, err := t.Find(ctx, dir)
+	var out []byte
+	defer func() { term.Wipe(out) }()
+	err = o.ReadTask(ctx, func(t *vault.Task) error {
+		docs, err := t.Find(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if len(docs) == 0 {
+			// A backup script with a typo must not "succeed" with an
+			// empty backup: only an empty store exports {} without an
+			// error (once readTask made sure the agent's keys are the
+			// store's).
+			if dir != "/" {
+				return exportNothing(ctx, t, dir)
+			}
+			return errEmptyStore
+		}
+		vals, errs := t.GetAll(ctx, docs)
+		if err := firstError(errs...); err != nil {
+			return fmt.Errorf("nothing was exported: %w", err)
+		}
+		term.Wipe(out)
+		out = exportJSON(docs, vals)
+		return nil
+	})
+	if errors.Is(err, errEmptyStore) {
+		fmt.Fprintln(o.IO.ErrOut, "vaultdb: export: the store is empty, nothing to export.")
+		out, err = exportJSON(nil, nil), nil
+	}
 	if err != nil {
 		return err
 	}
-	if len(docs) == 0 {
-		// A backup script with a typo must not "succeed" with an empty
-		// backup: only an empty store exports {} without an error.
-		if dir != "/" {
-			return exportNothing(ctx, t, dir)
-		}
-		fmt.Fprintln(o.IO.ErrOut, "vaultdb: export: the store is empty, nothing to export.")
-	}
-	vals, errs := t.GetAll(ctx, docs)
-	if err := firstError(errs...); err != nil {
-		return fmt.Errorf("nothing was exported: %w", err)
-	}
-	out := exportJSON(docs, vals)
-	defer term.Wipe(out)
 	if o.Output != "" {
 		return writeFilePrivate(o.Output, out)
 	}

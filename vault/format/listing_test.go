@@ -1,7 +1,9 @@
 package format
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -109,4 +111,41 @@ func mustLine(t testing.TB, plaintext string) string {
 		t.Fatal(err)
 	}
 	return line
+}
+
+// FuzzUnmarshalPlainStrings: where the fast decoder of string arrays
+// answers, it answers what encoding/json does.
+func FuzzUnmarshalPlainStrings(f *testing.F) {
+	for _, s := range []string{`[]`, `[""]`, `["a","b/"]`, `["a", "b"]`, `["a\"b"]`, `["\u00e9"]`, "[\"\xff\"]",
+		`["a",]`, `[,"a"]`, `["a""b"]`, `["a"`, `"a"]`, `[null]`, "[\"a\tb\"]", `["é","日本"]`, `["a","b",""]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := unmarshalPlainStrings(data)
+		if !ok {
+			return
+		}
+		var want []string
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("%q: fast decoder accepted what encoding/json refuses (%v)", data, err)
+		}
+		if !slices.Equal(got, want) || got == nil {
+			t.Fatalf("%q: fast %q, encoding/json %q", data, got, want)
+		}
+	})
+}
+
+// The fast decoder answers for what marshalStrings writes, and leaves
+// the rest to encoding/json.
+func TestUnmarshalPlainStringsCoversOwnOutput(t *testing.T) {
+	for _, names := range [][]string{{}, {"a"}, {"a", "b/", "日本", "x y"}} {
+		if got, ok := unmarshalPlainStrings(marshalStrings(names)); !ok || !slices.Equal(got, names) {
+			t.Errorf("%q: fast decoder gave %q, %v", names, got, ok)
+		}
+	}
+	for _, s := range []string{`["a", "b"]`, `["a\"b"]`, "[\"\xff\"]", `[null]`, ` ["a"]`} {
+		if _, ok := unmarshalPlainStrings([]byte(s)); ok {
+			t.Errorf("%s: fast decoder answered", s)
+		}
+	}
 }
