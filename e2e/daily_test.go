@@ -380,7 +380,7 @@ else
 fi
 `, dir, bin, s.dir)
 	os.WriteFile(script, []byte(body), 0o700)
-	p := s.startPTY([]string{"EDITOR=" + script}, "edit", "x")
+	p := s.startPTY([]string{"EDITOR=sh " + script}, "edit", "x")
 	p.expect("Replace it with your version? [y/N] ")
 	p.typ("n\r")
 	p.expect("Edit again? [y/N] ")
@@ -393,7 +393,7 @@ fi
 	// SIGTERM while the editor holds the terminal raw.
 	raw := filepath.Join(dir, "raw-editor")
 	os.WriteFile(raw, []byte("#!/bin/sh\nstty raw -echo\necho editing\nexec sleep 30\n"), 0o700)
-	p = s.startPTY([]string{"EDITOR=" + raw}, "edit", "x")
+	p = s.startPTY([]string{"EDITOR=sh " + raw}, "edit", "x")
 	p.expect("editing")
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(); code != 130 {
@@ -428,7 +428,7 @@ else
 fi
 `, dir)
 	os.WriteFile(script, []byte(body), 0o700)
-	p := s.startPTY([]string{"EDITOR=" + script}, "edit", "x")
+	p := s.startPTY([]string{"EDITOR=sh " + script}, "edit", "x")
 	p.expect("Edit again? [y/N] ")
 	p.typ("y\r")
 	if code := p.wait(); code != 0 {

@@ -24,7 +24,7 @@ func TestEditCleansUpOnSignals(t *testing.T) {
 			s.must("old", "set", "x")
 			script, log := editorScript(t, "exec sleep 30", "never")
 			c := exec.Command(bin, "--store", s.dir, "edit", "x")
-			c.Env = append(append([]string(nil), s.env...), "EDITOR="+script)
+			c.Env = append(append([]string(nil), s.env...), "EDITOR=sh "+script)
 			var errOut bytes.Buffer
 			c.Stderr = &errOut
 			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -58,7 +58,8 @@ func TestEditCleansUpOnSignals(t *testing.T) {
 // as pass and gopass do; other editors get no extra options (issue 12
 // point 9).
 func TestEditSafeVimOptions(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the fake editors it writes are run by name, and a file
+	// being written while another test forks can be "text file busy".
 	requireShm(t)
 	s := newStore(t)
 	s.must("", "init", "--iterations", "1000")

@@ -113,7 +113,7 @@ func TestEdit(t *testing.T) {
 	s.must("", "init", "--iterations", "1000")
 	s.must("old", "set", "x")
 	script, log := editorScript(t, "", "new")
-	check(t, s.run("", []string{"EDITOR=" + script}, "edit", "x"), 0, "", "")
+	check(t, s.run("", []string{"EDITOR=sh " + script}, "edit", "x"), 0, "", "")
 	checkGone(t, log)
 	check(t, s.run("", nil, "get", "x"), 0, "new\n", "")
 
@@ -121,7 +121,7 @@ func TestEdit(t *testing.T) {
 	// The editor does not inherit $VAULTDB_PASSPHRASE: give it its own.
 	change := fmt.Sprintf("echo elsewhere | VAULTDB_PASSPHRASE=pw '%s' --store '%s' set x", bin, s.dir)
 	script, log = editorScript(t, change, "mine")
-	r := s.run("", []string{"EDITOR=" + script}, "edit", "x")
+	r := s.run("", []string{"EDITOR=sh " + script}, "edit", "x")
 	check(t, r, 1, "", "changed in the store while you were editing")
 	checkGone(t, log)
 	check(t, s.run("", nil, "get", "x"), 0, "elsewhere\n", "")
@@ -137,7 +137,7 @@ func TestEditInterrupted(t *testing.T) {
 	s.must("old", "set", "x")
 	script, log := editorScript(t, "exec sleep 30", "never")
 	c := exec.Command(bin, "--store", s.dir, "edit", "x")
-	c.Env = append(append([]string(nil), s.env...), "EDITOR="+script)
+	c.Env = append(append([]string(nil), s.env...), "EDITOR=sh "+script)
 	var errOut bytes.Buffer
 	c.Stderr = &errOut
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

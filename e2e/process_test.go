@@ -23,7 +23,7 @@ func TestChildEnvironmentScrubbed(t *testing.T) {
 	s.must("old", "set", "x")
 	envFile := filepath.Join(t.TempDir(), "env")
 	script, log := editorScript(t, "env > '"+envFile+"'", "new")
-	check(t, s.run("", []string{"EDITOR=" + script, "MARKER_VAR=kept"}, "edit", "x"), 0, "", "")
+	check(t, s.run("", []string{"EDITOR=sh " + script, "MARKER_VAR=kept"}, "edit", "x"), 0, "", "")
 	checkGone(t, log)
 	data, err := os.ReadFile(envFile)
 	if err != nil {

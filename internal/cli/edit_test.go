@@ -74,7 +74,7 @@ func TestEditString(t *testing.T) {
 	e.init()
 	e.must("old secret", "set", "mail/password")
 	script, log, seen := fakeEditor(t, "new secret\n")
-	e.vars["EDITOR"] = script
+	e.vars["EDITOR"] = "sh " + script // sh reads it: never "text file busy" while other tests fork
 	expect(t, e.run(false, "", "edit", "mail/password"), 0, "", "")
 	checkEditLog(t, log)
 	if got, _ := os.ReadFile(seen); string(got) != "old secret\n" {
@@ -100,21 +100,21 @@ func TestEditJSONAndNoChange(t *testing.T) {
 	e.init()
 	e.must(`{"user":"me","port":1}`, "set", "--json", "db")
 	script, log, seen := fakeEditor(t, "-")
-	e.vars["EDITOR"] = script
+	e.vars["EDITOR"] = "sh " + script // sh reads it: never "text file busy" while other tests fork
 	expect(t, e.run(false, "", "edit", "db"), 0, "", "No change")
 	checkEditLog(t, log)
 	if got, _ := os.ReadFile(seen); string(got) != "{\n  \"user\": \"me\",\n  \"port\": 1\n}\n" {
 		t.Errorf("the editor saw %q", got)
 	}
 	script, _, _ = fakeEditor(t, `{"user": "you", "port": 2}`)
-	e.vars["EDITOR"] = script
+	e.vars["EDITOR"] = "sh " + script // sh reads it: never "text file busy" while other tests fork
 	expect(t, e.run(false, "", "edit", "db"), 0, "", "")
 	if got := e.must("", "get", "db", "--field", "user"); got != "you\n" {
 		t.Errorf("user = %q", got)
 	}
 	// Invalid JSON is not saved, and not quoted.
 	script, log, _ = fakeEditor(t, `{"user": "s3cret"`)
-	e.vars["EDITOR"] = script
+	e.vars["EDITOR"] = "sh " + script // sh reads it: never "text file busy" while other tests fork
 	r := e.run(false, "", "edit", "db")
 	expect(t, r, 1, "", "not valid JSON")
 	checkEditLog(t, log)
@@ -143,7 +143,7 @@ func TestEditRefusesDiskTemp(t *testing.T) {
 	editTempDirs = func(func(string) string) []string { return []string{disk, filepath.Join(disk, "missing")} }
 	defer func() { editTempDirs = saved }()
 	script, log, _ := fakeEditor(t, "changed")
-	e.vars["EDITOR"] = script
+	e.vars["EDITOR"] = "sh " + script // sh reads it: never "text file busy" while other tests fork
 	expect(t, e.run(false, "", "edit", "x"), ExitUsage, "", "--unsafe-tmp")
 	if _, err := os.Stat(log); err == nil {
 		t.Error("the editor ran")

@@ -110,6 +110,11 @@ const (
 	Slow
 	// Raw answers with Status, ContentType and Body, unhandled.
 	Raw
+	// Gate holds the request until Count requests of its endpoint have been
+	// in flight at once (then every gated request goes), or Delay passes
+	// (10 s if 0): a test of parallel requests that does not depend on
+	// timing.
+	Gate
 )
 
 // Fault is one injected fault.
@@ -121,7 +126,8 @@ type Fault struct {
 	// RetryAfter is the Retry-After of RateLimit* and Unavailable, in
 	// seconds; 0 means 1.
 	RetryAfter int
-	Delay      time.Duration // Slow
+	Delay      time.Duration // Slow, Gate
+	Count      int           // Gate
 	// Status, ContentType, Header and Body are the response of Raw.
 	Status      int
 	ContentType string
@@ -240,6 +246,7 @@ type Server struct {
 	rng       *mrand.Rand
 	stats     Stats
 	downloads int
+	gateOpen  bool // a Gate's count was reached
 	uploads   int
 	ns        Namespace
 	nsLock    chan struct{} // the namespace's write lock
@@ -527,6 +534,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			handle(w)
 		case <-r.Context().Done():
 		}
+	case Gate:
+		d := f.Delay
+		if d == 0 {
+			d = 10 * time.Second
+		}
+		for deadline := time.Now().Add(d); time.Now().Before(deadline) && r.Context().Err() == nil; time.Sleep(time.Millisecond) {
+			s.mu.Lock()
+			n := s.downloads
+			if endpoint == Upload {
+				n = s.uploads
+			}
+			if n >= f.Count {
+				s.gateOpen = true
+			}
+			open := s.gateOpen
+			s.mu.Unlock()
+			if open {
+				break
+			}
+		}
+		handle(w)
 	case Raw:
 		if f.ContentType != "" {
 			w.Header().Set("Content-Type", f.ContentType)
