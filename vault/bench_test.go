@@ -28,6 +28,28 @@ func benchStore(b *testing.B, n int) map[string][]byte {
 	return m.Blobs()
 }
 
+// openCopy opens a fresh memory store holding blobs.
+func openCopy(b *testing.B, blobs map[string][]byte) *Store {
+	m := memory.New()
+	for id, data := range blobs {
+		m.Set(id, data)
+	}
+	s, err := Open(ctx, m, []byte("pass phrase"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// pathsOf returns the Window document paths /gGG/<kind>NNNNNN/login.
+func pathsOf(kind string) []string {
+	paths := make([]string, Window)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/g%02d/%s%06d/login", i%100, kind, i)
+	}
+	return paths
+}
+
 func constantValue(i int) UpdateFunc {
 	v := json.RawMessage(fmt.Sprintf(`{"user":"user%d@example.com","pass":"p%08d-Xq7vLm2kR9tz"}`, i, i))
 	return func(json.RawMessage) (json.RawMessage, error) { return v, nil }
@@ -39,21 +61,11 @@ func constantValue(i int) UpdateFunc {
 // writes' bookkeeping.
 func BenchmarkWriteRound4096(b *testing.B) {
 	blobs := benchStore(b, 10000)
-	paths := make([]string, Window)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/g%02d/new%06d/login", i%100, i)
-	}
+	paths := pathsOf("new")
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		m := memory.New()
-		for id, data := range blobs {
-			m.Set(id, data)
-		}
-		s, err := Open(ctx, m, []byte("pass phrase"), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := openCopy(b, blobs)
 		b.StartTimer()
 		for i, err := range s.NewTask(ctx).UpdateAll(ctx, paths, func(i int) UpdateFunc { return constantValue(i) }) {
 			if err != nil {
@@ -66,19 +78,8 @@ func BenchmarkWriteRound4096(b *testing.B) {
 // BenchmarkGetAllCached4096 reads 4,096 documents whose shards the task
 // has loaded: the task mutex, the cache and decrypting one item each.
 func BenchmarkGetAllCached4096(b *testing.B) {
-	blobs := benchStore(b, 10000)
-	m := memory.New()
-	for id, data := range blobs {
-		m.Set(id, data)
-	}
-	s, err := Open(ctx, m, []byte("pass phrase"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	paths := make([]string, Window)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/g%02d/site%06d/login", i%100, i)
-	}
+	s := openCopy(b, benchStore(b, 10000))
+	paths := pathsOf("site")
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()

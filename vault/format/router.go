@@ -68,6 +68,33 @@ func (r *Router) BlobID(i int) string {
 	return fmt.Sprintf("shard-%04x-%04x", r.bounds[i], r.bounds[i+1]-1)
 }
 
+// Names reports whether blobID is the blob id of one of the router's
+// shards, without formatting any: a store of 1,024 shards checks every
+// file of its directory against its blob ids before each command.
+func (r *Router) Names(blobID string) bool {
+	var start, end int
+	if len(blobID) != len("shard-0000-0000") || blobID[:6] != "shard-" || blobID[10] != '-' {
+		return false
+	}
+	for _, f := range []struct {
+		hex string
+		v   *int
+	}{{blobID[6:10], &start}, {blobID[11:], &end}} {
+		for _, c := range []byte(f.hex) {
+			switch {
+			case '0' <= c && c <= '9':
+				*f.v = *f.v<<4 | int(c-'0')
+			case 'a' <= c && c <= 'f':
+				*f.v = *f.v<<4 | int(c-'a'+10)
+			default:
+				return false
+			}
+		}
+	}
+	i := sort.SearchInts(r.bounds, start)
+	return i < r.N() && r.bounds[i] == start && r.bounds[i+1]-1 == end
+}
+
 // BlobIDs returns the blob ids of all shards, in shard order.
 func (r *Router) BlobIDs() []string {
 	ids := make([]string, r.N())

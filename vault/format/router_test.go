@@ -77,3 +77,28 @@ func TestShardOf(t *testing.T) {
 		}
 	}
 }
+
+// Names knows exactly the ids BlobIDs lists.
+func TestRouterNames(t *testing.T) {
+	for _, n := range []int{1, 3, 4, 256, 1000, 1024, 65536} {
+		r := NewRouter(testKey, n)
+		ids := map[string]bool{}
+		for _, id := range r.BlobIDs() {
+			ids[id] = true
+			if !r.Names(id) {
+				t.Fatalf("n=%d: %s not named", n, id)
+			}
+		}
+		for _, id := range NewRouter(testKey, n+1).BlobIDs() {
+			if r.Names(id) != ids[id] {
+				t.Fatalf("n=%d: Names(%s) = %v", n, id, r.Names(id))
+			}
+		}
+	}
+	r := NewRouter(testKey, 4)
+	for _, id := range []string{"", "config", "shard-0000-3FFF", "shard-0000-3fff.lock", "shard-0000_3fff", "shard-0000-3ffe", "shard-4000-ffff", "xhard-0000-3fff"} {
+		if r.Names(id) {
+			t.Errorf("Names(%q) = true", id)
+		}
+	}
+}

@@ -25,6 +25,7 @@ package sched
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -204,36 +205,22 @@ func (p *Plan[T]) reaches(from, to *Group[T]) bool {
 		return true
 	}
 	if from.State != Open {
-		return p.reachesFull(from, to)
+		return p.walkTo(from, to, math.MaxInt)
 	}
 	if to.State != Open || to.depth <= from.depth {
 		return false
 	}
-	p.walk++
-	from.mark = p.walk
-	stack := append(p.stack[:0], from)
-	defer func() { p.stack = stack[:0] }()
-	for len(stack) > 0 {
-		g := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for h := range g.dependents {
-			if h == to {
-				return true
-			}
-			if h.mark != p.walk && h.depth < to.depth {
-				h.mark = p.walk
-				stack = append(stack, h)
-			}
-		}
-	}
-	return false
+	return p.walkTo(from, to, to.depth)
 }
 
-// reachesFull is reaches without the cut.
+// reachesFull is reaches without the cut, for the test that checks it.
 func (p *Plan[T]) reachesFull(from, to *Group[T]) bool {
-	if from == to {
-		return true
-	}
+	return from == to || p.walkTo(from, to, math.MaxInt)
+}
+
+// walkTo reports whether to is reachable from from along dependents,
+// walking only groups shallower than depth.
+func (p *Plan[T]) walkTo(from, to *Group[T], depth int) bool {
 	p.walk++
 	from.mark = p.walk
 	stack := append(p.stack[:0], from)
@@ -245,7 +232,7 @@ func (p *Plan[T]) reachesFull(from, to *Group[T]) bool {
 			if h == to {
 				return true
 			}
-			if h.mark != p.walk {
+			if h.mark != p.walk && h.depth < depth {
 				h.mark = p.walk
 				stack = append(stack, h)
 			}
