@@ -173,55 +173,11 @@ func (t *Task) Find(ctx context.Context, dir string) ([]string, error) {
 	if err := format.CheckDir(dir); err != nil {
 		return nil, err
 	}
-	docs, _, err := t.walk(ctx, dir)
+	docs, _, err := t.walkLevels(ctx, dir)
 	if err != nil {
 		return nil, &OpError{"find", dir, err}
 	}
 	return docs, nil
-}
-
-// walk lists dir and everything below it, returning document and directory
-// paths (dirs include dir itself when it exists), each sorted.
-func (t *Task) walk(ctx context.Context, dir string) (docs, dirs []string, err error) {
-	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		firstErr error
-	)
-	var visit func(d string)
-	visit = func(d string) {
-		defer wg.Done()
-		names, err := t.List(ctx, d)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return
-		}
-		if len(names) > 0 || d == dir {
-			dirs = append(dirs, d)
-		}
-		for _, n := range names {
-			p := d + n
-			if format.IsDir(p) {
-				wg.Add(1)
-				go visit(p)
-			} else {
-				docs = append(docs, p)
-			}
-		}
-	}
-	wg.Add(1)
-	go visit(dir)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
-	}
-	format.Sort(docs)
-	format.Sort(dirs)
-	return docs, dirs, nil
 }
 
 // UpdateFunc computes a document's new value from its current one. old is

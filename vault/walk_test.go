@@ -12,7 +12,7 @@ import (
 
 // walkLevels (prune's scope, and the bounded walk for Find) lists what a
 // plain recursive listing finds, reading each shard once.
-func TestWalkLevelsListsWhatWalkLists(t *testing.T) {
+func TestWalkLevelsListsTheTree(t *testing.T) {
 	m := memory.New()
 	s := newStore(t, m, 16)
 	var paths []string
