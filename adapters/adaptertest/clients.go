@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/internal/specdecode"
@@ -61,6 +62,10 @@ type ClientsResult struct {
 }
 
 const clientsPass = "pass phrase"
+
+// callBound bounds one operation of a run: far above what any takes (tens of
+// milliseconds), far below the test binary's 10-minute timeout.
+const callBound = 2 * time.Minute
 
 // RunClients creates a store through run.Client(t, -1), runs the clients,
 // and checks with a fresh client that every document is reachable (each
@@ -147,6 +152,10 @@ func RunClients(t *testing.T, run Clients) ClientsResult {
 					used[i] = true
 					r, j, v := rng.IntN(10), rng.IntN(3), rng.IntN(1000)
 					tw.Go(func() {
+						// A call that never returns is an engine liveness bug;
+						// fail it after a bound instead of hanging the run.
+						ctx, cancel := context.WithTimeout(ctx, callBound)
+						defer cancel()
 						var err error
 						var what string
 						switch {
@@ -170,6 +179,10 @@ func RunClients(t *testing.T, run Clients) ClientsResult {
 							}
 						}
 						ops.Add(1)
+						if ctx.Err() != nil {
+							t.Errorf("client %d: %s did not finish within %v (an engine liveness bug: the call waits for a wake-up no one sends): %v", c, what, callBound, err)
+							return
+						}
 						if err != nil {
 							failed.Add(1)
 							if !expected(err) {
