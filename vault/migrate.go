@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -136,7 +138,18 @@ func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult,
 		if newKeys, err = format.NewKeys(s.opts.Rand); err != nil {
 			return nil, err
 		}
-		if seal.Keys, err = format.SealKeys(s.opts.Rand, s.keys.Cipher, newKeys); err != nil {
+		salt := make([]byte, 32)
+		if _, err := io.ReadFull(s.opts.Rand, salt); err != nil {
+			return nil, err
+		}
+		seal.KeysSalt, seal.KeysIter = base64.StdEncoding.EncodeToString(salt), l.cfg.Iterations()
+		wk, err := s.opts.KDF(ctx, mo.Passphrase, seal.KDFParams())
+		if err != nil {
+			return nil, err
+		}
+		seal.Keys, err = format.SealKeys(s.opts.Rand, wk, newKeys)
+		clear(wk)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -184,11 +197,17 @@ func (s *Store) ResumeMigration(ctx context.Context, passphrase []byte) (*Migrat
 	}
 	newKeys := s.keys
 	if seal.Keys != "" {
-		if newKeys, err = format.OpenSealKeys(s.keys.Cipher, seal.Keys); err != nil {
-			return nil, fmt.Errorf("read the new keys from %s: %w", claim, err)
-		}
 		if len(passphrase) == 0 {
 			return nil, errors.New("this migration rotates the keys: it needs the passphrase")
+		}
+		wk, err := s.opts.KDF(ctx, passphrase, seal.KDFParams())
+		if err != nil {
+			return nil, err
+		}
+		newKeys, err = format.OpenSealKeys(wk, seal.Keys)
+		clear(wk)
+		if err != nil {
+			return nil, fmt.Errorf("the passphrase does not open the new keys in %s (the rotation needs the passphrase it started with): %w", claim, err)
 		}
 	}
 	m := s.migration(l.cfg, *seal, newKeys, passphrase)
@@ -449,7 +468,7 @@ func (m *migration) sealOne(ctx context.Context, i int, st *blobState) ([]byte, 
 	id := m.oldIDs[i]
 	seal := m.seal
 	if i != 0 {
-		seal.Keys = ""
+		seal = seal.WithoutKeys()
 	}
 	for attempt := 0; ; attempt++ {
 		if st == nil {
@@ -686,8 +705,7 @@ func (s *Store) emptySeal(ctx context.Context, blob, id string) error {
 		if err != nil || seal == nil || seal.ID != id || frozen == nil {
 			return err // nothing of this migration's to empty
 		}
-		seal.Keys = ""
-		out, err := format.EncodeSeal(s.opts.Rand, *seal, nil)
+		out, err := format.EncodeSeal(s.opts.Rand, seal.WithoutKeys(), nil)
 		if err != nil {
 			return err
 		}

@@ -329,3 +329,35 @@ func TestMigrateRefusesMisplacedItems(t *testing.T) {
 		t.Fatal("the refused migration changed the store")
 	}
 }
+
+// TestRotationKeysNotUnderOldKeys: the new keys a rotation records in its
+// claim (for a resume) are under a key derived from the passphrase, not
+// under the old cipher key: whoever holds the old keys and a copy of the
+// claim from the rotation's window (a file history) gets nothing.
+func TestRotationKeysNotUnderOldKeys(t *testing.T) {
+	t.Parallel()
+	m := memory.New()
+	s := newStore(t, m, 4)
+	want := fill(t, s, 10)
+	oldKeys, claim := s.Keys(), s.BlobIDs()[0]
+	dying, _ := Open(ctx, &crashAfter{Adapter: m, writes: 1}, []byte("pass phrase"), Options{})
+	if _, err := dying.Migrate(ctx, MigrateOptions{Shards: 5, RotateKeys: true, Passphrase: []byte("pass phrase")}); err == nil {
+		t.Fatal("the crashing rotation finished")
+	}
+	copyOfClaim := m.Blobs()[claim]
+	seal, _, err := format.ParseSealed(claim, copyOfClaim)
+	if err != nil || seal == nil || seal.Keys == "" {
+		t.Fatalf("claim: %+v, %v", seal, err)
+	}
+	if _, err := format.OpenSealKeys(oldKeys.Cipher, seal.Keys); err == nil {
+		t.Fatal("the old cipher key opens the rotation's new keys")
+	}
+	fresh, _ := Open(ctx, m, []byte("pass phrase"), Options{})
+	if _, err := fresh.ResumeMigration(ctx, []byte("wrong")); err == nil {
+		t.Fatal("a resume with another passphrase opened the new keys")
+	}
+	if _, err := fresh.ResumeMigration(ctx, []byte("pass phrase")); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, m, want, 5)
+}

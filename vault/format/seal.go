@@ -44,9 +44,15 @@ type Seal struct {
 	// At is when the migration started, by its writer's clock (RFC 3339).
 	At string
 	// Keys, on the migration's first shard only and only for a key
-	// rotation, are the new keys encrypted as an item under the old cipher
-	// key (SealKeys), so that whoever finishes the migration uses the same.
-	Keys string
+	// rotation, are the new keys encrypted as an item (SealKeys) under a
+	// key derived from the passphrase with KeysSalt (base64) and KeysIter
+	// rounds, so that whoever finishes the migration uses the same keys.
+	// Not under the old cipher key: a rotation is for when the old keys
+	// may have leaked, and a copy of this file (a file history) must not
+	// hand the new ones to their holder.
+	Keys     string
+	KeysSalt string
+	KeysIter int
 }
 
 // MovedError reports a shard that a migration sealed: the caller routed by
@@ -75,7 +81,9 @@ type sealJSON struct {
 	ID   string `json:"id"`
 	To   int    `json:"to"`
 	At   string `json:"at"`
-	Keys string `json:"keys,omitempty"`
+	Keys     string `json:"keys,omitempty"`
+	KeysSalt string `json:"salt,omitempty"`
+	KeysIter int    `json:"iterations,omitempty"`
 }
 
 // maxSealKeys bounds the encrypted keys item: 96 bytes of keys in base64
@@ -95,7 +103,25 @@ func (s Seal) check() error {
 	if len(s.Keys) > maxSealKeys {
 		return errors.New("its keys are too long")
 	}
+	if s.Keys != "" || s.KeysSalt != "" || s.KeysIter != 0 {
+		salt, err := base64.StdEncoding.DecodeString(s.KeysSalt)
+		if s.Keys == "" || err != nil || len(salt) != saltSize || CheckIterations(s.KeysIter) != nil {
+			return errors.New("its keys, salt and iteration count do not go together")
+		}
+	}
 	return nil
+}
+
+// KDFParams are the parameters that derive the key Keys is under.
+func (s Seal) KDFParams() KDFParams {
+	salt, _ := base64.StdEncoding.DecodeString(s.KeysSalt)
+	return KDFParams{Salt: salt, Iterations: s.KeysIter}
+}
+
+// WithoutKeys is s without the rotation's keys.
+func (s Seal) WithoutKeys() Seal {
+	s.Keys, s.KeysSalt, s.KeysIter = "", "", 0
+	return s
 }
 
 // parseSeal reads the "moved" member of a header.
@@ -175,7 +201,7 @@ func headerSeal(blobID, line string) (Seal, bool, error) {
 	return Seal{}, false, nil
 }
 
-// SealKeys encrypts new keys as an item under the current cipher key, for
+// SealKeys encrypts new keys as an item under a 32-byte key, for
 // Seal.Keys.
 func SealKeys(rnd io.Reader, cipherKey []byte, k *Keys) (string, error) {
 	if err := k.check(); err != nil {
@@ -189,7 +215,7 @@ func SealKeys(rnd io.Reader, cipherKey []byte, k *Keys) (string, error) {
 	return EncryptItem(rnd, cipherKey, pt)
 }
 
-// OpenSealKeys decrypts Seal.Keys with the current cipher key.
+// OpenSealKeys decrypts Seal.Keys with the key it was sealed under.
 func OpenSealKeys(cipherKey []byte, s string) (*Keys, error) {
 	pt, err := DecryptItem(cipherKey, s)
 	if err != nil {

@@ -67,6 +67,9 @@ func TestHostileSeals(t *testing.T) {
 		`{"version":1,"moved":{"id":` + id + `,"to":65537,"at":"2026-12-03T12:00:00Z"}}` + "\nmoved",
 		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"yesterday"}}` + "\nmoved",
 		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z","keys":"` + strings.Repeat("A", 2000) + `"}}` + "\nmoved",
+		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z","keys":"AAAA"}}` + "\nmoved",
+		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z","keys":"AAAA","salt":"AAAA","iterations":1000}}` + "\nmoved",
+		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z","keys":"AAAA","salt":"` + strings.Repeat("A", 43) + `=","iterations":1000000000000}}` + "\nmoved",
 		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z"}}` + "\nindex",
 		`{"version":1,"moved":{"id":` + id + `,"to":8,"at":"2026-12-03T12:00:00Z"}}`,
 	} {
