@@ -78,9 +78,9 @@ func NewSeal(rnd io.Reader, to int, at time.Time) (Seal, error) {
 }
 
 type sealJSON struct {
-	ID   string `json:"id"`
-	To   int    `json:"to"`
-	At   string `json:"at"`
+	ID       string `json:"id"`
+	To       int    `json:"to"`
+	At       string `json:"at"`
 	Keys     string `json:"keys,omitempty"`
 	KeysSalt string `json:"salt,omitempty"`
 	KeysIter int    `json:"iterations,omitempty"`
