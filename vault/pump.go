@@ -36,12 +36,16 @@ func (t *Task) pumpLocked() {
 		rev   adapters.Rev
 	}
 	var out []pending
+	var stranded []*sched.Group[*change]
 	for progress := true; progress; {
 		progress = false
 		t.plan.Optimize()
 		for _, g := range t.plan.Ready() {
 			sl := t.slots[g.Shard]
 			if sl == nil || !sl.loaded || sl.stale || sl.loading != nil {
+				if sl == nil || sl.loading == nil {
+					stranded = append(stranded, g)
+				}
 				continue
 			}
 			t.plan.Start(g)
@@ -68,6 +72,32 @@ func (t *Task) pumpLocked() {
 	}
 	for _, p := range out {
 		go t.write(p.g, p.sl, p.data, p.state, p.rev)
+	}
+	t.replanStrandedLocked(stranded)
+}
+
+// replanStrandedLocked plans again the calls of ready groups whose shard
+// is stale or unread while nothing reads it: no call is preparing (pump
+// returns early otherwise), so no one would read it and the calls would
+// wait for ever. That happens when the call that marked the shard stale
+// (a failed write, a refresh after a second conflict) ended before reading
+// it again, e.g. on a transient read error; it was found as a rare hang of
+// adaptertest's TestClientsFaults. Planning again reads the shard; a call
+// whose read fails then ends with that error.
+func (t *Task) replanStrandedLocked(groups []*sched.Group[*change]) {
+	var ops []*op
+	for _, g := range groups {
+		for _, sc := range g.Changes {
+			if o := sc.Data.op; !o.finished && !o.replan && !slices.Contains(ops, o) {
+				ops = append(ops, o)
+			}
+		}
+	}
+	for _, o := range ops {
+		t.cancelLocked(o)
+		o.replan = true
+		t.stats.Replans++
+		o.signal()
 	}
 }
 

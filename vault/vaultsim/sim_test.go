@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,38 @@ func TestRandomMigrations(t *testing.T) {
 			}
 			for _, seed := range seeds {
 				if res := Random(t, sc, seed, seed*7919, n); res.Failure != nil {
+					t.Fatalf("violation: %s", res.Failure)
+				}
+			}
+		})
+	}
+}
+
+// TestRandomFaults runs seeded random schedules of the scenarios with
+// injected faults, whose interleavings the exhaustive budget barely
+// reaches.
+func TestRandomFaults(t *testing.T) {
+	n := 2000
+	if os.Getenv("VAULTSIM_FULL") != "" {
+		n = 20000
+	}
+	for _, sc := range Crashing() {
+		if sc.Faults == 0 {
+			continue
+		}
+		sc.Paths = relevantPaths(sc)
+		t.Run(sc.Name, func(t *testing.T) {
+			placements, n := 2, n
+			if strings.Contains(sc.Name, "strands") {
+				// Its hang needed up to 3 000 schedules on 4 stores.
+				placements, n = 4, max(n, 3000)
+			}
+			seeds, err := Placements(sc, placements, 400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, seed := range seeds {
+				if res := Random(t, sc, seed, seed*31, n); res.Failure != nil {
 					t.Fatalf("violation: %s", res.Failure)
 				}
 			}
