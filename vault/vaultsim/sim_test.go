@@ -60,28 +60,41 @@ func TestModel(t *testing.T) {
 	}
 }
 
-// TestRandomLarger runs seeded random schedules of the larger scenarios
-// past what the exhaustive bound reaches.
-func TestRandomLarger(t *testing.T) {
-	n := 40
+// randomRuns runs n seeded random schedules (full: in the long run) of
+// each scenario on placements stores; the scenario's schedule seeds start
+// at store seed times mult. budget may change the counts per scenario.
+func randomRuns(t *testing.T, scs []*Scenario, placements, n, full, mult uint64, budget func(*Scenario, *uint64, *uint64)) {
 	if os.Getenv("VAULTSIM_FULL") != "" {
-		n = 2000
+		n = full
 	}
-	for _, sc := range append(ThreeClient(), SameTask()...) {
+	for _, sc := range scs {
 		sc.Paths = relevantPaths(sc)
-		sc.Crashes = 1
 		t.Run(sc.Name, func(t *testing.T) {
-			seeds, err := Placements(sc, 3, 400)
+			placements, n := placements, n
+			if budget != nil {
+				budget(sc, &placements, &n)
+			}
+			seeds, err := Placements(sc, int(placements), 400)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, seed := range seeds {
-				if res := Random(t, sc, seed, seed*1000, n); res.Failure != nil {
+				if res := Random(t, sc, seed, seed*mult, int(n)); res.Failure != nil {
 					t.Fatalf("violation: %s", res.Failure)
 				}
 			}
 		})
 	}
+}
+
+// TestRandomLarger runs seeded random schedules of the larger scenarios,
+// each with a crash, past what the exhaustive bound reaches.
+func TestRandomLarger(t *testing.T) {
+	scs := append(ThreeClient(), SameTask()...)
+	for _, sc := range scs {
+		sc.Crashes = 1
+	}
+	randomRuns(t, scs, 3, 40, 2000, 1000, nil)
 }
 
 // TestRandomMigrations runs seeded random schedules of the migration
@@ -89,56 +102,25 @@ func TestRandomLarger(t *testing.T) {
 // parallel, so the exhaustive search's budget covers only the orders of
 // its last steps.
 func TestRandomMigrations(t *testing.T) {
-	n := 60
-	if os.Getenv("VAULTSIM_FULL") != "" {
-		n = 3000
-	}
-	for _, sc := range Migrating() {
-		sc.Paths = relevantPaths(sc)
-		t.Run(sc.Name, func(t *testing.T) {
-			seeds, err := Placements(sc, 2, 400)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, seed := range seeds {
-				if res := Random(t, sc, seed, seed*7919, n); res.Failure != nil {
-					t.Fatalf("violation: %s", res.Failure)
-				}
-			}
-		})
-	}
+	randomRuns(t, Migrating(), 2, 60, 3000, 7919, nil)
 }
 
 // TestRandomFaults runs seeded random schedules of the scenarios with
 // injected faults, whose interleavings the exhaustive budget barely
 // reaches.
 func TestRandomFaults(t *testing.T) {
-	n := 2000
-	if os.Getenv("VAULTSIM_FULL") != "" {
-		n = 20000
-	}
+	var scs []*Scenario
 	for _, sc := range Crashing() {
-		if sc.Faults == 0 {
-			continue
+		if sc.Faults > 0 {
+			scs = append(scs, sc)
 		}
-		sc.Paths = relevantPaths(sc)
-		t.Run(sc.Name, func(t *testing.T) {
-			placements, n := 2, n
-			if strings.Contains(sc.Name, "strands") {
-				// Its hang needed up to 3 000 schedules on 4 stores.
-				placements, n = 4, max(n, 3000)
-			}
-			seeds, err := Placements(sc, placements, 400)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, seed := range seeds {
-				if res := Random(t, sc, seed, seed*31, n); res.Failure != nil {
-					t.Fatalf("violation: %s", res.Failure)
-				}
-			}
-		})
 	}
+	randomRuns(t, scs, 2, 2000, 20000, 31, func(sc *Scenario, placements, n *uint64) {
+		if strings.Contains(sc.Name, "strands") {
+			// Its hang needed up to 3 000 schedules on 4 stores.
+			*placements, *n = 4, max(*n, 3000)
+		}
+	})
 }
 
 // TestReplay runs the schedule in VAULTSIM_REPLAY, printed by a failure.
