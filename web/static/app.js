@@ -371,8 +371,10 @@ async function select(path) {
   renderTree();
   try {
     await vaultdb.totp(path);
-    show("otp", true);
+    // Fill the code before showing it: shown first, it was empty for a
+    // moment (TestBrowser read "" once).
     await tickOTP();
+    show("otp", true);
     otpTimer = setInterval(tickOTP, 1000);
   } catch (err) {
     show("otp", false);
