@@ -299,9 +299,12 @@ func (b byPath) Swap(i, j int) {
 func (s *Shard) Rekeyed() (*Shard, error) {
 	out := &Shard{blob: s.blob, paths: slices.Clone(s.paths), items: make([]*item, len(s.items))}
 	for i := range s.paths {
-		v, err := s.plaintext(i)
+		v, owned, err := s.plaintext(i)
 		if err != nil {
 			return nil, err
+		}
+		if !owned {
+			v = bytes.Clone(v)
 		}
 		out.items[i] = &item{value: v}
 	}

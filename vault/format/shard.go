@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"unsafe"
 )
 
 // headerTagSize is the size of the random header tag, which makes every
@@ -23,10 +23,12 @@ const headerTagSize = 8
 // Shard is the content of one shard blob: a sorted set of paths and their
 // JSON values.
 //
-// A parsed Shard decrypts its index only; values are decrypted on first Get
-// and cached. Get, Paths, Len, Has, Clone, SameContent and Encode are safe
-// for concurrent use; Set and Delete are not, and are meant for a Clone
-// owned by one goroutine, leaving the shard it was cloned from untouched.
+// A parsed Shard decrypts its index only; a value is decrypted on each Get
+// and not kept: a cache of plaintexts held every value an export or an
+// import had read (tens of MB of secrets at 100,000 entries) for the whole
+// task. Get, Paths, Len, Has, Clone, SameContent and Encode are safe for
+// concurrent use; Set and Delete are not, and are meant for a Clone owned
+// by one goroutine, leaving the shard it was cloned from untouched.
 type Shard struct {
 	blob string
 	// key and aead are the cipher key the stored lines are under; nil for
@@ -41,14 +43,12 @@ type Shard struct {
 }
 
 // item is one value. Items are shared between clones and never modified
-// after creation, except for the decryption cache.
+// after creation.
 type item struct {
-	stored bool // read from a blob: line is its ciphertext, kept on Encode
-	line   string
-
-	once  sync.Once
-	value []byte // plaintext: decrypted (once done) or set
-	err   error
+	stored bool   // read from a blob: line is its ciphertext, kept on Encode
+	line   string // a stored item's ciphertext
+	value  []byte // a set item's plaintext
+	err    error  // why a set item cannot be stored
 }
 
 // EmptyShard returns a shard with no items, the content of a blob that does
@@ -56,7 +56,10 @@ type item struct {
 func EmptyShard() *Shard { return &Shard{} }
 
 // ParseShard parses a shard blob and decrypts its index. Empty data is an
-// empty shard, so that a missing blob can be treated the same way. Errors
+// empty shard, so that a missing blob can be treated the same way. The
+// shard keeps data as the text of its lines, without a copy (a copy of
+// four 12 MB shards read at once was most of an export's peak): the caller
+// must not modify data afterwards. Errors
 // for damaged data are *CorruptError naming blobID; a header of another
 // version is a *VersionError; a shard sealed by a migration is a
 // *MovedError (see ParseSealed).
@@ -71,7 +74,7 @@ func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 	}
 	damaged := func(err error) error { return &CorruptError{Blob: blobID, Err: err} }
 
-	lines := strings.Split(string(data), "\n")
+	lines := strings.Split(unsafe.String(unsafe.SliceData(data), len(data)), "\n")
 	if err := checkHeader(blobID, lines[0]); err != nil {
 		return nil, err
 	}
@@ -165,32 +168,42 @@ func (s *Shard) Get(path string) (json.RawMessage, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	v, err := s.plaintext(i)
+	v, owned, err := s.plaintext(i)
 	if err != nil {
 		return nil, true, err
 	}
-	return bytes.Clone(v), true, nil
+	if !owned {
+		v = bytes.Clone(v)
+	}
+	return v, true, nil
 }
 
-// plaintext returns the cached value of item i; callers must not modify it.
-func (s *Shard) plaintext(i int) ([]byte, error) {
+// plaintext returns the value of item i. A stored item is decrypted anew
+// into a buffer that is the caller's (owned); a set item's value is
+// shared, and callers must not modify it.
+func (s *Shard) plaintext(i int) (v []byte, owned bool, err error) {
 	it := s.items[i]
 	if !it.stored {
-		return it.value, it.err
+		return it.value, false, it.err
 	}
 	path := s.paths[i]
-	it.once.Do(func() {
-		v, err := decryptItem(s.aead, it.line)
-		if err == nil {
-			err = checkValue(path, v)
-		}
-		if err != nil {
-			it.err = &CorruptError{Blob: s.blob, Item: path, Err: err}
-			return
-		}
-		it.value = v
-	})
-	return it.value, it.err
+	v, err = decryptItem(s.aead, it.line)
+	if err == nil {
+		err = checkValue(path, v)
+	}
+	if err != nil {
+		clear(v)
+		return nil, false, &CorruptError{Blob: s.blob, Item: path, Err: err}
+	}
+	return v, true, nil
+}
+
+// wipeOwned clears a decrypted value once compared: plaintext is not left
+// in memory longer than its use.
+func wipeOwned(v []byte, owned bool) {
+	if owned {
+		clear(v)
+	}
 }
 
 // checkValue rejects what may not be stored: text that is not JSON, null
@@ -211,7 +224,7 @@ func checkValue(path string, v []byte) error {
 }
 
 // Clone returns a copy that Set and Delete may change without affecting s.
-// Values are shared, including their decryption cache.
+// Values are shared.
 func (s *Shard) Clone() *Shard {
 	c := *s
 	c.paths = slices.Clone(s.paths)
@@ -266,7 +279,8 @@ func setValue(path string, value json.RawMessage) ([]byte, error) {
 // sameValue reports whether item i already holds v (a valid value), so
 // that setting it keeps the item and its ciphertext.
 func (s *Shard) sameValue(i int, v []byte, err error) bool {
-	old, oerr := s.plaintext(i)
+	old, owned, oerr := s.plaintext(i)
+	defer wipeOwned(old, owned)
 	return err == nil && oerr == nil && bytes.Equal(old, v)
 }
 
@@ -360,12 +374,15 @@ func (s *Shard) SameContent(o *Shard) bool {
 		if a == b || (a.stored && b.stored && a.line == b.line) {
 			continue
 		}
-		va, err := s.plaintext(i)
+		va, ownedA, err := s.plaintext(i)
 		if err != nil {
 			return false
 		}
-		vb, err := o.plaintext(i)
-		if err != nil || !bytes.Equal(va, vb) {
+		vb, ownedB, err := o.plaintext(i)
+		same := err == nil && bytes.Equal(va, vb)
+		wipeOwned(va, ownedA)
+		wipeOwned(vb, ownedB)
+		if !same {
 			return false
 		}
 	}
@@ -386,9 +403,9 @@ func (s *Shard) Encode(rnd io.Reader, cipherKey []byte) ([]byte, error) {
 // EncodeState is Encode that also returns the new baseline: the shard that
 // ParseShard would make of the blob, with every line stored, so that a
 // writer need not parse again what it has just written (that was 18% of an
-// import's CPU). Like a parsed shard's, its new items are decrypted again
-// on first Get: keeping their plaintext too was 41 MB of the live heap of
-// an import of 100,000 entries, which reads hardly any of them again.
+// import's CPU). Like a parsed shard's, its items are decrypted on Get:
+// keeping their plaintext too was 41 MB of the live heap of an import of
+// 100,000 entries, which reads hardly any of them again.
 func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, error) {
 	fail := func(err error) ([]byte, *Shard, error) {
 		if s.blob == "" {
@@ -428,7 +445,7 @@ func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, er
 		}
 	}
 	// The new baseline's items for the changed ones, in one allocation
-	// (never grown: they hold a sync.Once, which must not be copied).
+	// (never grown: next.items points into it).
 	fresh := make([]item, 0, changed)
 	n := len(index)
 	for i, it := range s.items {
