@@ -468,3 +468,34 @@ func TestTotpAddURIFlags(t *testing.T) {
 		wantUsage(t, tc.args, err, tc.want)
 	}
 }
+
+func TestLoginLogoutFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newLoginCmd, "dropbox", "--app-key", "abc")
+	if err != nil || o.Service == nil || o.Service.Name != "dropbox" || o.AppKey != "abc" || len(o.Args) != 0 {
+		t.Errorf("login dropbox --app-key abc: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newLoginCmd, "remotestorage", "alice@example.com")
+	if err != nil || o.Service == nil || o.Service.Name != "remotestorage" || len(o.Args) != 1 || o.Args[0] != "alice@example.com" {
+		t.Errorf("login remotestorage alice@example.com: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "name the service"},
+		{[]string{"dir"}, `unknown service "dir"`},
+		{[]string{"gdrive"}, `unknown service "gdrive"`},
+	} {
+		_, err := parseFlags(t, newLoginCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+		_, err = parseFlags(t, newLogoutCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+	l, err := parseFlags(t, newLogoutCmd, "dropbox")
+	if err != nil || l.Service == nil || l.Service.Name != "dropbox" {
+		t.Errorf("logout dropbox: %+v, %v", l, err)
+	}
+	_, err = parseFlags(t, newLogoutCmd, "dropbox", "x")
+	wantUsage(t, nil, err, "takes no other arguments")
+}
