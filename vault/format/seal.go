@@ -306,7 +306,7 @@ func (s *Shard) Rekeyed() (*Shard, error) {
 		if !owned {
 			v = bytes.Clone(v)
 		}
-		out.items[i] = &item{value: v}
+		out.items[i] = newSetItem(v, nil)
 	}
 	return out, nil
 }

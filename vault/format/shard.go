@@ -45,14 +45,31 @@ type Shard struct {
 	size int
 }
 
-// item is one value. Items are shared between clones and never modified
-// after creation.
+// item is one value: a stored line (read from a blob or encoded, kept on
+// Encode) or a value set. Items are shared between clones and never
+// modified after creation. A stored item is 24 bytes: a shard holds one
+// per path, 200,000 of them in a store of 100,000 entries.
 type item struct {
-	stored bool   // read from a blob: line is its ciphertext, kept on Encode
-	line   string // a stored item's ciphertext
-	value  []byte // a set item's plaintext
-	err    error  // why a set item cannot be stored
+	line string   // a stored item's ciphertext
+	set  *setItem // a set item's value; nil for a stored item
 }
+
+type setItem struct {
+	value []byte // plaintext
+	err   error  // why it cannot be stored
+}
+
+// newSetItem returns a set item, in one allocation with its value.
+func newSetItem(v []byte, err error) *item {
+	both := &struct {
+		it  item
+		set setItem
+	}{set: setItem{v, err}}
+	both.it.set = &both.set
+	return &both.it
+}
+
+func (it *item) stored() bool { return it.set == nil }
 
 // EmptyShard returns a shard with no items, the content of a blob that does
 // not exist.
@@ -111,7 +128,7 @@ func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 	slab := make([]item, len(s.paths))
 	s.items = make([]*item, len(s.paths))
 	for i, line := range lines[2:] {
-		slab[i].stored, slab[i].line = true, line
+		slab[i].line = line
 		s.items[i] = &slab[i]
 	}
 	return s, nil
@@ -191,8 +208,8 @@ func (s *Shard) Get(path string) (json.RawMessage, bool, error) {
 // shared, and callers must not modify it.
 func (s *Shard) plaintext(i int) (v []byte, owned bool, err error) {
 	it := s.items[i]
-	if !it.stored {
-		return it.value, false, it.err
+	if !it.stored() {
+		return it.set.value, false, it.set.err
 	}
 	path := s.paths[i]
 	v, err = decryptItem(s.aead, it.line)
@@ -250,11 +267,11 @@ func (s *Shard) Set(path string, value json.RawMessage) {
 		if s.sameValue(i, v, err) {
 			return
 		}
-		s.items[i] = &item{value: v, err: err}
+		s.items[i] = newSetItem(v, err)
 		return
 	}
 	s.paths = slices.Insert(s.paths, i, path)
-	s.items = slices.Insert(s.items, i, &item{value: v, err: err})
+	s.items = slices.Insert(s.items, i, newSetItem(v, err))
 	s.index = ""
 }
 
@@ -334,7 +351,7 @@ func (s *Shard) Apply(edits []Edit) *Shard {
 		case e.Value == nil:
 		default:
 			v, err := setValue(e.Path, e.Value)
-			it := &item{value: v, err: err}
+			it := newSetItem(v, err)
 			if present {
 				if s.sameValue(i, v, err) {
 					it = s.items[i]
@@ -379,7 +396,7 @@ func (s *Shard) SameContent(o *Shard) bool {
 	}
 	for i, a := range s.items {
 		b := o.items[i]
-		if a == b || (a.stored && b.stored && a.line == b.line) {
+		if a == b || (a.stored() && b.stored() && a.line == b.line) {
 			continue
 		}
 		va, ownedA, err := s.plaintext(i)
@@ -453,19 +470,19 @@ func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, er
 	// beside the documents written in the same round.
 	n := len(index)
 	for i, it := range s.items {
-		if it.stored {
+		if it.stored() {
 			next.items[i] = it
 			n += len(it.line) + 1
 			continue
 		}
-		if it.err != nil {
-			return fail(it.err)
+		if it.set.err != nil {
+			return fail(it.set.err)
 		}
-		line, err := encryptItem(rnd, aead, it.value)
+		line, err := encryptItem(rnd, aead, it.set.value)
 		if err != nil {
 			return fail(fmt.Errorf("item %q: %w", s.paths[i], err))
 		}
-		next.items[i] = &item{stored: true, line: line}
+		next.items[i] = &item{line: line}
 		n += len(line) + 1
 	}
 	out := make([]byte, 0, n+64)
@@ -487,7 +504,7 @@ func (s *Shard) hasStoredLines() bool {
 		return true
 	}
 	for _, it := range s.items {
-		if it.stored {
+		if it.stored() {
 			return true
 		}
 	}
