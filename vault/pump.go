@@ -29,7 +29,7 @@ func (t *Task) settleLocked() {
 // peak heap. Small stores never reach the budget and keep their writes
 // overlapping.
 // A variable for the tests.
-var writeBudget = 24 << 20
+var writeBudget = 16 << 20
 
 // pumpLocked starts every write group that may start. It waits while calls
 // are still loading or planning, so that calls issued together are planned
