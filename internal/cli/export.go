@@ -74,6 +74,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
+	defer batchGC()()
 	// One task: one find, then the values read a chunk at a time, each
 	// shard read once for all. The output is written as it is made, so
 	// that only one chunk's values are in memory, not the whole document
@@ -175,8 +176,10 @@ func exportNothing(ctx context.Context, t *vault.Task, dir string) error {
 	return notFoundf("%s: no such directory, nothing was exported (see \"vaultdb ls\")", dir)
 }
 
-// exportChunk is how many values export reads at a time.
-const exportChunk = vault.Window
+// exportChunk is how many values export reads at a time: the shards are
+// in the task's cache after the find, so a read is a decryption, and a
+// chunk of Window started that many goroutines at once (32 MB of stacks).
+const exportChunk = 512
 
 // exportValues reads the values of paths a chunk at a time and, when w is
 // not nil, writes {"path": value, ...} in the order given, indented by two
