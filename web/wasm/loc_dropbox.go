@@ -9,14 +9,13 @@ import (
 	"syscall/js"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
-// Dropbox in the page: the command line's wire client over fetch, and the
+// Dropbox in the page: the command line's adapter over fetch (its default
+// Doer in a browser), composed with the stack as on the command line, and the
 // sign-in as a web page does it, OAuth 2 with PKCE and a redirect back to
 // the page (no app secret: the page cannot keep one).
 func init() {
@@ -39,7 +38,7 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 		return ""
 	}
 	c := dropbox.AuthConfig{AppKey: get("appKey"), AuthURL: get("authURL"), TokenURL: get("tokenURL"), APIBase: get("apiBase"),
-		HTTPClient: jsfetch.Client()}
+		Doer: jsfetch.Doer{}}
 	if c.AppKey == "" {
 		return c, "", &codedError{"no-app-key", errors.New(`this page has no Dropbox app key: its config.json must name one ({"dropbox": {"appKey": "..."}})`)}
 	}
@@ -62,11 +61,11 @@ func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 		return nil, "", err
 	}
 	ad, err := dropbox.New(dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
-		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, HTTPClient: cfg.HTTPClient})
+		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, Doer: cfg.Doer})
 	if err != nil {
 		return nil, "", err
 	}
-	return ad, "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
+	return remoteStack(ad), "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
 }
 
 // loginConfig reads the (config, redirectURI) arguments both halves of
@@ -84,11 +83,11 @@ func loginConfig(args []js.Value) (dropbox.AuthConfig, error) {
 }
 
 // dropboxToken reads {accessToken, refreshToken, expiry (ms since 1970)}.
-func dropboxToken(t js.Value) (*oauth2.Token, error) {
+func dropboxToken(t js.Value) (*dropbox.Token, error) {
 	if t.Type() != js.TypeObject {
 		return nil, &codedError{"not-signed-in", errors.New("not signed in to Dropbox: sign in first")}
 	}
-	tok := &oauth2.Token{TokenType: "bearer"}
+	tok := &dropbox.Token{}
 	if v := t.Get("accessToken"); v.Type() == js.TypeString {
 		tok.AccessToken = v.String()
 	}
