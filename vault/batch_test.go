@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vaultdb/vaultdb/adapters/memory"
 )
@@ -74,5 +75,39 @@ func TestBatchBoundsCallsInFlight(t *testing.T) {
 	d = decodeMem(t, m)
 	if len(d.Docs) != 0 || len(d.Dirs) > 1 {
 		t.Fatalf("after RemoveAll: %d documents, directories %v", len(d.Docs), d.Dirs)
+	}
+}
+
+// A batch's calls are planned together even when some of them reach the
+// engine late (a busy machine starts goroutines late): the writes are those
+// of one plan, at most one per shard and round, not one plan per straggler.
+func TestBatchWaitsForEveryCall(t *testing.T) {
+	paths := make([]string, 64)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/late/g%d/e%d", i%5, i)
+	}
+	const shards = 4
+	run := func(delay time.Duration) Stats {
+		s := newStore(t, memory.New(), shards)
+		task := s.NewTask(ctx)
+		errs := task.UpdateAll(ctx, paths, func(i int) UpdateFunc {
+			if i%2 == 1 {
+				time.Sleep(delay)
+			}
+			return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(fmt.Sprint(i)), nil }
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("%s: %v", paths[i], err)
+			}
+		}
+		return task.Stats()
+	}
+	for _, delay := range []time.Duration{0, 30 * time.Millisecond} {
+		// A new document here costs two rounds: the documents and their
+		// directories' listings, then the links above them.
+		if st := run(delay); st.D != 2 || st.Writes > shards*st.D {
+			t.Errorf("calls delayed by %v: %d writes in %d rounds, want 2 rounds of at most %d writes", delay, st.Writes, st.D, shards)
+		}
 	}
 }

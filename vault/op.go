@@ -41,6 +41,9 @@ type op struct {
 	finished bool
 	err      error
 	wake     chan struct{} // signalled on every state change
+	// held: a batch counted this call as preparing before its goroutine
+	// started, so that the scheduler waits for it (see Task.batch).
+	held bool
 }
 
 func (o *op) signal() {
@@ -60,12 +63,13 @@ func (t *Task) run(ctx context.Context, o *op) error {
 	defer func() {
 		t.mu.Lock()
 		delete(t.live, o)
+		t.releaseHoldLocked(o)
 		t.mu.Unlock()
 	}()
 	if o.kind != opPrune {
 		// Calls on one document within a task take turns, so that two
 		// updates of one value compose instead of one overwriting the other.
-		release, err := t.turn(ctx, o.path)
+		release, err := t.turn(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -77,7 +81,11 @@ func (t *Task) run(ctx context.Context, o *op) error {
 			t.mu.Unlock()
 			return &OpError{o.kind.String(), o.path, t.fatal}
 		}
-		t.preparing++
+		if o.held {
+			o.held = false // the batch's count becomes this plan's
+		} else {
+			t.preparing++
+		}
 		t.mu.Unlock()
 
 		err := t.prepare(ctx, o)
@@ -148,7 +156,18 @@ func (t *Task) abandon(o *op, err error) {
 	}
 }
 
-func (t *Task) turn(ctx context.Context, path string) (func(), error) {
+// releaseHoldLocked stops counting a batch's call as preparing before it
+// plans: it waits for another call's turn, or returns without planning.
+func (t *Task) releaseHoldLocked(o *op) {
+	if o.held {
+		o.held = false
+		t.preparing--
+		t.pumpLocked()
+	}
+}
+
+func (t *Task) turn(ctx context.Context, o *op) (func(), error) {
+	path := o.path
 	for {
 		t.mu.Lock()
 		ch, busy := t.turns[path]
@@ -163,6 +182,8 @@ func (t *Task) turn(ctx context.Context, path string) (func(), error) {
 				close(mine)
 			}, nil
 		}
+		// Waiting for a call that may need this batch's writes first.
+		t.releaseHoldLocked(o)
 		t.mu.Unlock()
 		select {
 		case <-ch:

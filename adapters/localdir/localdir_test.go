@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -422,4 +423,40 @@ func TestKilledWriter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestList: the blobs written, whatever the directory order, and none of
+// the lock files, directories or links beside them.
+func TestList(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	d := localdir.New(dir, localdir.Options{})
+	if ids, err := d.List(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("List of a missing directory = %q, %v; want nothing", ids, err)
+	}
+	want := []string{"a", "config", "shard-0000-7fff", "shard-8000-ffff"}
+	for _, id := range want {
+		if _, err := d.Write(ctx, id, []byte(id), adapters.NoRev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "shard-0000-0fff"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a", filepath.Join(dir, "shard-1000-1fff")); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, want) {
+		t.Errorf("List = %q, want %q (lock files .lock-<id> beside them: %v)", ids, want, fileExists(filepath.Join(dir, ".lock-a")))
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

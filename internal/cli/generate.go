@@ -39,7 +39,7 @@ func newGenerateCmd(f *Factory, runF func(*GenerateOptions) error) *cobra.Comman
 		Long: fmt.Sprintf(`Print a random password of N characters (default %d): letters, digits and
 punctuation, each chosen uniformly with the system's secure random source.
 With --words, print a passphrase of that many words from an embedded list of
-%d English words (about 15 bits each). Nothing is stored; see "set --generate".`, defaultLength, len(words.List())),
+%d English words (about 15 bits each). Nothing is stored; see "set --generate".`, defaultLength, words.Len()),
 		Example: `  vaultdb generate
   vaultdb generate 16 --no-symbols
   vaultdb generate --words 6

@@ -7,6 +7,9 @@ import (
 
 func TestList(t *testing.T) {
 	l := List()
+	if Len() != len(l) {
+		t.Errorf("Len() = %d, but the list has %d words", Len(), len(l))
+	}
 	if len(l) < 4096 {
 		t.Fatalf("word list has %d words, want at least 4096", len(l))
 	}

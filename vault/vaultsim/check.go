@@ -89,7 +89,7 @@ func linearizable(w *world, dec *specdecode.Store) []string {
 		docs[p] = true
 	}
 	for _, calls := range w.sc.Clients {
-		for _, c := range calls {
+		for _, c := range everyCall(calls) {
 			if c.Kind == Update || c.Kind == Delete || c.Kind == Remove {
 				docs[c.Path] = true
 			}

@@ -7,11 +7,21 @@ package vaultsim
 // three-client races, one client's concurrent calls on one task, a
 // document and a directory sharing a name, and crashes.
 
-func upd(p, v string) Call           { return Call{Kind: Update, Path: p, Value: v} }
-func rm(p string) Call               { return Call{Kind: Remove, Path: p} }
-func prune(p string) Call            { return Call{Kind: Prune, Path: p} }
-func del(p string) Call              { return Call{Kind: Delete, Path: p} }
-func with(c Call) Call               { c.WithPrevious = true; return c }
+func upd(p, v string) Call     { return Call{Kind: Update, Path: p, Value: v} }
+func rm(p string) Call         { return Call{Kind: Remove, Path: p} }
+func prune(p string) Call      { return Call{Kind: Prune, Path: p} }
+func del(p string) Call        { return Call{Kind: Delete, Path: p} }
+func with(c Call) Call         { c.WithPrevious = true; return c }
+func batch(parts ...Call) Call { return Call{Kind: Batch, Parts: parts} }
+
+// everyCall flattens batches into their parts.
+func everyCall(calls []Call) []Call {
+	var out []Call
+	for _, c := range calls {
+		out = append(out, c.each()...)
+	}
+	return out
+}
 func one(v string) map[string]string { return map[string]string{"/path/x": v} }
 
 // TwoClient are the reference checker's scenarios.
@@ -73,6 +83,10 @@ func SameTask() []*Scenario {
 			Clients: [][]Call{{rm("/a"), with(upd("/a/x", `1`))}}},
 		{Name: "same task against another client", Setup: map[string]string{"/a/b/z": `1`},
 			Clients: [][]Call{{rm("/a/b/z"), with(upd("/a/b/y", `1`))}, {upd("/a/c", `1`)}}},
+		// UpdateAll holds the scheduler until every call of the batch has
+		// planned; one path twice makes one call wait for the other's turn.
+		{Name: "batch: one path twice, a delete, against another client", Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{batch(upd("/a/b/y", `1`), upd("/a/b/y", `2`), del("/a/b/z"), upd("/c/d", `1`))}, {upd("/a/b/x", `1`)}}},
 	}
 }
 
@@ -101,6 +115,8 @@ func Crashing() []*Scenario {
 			Clients: [][]Call{{prune("/")}, {upd("/a/d", `1`)}}},
 		{Name: "fault and crash: import batch + remove", Crashes: 1, Faults: 1, Setup: map[string]string{"/i/old": `1`},
 			Clients: [][]Call{{upd("/i/a/1", `1`), with(upd("/i/a/2", `1`)), with(rm("/i/old"))}, {rm("/i/a/1")}}},
+		{Name: "fault and crash: UpdateAll against a remover", Crashes: 1, Faults: 1, Setup: map[string]string{"/i/old": `1`},
+			Clients: [][]Call{{batch(upd("/i/a/1", `1`), upd("/i/b/2", `1`), del("/i/old"))}, {rm("/i/a/1")}}},
 		// A call's second conflict marks every shard on its path stale
 		// (refresh), the root among them, where the task's other call has
 		// a link planned; then its re-read of the root fails and it ends.
@@ -191,7 +207,7 @@ func relevantPaths(sc *Scenario) []string {
 		add(p)
 	}
 	for _, calls := range sc.Clients {
-		for _, c := range calls {
+		for _, c := range everyCall(calls) {
 			add(c.Path)
 		}
 	}

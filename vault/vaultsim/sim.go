@@ -47,10 +47,11 @@ const (
 	Migrate             // move the store to Shards shards (Rotate: with new keys)
 	Resume              // finish a migration another client started
 	Reopen              // open the store again (a new process) and use a new task
+	Batch               // Parts (updates and deletes) as one UpdateAll
 )
 
 func (k Kind) String() string {
-	return [...]string{"update", "delete", "remove", "prune", "migrate", "resume", "reopen"}[k]
+	return [...]string{"update", "delete", "remove", "prune", "migrate", "resume", "reopen", "batch"}[k]
 }
 
 // Call is one engine call of a client.
@@ -64,6 +65,16 @@ type Call struct {
 	// WithPrevious lets the scheduler start this call while the client's
 	// previous call is still running, on the same task.
 	WithPrevious bool
+	// Parts are a Batch's calls; each is checked as a call of its own.
+	Parts []Call
+}
+
+// each is the calls that c makes: its parts for a batch, else itself.
+func (c Call) each() []Call {
+	if c.Kind == Batch {
+		return c.Parts
+	}
+	return []Call{c}
 }
 
 func (c Call) String() string {
@@ -77,6 +88,12 @@ func (c Call) String() string {
 		return fmt.Sprintf("migrate(%d)", c.Shards)
 	case Resume, Reopen:
 		return c.Kind.String()
+	case Batch:
+		parts := make([]string, len(c.Parts))
+		for i, p := range c.Parts {
+			parts[i] = p.String()
+		}
+		return "batch(" + strings.Join(parts, ", ") + ")"
 	}
 	return fmt.Sprintf("%s(%s)", c.Kind, c.Path)
 }
@@ -368,9 +385,19 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		switch a.kind {
 		case actStart:
 			c := w.clients[a.client]
-			cs := &callState{call: sc.Clients[a.client][c.next], start: w.step, end: -1}
-			c.calls = append(c.calls, cs)
+			call := sc.Clients[a.client][c.next]
 			c.next++
+			if call.Kind == Batch {
+				var parts []*callState
+				for _, p := range call.Parts {
+					parts = append(parts, &callState{call: p, start: w.step, end: -1})
+				}
+				c.calls = append(c.calls, parts...)
+				wg.Go(func() { w.batch(ctx, c, parts) })
+				break
+			}
+			cs := &callState{call: call, start: w.step, end: -1}
+			c.calls = append(c.calls, cs)
 			wg.Go(func() {
 				err := w.do(ctx, c, cs.call)
 				w.mu.Lock()
@@ -429,7 +456,7 @@ func (w *world) enabledLocked(mayCrash, mayLose, mayFail bool) []action {
 		}
 		calls := w.sc.Clients[c.id]
 		if c.next < len(calls) {
-			prevDone := c.next == 0 || c.calls[c.next-1].done
+			prevDone := len(c.calls) == 0 || c.calls[len(c.calls)-1].done
 			if prevDone || calls[c.next].WithPrevious {
 				acts = append(acts, action{key: fmt.Sprintf("c%d:start:%d", c.id, c.next), client: c.id, kind: actStart})
 			}
@@ -552,6 +579,32 @@ func (w *world) do(ctx context.Context, cl *client, c Call) error {
 		return task.Prune(ctx, c.Path)
 	}
 	return fmt.Errorf("unknown call kind %d", c.Kind)
+}
+
+// batch runs a Batch's parts as one UpdateAll on the client's task; each
+// part ends with the batch, with its own outcome.
+func (w *world) batch(ctx context.Context, cl *client, parts []*callState) {
+	w.mu.Lock()
+	task := cl.task
+	w.mu.Unlock()
+	paths := make([]string, len(parts))
+	for i, cs := range parts {
+		paths[i] = cs.call.Path
+	}
+	errs := task.UpdateAll(ctx, paths, func(i int) vault.UpdateFunc {
+		c := parts[i].call
+		return func(json.RawMessage) (json.RawMessage, error) {
+			if c.Kind == Delete {
+				return nil, nil
+			}
+			return json.RawMessage(c.Value), nil
+		}
+	})
+	w.mu.Lock()
+	for i, cs := range parts {
+		cs.err, cs.done = errs[i], true
+	}
+	w.mu.Unlock()
 }
 
 // simClock is the migrations' clock: a fixed time keeps schedules
