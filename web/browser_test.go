@@ -107,18 +107,25 @@ type browserResult struct {
 	Copied          string
 	AfterClear      string
 	Edited          string
-	TextField       string
-	TextObject      string
-	NoField         string
-	NullRefused     string
-	AfterRemove     []string
-	Increments      int
-	Counter         int
-	CounterMillis   int
-	IdleStatus      string
-	IdleLocked      bool
-	Measure         map[string]float64
-	Millis          map[string]int
+	CopiedPassword  string
+	OfferedFields   []string
+	OfferStatus     string
+	// ClipboardWhileOffered is the clipboard after Copy of an object
+	// without a password field, before a field is chosen.
+	ClipboardWhileOffered string
+	CopiedField           string
+	TextField             string
+	TextObject            string
+	NoField               string
+	NullRefused           string
+	AfterRemove           []string
+	Increments            int
+	Counter               int
+	CounterMillis         int
+	IdleStatus            string
+	IdleLocked            bool
+	Measure               map[string]float64
+	Millis                map[string]int
 }
 
 // TestBrowser runs the page in headless Chromium: create a store in
@@ -162,6 +169,14 @@ func TestBrowser(t *testing.T) {
 	}
 	if r.Edited != "n3w" {
 		t.Errorf("after the edit, email/work's password is %q", r.Edited)
+	}
+	if r.CopiedPassword != "n3w" {
+		t.Errorf("Copy of an object copied %q, want its password field n3w (as vaultdb get -c)", r.CopiedPassword)
+	}
+	if len(r.OfferedFields) < 2 || r.OfferedFields[0] != "type" || !slices.Contains(r.OfferedFields, "secret") ||
+		r.ClipboardWhileOffered != "before" || !strings.Contains(r.OfferStatus, "Copy code") || r.CopiedField != "totp" {
+		t.Errorf("Copy of a TOTP entry (no password field): fields offered %q, status %q, clipboard meanwhile %q, then copied %q (want the fields, the clipboard untouched, then \"totp\")",
+			r.OfferedFields, r.OfferStatus, r.ClipboardWhileOffered, r.CopiedField)
 	}
 	if r.TextField != "alice" || r.TextObject != "{\n  \"user\": \"alice\",\n  \"password\": \"n3w\"\n}" || r.NoField != "no-field" {
 		t.Errorf("text of a field %q, of the object %q, of a missing field %q", r.TextField, r.TextObject, r.NoField)

@@ -94,6 +94,7 @@ func (a *api) export() js.Value {
 	set("lock", func([]js.Value) (any, error) { a.lock(); return nil, nil })
 	set("get", a.get)
 	set("text", a.text)
+	set("copyText", a.copyText)
 	set("set", a.set)
 	set("setText", a.setText)
 	set("update", a.update)
@@ -390,6 +391,46 @@ func (a *api) text(args []js.Value) (any, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		return string(out), nil
+	})
+}
+
+// copyText(path) returns what "vaultdb get -c PATH" copies, by the same
+// rule (entry.CopyValue): {text, what}, what naming the field taken; for
+// an object without a "password" field {fields: [names], totp: bool}
+// instead, for the page to offer the fields (and, for a TOTP entry, its
+// code), as the command line's message does.
+func (a *api) copyText(args []js.Value) (any, error) {
+	p, err := str(args, 0, "the path")
+	if err != nil {
+		return nil, err
+	}
+	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
+		v, err := t.Get(ctx, docPath(p))
+		if err != nil {
+			return nil, err
+		}
+		cv, field, err := entry.CopyValue(v)
+		if errors.Is(err, entry.ErrNoPassword) {
+			names := entry.Fields(v)
+			fields := make([]any, len(names))
+			for i, n := range names {
+				fields[i] = n
+			}
+			_, terr := otp.ParseDocument(v)
+			return map[string]any{"fields": fields, "totp": !errors.Is(terr, otp.ErrNotDocument)}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, vault.ErrCorrupt)
+		}
+		out, err := entry.Text(cv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, vault.ErrCorrupt)
+		}
+		what := p
+		if field != "" {
+			what = fmt.Sprintf("field %q of %s", field, p)
+		}
+		return map[string]any{"text": string(out), "what": what}, nil
 	})
 }
 
