@@ -129,7 +129,12 @@ async function storeLocation() {
     e.code = "not-signed-in";
     throw e;
   }
-  if (loc.type === "dropbox") return { type: "dropbox", folder: loc.folder, token: s, config: siteConfig.dropbox || {} };
+  if (loc.type === "dropbox") {
+    // A refreshed access token replaces the tab's, so that a reload uses
+    // it instead of refreshing again.
+    const onToken = (t) => sessionStorage.setItem(signInKey(loc), JSON.stringify(t));
+    return { type: "dropbox", folder: loc.folder, token: s, config: siteConfig.dropbox || {}, onToken };
+  }
   return { type: loc.type, storageRoot: s.storageRoot, folder: loc.folder, token: s.token };
 }
 

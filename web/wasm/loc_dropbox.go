@@ -46,7 +46,11 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 }
 
 // openDropbox opens {type: "dropbox", folder: "/vaultdb", config, token:
-// {accessToken, refreshToken, expiry (ms since 1970)}}.
+// {accessToken, refreshToken, expiry (ms since 1970)}, onToken}. onToken,
+// if a function, is called with the new token (the same shape) whenever
+// the adapter refreshed the access token, for the page to keep it (as the
+// command line saves it to its token file), so that a reload does not
+// refresh again.
 func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	cfg, content, err := dropboxConfig(loc.Get("config"))
 	if err != nil {
@@ -60,8 +64,15 @@ func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	ad, err := dropbox.New(dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
-		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, Doer: cfg.Doer})
+	opts := dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
+		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, Doer: cfg.Doer}
+	if cb := loc.Get("onToken"); cb.Type() == js.TypeFunction {
+		opts.OnToken = func(t *dropbox.Token) {
+			// A synchronous call: the page only stores it.
+			cb.Invoke(js.ValueOf(tokenObject(t)))
+		}
+	}
+	ad, err := dropbox.New(opts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -164,6 +175,12 @@ func dropboxFinishLogin(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return tokenObject(tok), nil
+}
+
+// tokenObject is the page's form of a sign-in: {accessToken, refreshToken,
+// expiry (ms since 1970)}.
+func tokenObject(tok *dropbox.Token) map[string]any {
 	return map[string]any{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken,
-		"expiry": float64(tok.Expiry.UnixMilli())}, nil
+		"expiry": float64(tok.Expiry.UnixMilli())}
 }
