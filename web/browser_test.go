@@ -214,7 +214,8 @@ func TestBrowser(t *testing.T) {
 // browser for GOOS=js and runs them in headless Chromium: the contract
 // suite of the browser adapters (IndexedDB, localStorage, memory), and of
 // the remoteStorage and Dropbox adapters over fetch, against armadietto
-// and the fake Dropbox on 127.0.0.1, as the page uses them.
+// and the fake Dropbox on 127.0.0.1, as the page uses them, and the
+// page's own (web/wasm: lock wiping the keys).
 func TestBrowserGoTests(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -240,6 +241,7 @@ func TestBrowserGoTests(t *testing.T) {
 		{"memory.test.wasm", "../adapters/memory", ""},
 		{"dropbox.test.wasm", "../adapters/dropbox", "^TestBrowserContract$"},
 		{"remotestorage.test.wasm", "../adapters/remotestorage", "^TestBrowserContract$"},
+		{"page.test.wasm", "./wasm", ""},
 	}
 	for _, bin := range bins {
 		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(site, bin.Name), bin.Pkg)

@@ -30,9 +30,13 @@ type api struct {
 	loc   string
 	close func()                   // releases the open store's adapter (its lock), or nil
 	mem   map[string]*memory.Store // "mem:NAME" stores, for tests
+	// uses counts the calls running on each store, the open one and those
+	// locked while a call still ran: a store's keys are wiped once it is
+	// no longer open and no call uses it.
+	uses map[*vault.Store]int
 }
 
-func newAPI() *api { return &api{mem: map[string]*memory.Store{}} }
+func newAPI() *api { return &api{mem: map[string]*memory.Store{}, uses: map[*vault.Store]int{}} }
 
 // codedError carries a short code the page switches on.
 type codedError struct {
@@ -295,28 +299,62 @@ func (a *api) opened(s *vault.Store, loc string, ad adapters.Adapter) {
 	if a.close != nil {
 		a.close()
 	}
+	a.retireLocked()
 	a.store, a.loc, a.close = s, loc, func() { closeAdapter(ad) }
 }
 
-// lock forgets the open store and its keys, and releases its adapter. The
-// keys are dropped, not wiped: a task still running would otherwise
-// encrypt with zeroed keys.
+// lock forgets the open store and releases its adapter. Its keys are
+// wiped at once, or, while a call still runs on it (which would otherwise
+// encrypt with zeroed keys), when the last one returns.
 func (a *api) lock() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.close != nil {
 		a.close()
 	}
+	a.retireLocked()
 	a.store, a.loc, a.close = nil, "", nil
 }
 
-func (a *api) current() (*vault.Store, error) {
+// retireLocked wipes the open store's keys if no call uses it; the last
+// call's release does it otherwise. a.mu is held.
+func (a *api) retireLocked() {
+	if a.store != nil && a.uses[a.store] == 0 {
+		wipeKeys(a.store)
+	}
+}
+
+// wipeKeys zeroes s's keys. (The engine's router keeps HMAC states made
+// from its key in a pool, which only the garbage collector frees.)
+func wipeKeys(s *vault.Store) {
+	k := s.Keys()
+	clear(k.Cipher)
+	clear(k.Router)
+}
+
+// acquire returns the open store for a call, which must release it.
+func (a *api) acquire() (*vault.Store, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.store == nil {
 		return nil, errLocked
 	}
+	a.uses[a.store]++
 	return a.store, nil
+}
+
+// release ends a call on s: the last one on a store no longer open wipes
+// its keys.
+func (a *api) release(s *vault.Store) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.uses[s]--; a.uses[s] > 0 {
+		return
+	}
+	delete(a.uses, s)
+	if s != a.store {
+		wipeKeys(s)
+	}
 }
 
 // docPath accepts "a/b" as well as "/a/b".
@@ -337,10 +375,11 @@ func dirPath(p string) string {
 
 // task runs f in a new task on the open store.
 func (a *api) task(f func(ctx context.Context, t *vault.Task) (any, error)) (any, error) {
-	s, err := a.current()
+	s, err := a.acquire()
 	if err != nil {
 		return nil, err
 	}
+	defer a.release(s)
 	ctx := context.Background()
 	return f(ctx, s.NewTask(ctx))
 }
