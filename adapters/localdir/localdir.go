@@ -52,11 +52,15 @@
 //     saying who holds the lock.
 //  3. Read the current content and compare its revision with the expected
 //     one (NoRev: the blob must not exist). On a mismatch <id>.lock is
-//     removed, nothing is written and the error matches ErrConflict.
+//     removed, nothing is written and the error matches ErrConflict. When
+//     <id> is still the very file this process wrote last (held open, see
+//     blob.current in files.go), its revision is known without reading it.
 //  4. Write the new content into <id>.lock, fsync it, rename it over <id>
 //     (which releases the reference's lock), clear the sticky bit, and
-//     fsync the directory.
-//  5. Release the flock by closing .lock-<id>.
+//     fsync the directory (or wait for an fsync of it that another write
+//     of this process started after this rename).
+//  5. Release the flock: unlock .lock-<id>, which stays open for the next
+//     write (or close it).
 //
 // Why this is safe:
 //
@@ -100,6 +104,10 @@
 //
 // Within one process, writes to the same blob are also serialised by a mutex
 // before the flock is taken, so goroutines queue instead of polling.
+//
+// A Dir keeps up to two files a blob open between writes (its lock file and
+// the file it wrote last), within an eighth of the process's limit on open
+// files; they are closed when the Dir is collected.
 package localdir
 
 import (
