@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,12 +24,14 @@ const envNoAgent = "VAULTDB_NO_AGENT"
 
 // AgentOptions are the options of "vaultdb agent".
 type AgentOptions struct {
-	*Factory
+	// ErrOut is the log, safe to write from several goroutines.
+	ErrOut  io.Writer
+	Getenv  func(string) string
 	Timeout time.Duration
 }
 
-func newAgentCmd(f *Factory) *cobra.Command {
-	o := &AgentOptions{Factory: f}
+func newAgentCmd(f *Factory, runF func(*AgentOptions) error) *cobra.Command {
+	o := &AgentOptions{ErrOut: lockedWriter{&f.errMu, f.IO.ErrOut}, Getenv: f.getenv}
 	c := &cobra.Command{
 		Use:   "agent",
 		Short: "Keep unlocked store keys for a while, so that commands need no passphrase",
@@ -72,6 +75,9 @@ matters. Commands skip the agent with --no-agent or VAULTDB_NO_AGENT=1.`,
 			if o.Timeout < 0 {
 				return usageErrorf("--timeout must not be negative")
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runAgent(c.Context(), o)
 		},
 	}
@@ -84,7 +90,7 @@ func runAgent(ctx context.Context, o *AgentOptions) error {
 	// removed.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
-	dir := agent.Dir(o.getenv)
+	dir := agent.Dir(o.Getenv)
 	l, err := agent.Listen(dir)
 	if errors.Is(err, agent.ErrRunning) {
 		return fmt.Errorf("%w: stop it first, or use it", err)
@@ -98,9 +104,7 @@ func runAgent(ctx context.Context, o *AgentOptions) error {
 	}
 	defer l.Close()
 	s := &agent.Server{Timeout: o.Timeout, Logf: func(format string, args ...any) {
-		o.errMu.Lock()
-		defer o.errMu.Unlock()
-		fmt.Fprintf(o.IO.ErrOut, "vaultdb agent: "+format+"\n", args...)
+		fmt.Fprintf(o.ErrOut, "vaultdb agent: "+format+"\n", args...)
 	}}
 	s.Logf("listening on %s (pid %d, keys kept %s after their last use)", l.Path, pid(), timeoutText(o.Timeout))
 	err = s.Serve(ctx, l)
@@ -117,12 +121,14 @@ func timeoutText(d time.Duration) string {
 
 // LockOptions are the options of "vaultdb lock".
 type LockOptions struct {
-	*Factory
-	StoreOnly bool
+	IO            *term.IOStreams
+	Getenv        func(string) string
+	StoreLocation func() (location.Location, error)
+	StoreOnly     bool
 }
 
-func newLockCmd(f *Factory) *cobra.Command {
-	o := &LockOptions{Factory: f}
+func newLockCmd(f *Factory, runF func(*LockOptions) error) *cobra.Command {
+	o := &LockOptions{IO: f.IO, Getenv: f.getenv, StoreLocation: f.storeLocation}
 	c := &cobra.Command{
 		Use:   "lock",
 		Short: "Make the agent forget the keys it holds",
@@ -131,6 +137,9 @@ store, so that the next command asks for the passphrase again. With
 --store-only, only those of the store chosen by --store or $VAULTDB_STORE.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runLock(c.Context(), o)
 		},
 	}
@@ -141,13 +150,13 @@ store, so that the next command asks for the passphrase again. With
 func runLock(_ context.Context, o *LockOptions) error {
 	key := ""
 	if o.StoreOnly {
-		loc, err := o.storeLocation()
+		loc, err := o.StoreLocation()
 		if err != nil {
 			return err
 		}
 		key = agentKey(loc)
 	}
-	c, err := agent.NewClient(agent.Dir(o.getenv))
+	c, err := agent.NewClient(agent.Dir(o.Getenv))
 	if errors.Is(err, agent.ErrNoAgent) {
 		fmt.Fprintln(o.IO.ErrOut, "no vaultdb agent is running: no keys are held")
 		return nil

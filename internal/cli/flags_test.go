@@ -229,3 +229,273 @@ func TestWebFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswdFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newPasswdCmd, "--new-passphrase-file", "new.txt", "--iterations", "5000", "--allow-weak-passphrase")
+	if err != nil || o.NewPassphraseFile != "new.txt" || o.Iterations != 5000 || !o.AllowWeak || o.RotateKeys {
+		t.Errorf("passwd --new-passphrase-file new.txt --iterations 5000: %+v, %v", o, err)
+	}
+	if o != nil && (o.StoreLocation == nil || o.OpenStore == nil || o.UnlockStore == nil || o.AgentForget == nil || o.AgentRefresh == nil) {
+		t.Errorf("passwd: the options lack what the run uses: %+v", o)
+	}
+	o, err = parseFlags(t, newPasswdCmd, "--rotate-keys")
+	if err != nil || !o.RotateKeys || o.Iterations != 0 {
+		t.Errorf("passwd --rotate-keys: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rotate-keys", "--new-passphrase-file", "x"}, "--rotate-keys keeps the passphrase"},
+		{[]string{"--rotate-keys", "--iterations", "10"}, "--rotate-keys keeps the passphrase"},
+		{[]string{"--iterations", "-1"}, "--iterations must be"},
+		{[]string{"--iterations", "100000000000"}, "--iterations must be"},
+		{[]string{"secret"}, "unknown command"},
+	} {
+		_, err := parseFlags(t, newPasswdCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+}
+
+func TestReshardFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newReshardCmd)
+	if err != nil || o.Shards != 0 || o.Resume {
+		t.Errorf("reshard: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newReshardCmd, "64")
+	if err != nil || o.Shards != 64 || o.Resume {
+		t.Errorf("reshard 64: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newReshardCmd, "--resume")
+	if err != nil || o.Shards != 0 || !o.Resume {
+		t.Errorf("reshard --resume: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"0"}, "shard count must be a number"},
+		{[]string{"many"}, "shard count must be a number"},
+		{[]string{"100000000"}, "shard count must be a number"},
+		{[]string{"--resume", "8"}, "--resume takes no shard count"},
+		{[]string{"8", "16"}, "accepts at most 1 arg"},
+	} {
+		_, err := parseFlags(t, newReshardCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+}
+
+func TestAgentFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newAgentCmd)
+	if err != nil || o.Timeout != 10*time.Minute || o.ErrOut == nil || o.Getenv == nil {
+		t.Errorf("agent: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newAgentCmd, "--timeout", "0")
+	if err != nil || o.Timeout != 0 {
+		t.Errorf("agent --timeout 0: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newAgentCmd, "--timeout", "1h")
+	if err != nil || o.Timeout != time.Hour {
+		t.Errorf("agent --timeout 1h: %+v, %v", o, err)
+	}
+	_, err = parseFlags(t, newAgentCmd, "--timeout", "-1s")
+	wantUsage(t, nil, err, "--timeout must not be negative")
+	_, err = parseFlags(t, newAgentCmd, "now")
+	wantUsage(t, nil, err, "unknown command")
+}
+
+func TestLockFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newLockCmd)
+	if err != nil || o.StoreOnly {
+		t.Errorf("lock: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newLockCmd, "--store-only")
+	if err != nil || !o.StoreOnly || o.StoreLocation == nil {
+		t.Errorf("lock --store-only: %+v, %v", o, err)
+	}
+	_, err = parseFlags(t, newLockCmd, "all")
+	wantUsage(t, nil, err, "unknown command")
+}
+
+func TestLsFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newLsCmd)
+	if err != nil || o.Dir != "" || o.Recursive {
+		t.Errorf("ls: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newLsCmd, "-r", "web/")
+	if err != nil || o.Dir != "web/" || !o.Recursive {
+		t.Errorf("ls -r web/: %+v, %v", o, err)
+	}
+	_, err = parseFlags(t, newLsCmd, "a", "b")
+	wantUsage(t, nil, err, "accepts at most 1 arg")
+}
+
+func TestMvCpFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newMvCmd, "-f", "a/b", "c/")
+	if err != nil || o.Src != "a/b" || o.Dst != "c/" || !o.Force || o.Copy {
+		t.Errorf("mv -f a/b c/: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newCpCmd, "a/b", "c")
+	if err != nil || o.Src != "a/b" || o.Dst != "c" || o.Force || !o.Copy {
+		t.Errorf("cp a/b c: %+v, %v", o, err)
+	}
+	for _, newCmd := range []func(*Factory, func(*MvOptions) error) *cobra.Command{newMvCmd, newCpCmd} {
+		for _, args := range [][]string{{"a"}, {"a", "b", "c"}} {
+			_, err := parseFlags(t, newCmd, args...)
+			wantUsage(t, args, err, "accepts 2 arg")
+		}
+	}
+}
+
+func TestFindGrepFlags(t *testing.T) {
+	t.Parallel()
+	f, err := parseFlags(t, newFindCmd, "git", "mail")
+	if err != nil || len(f.Patterns) != 2 || f.Patterns[0] != "git" || f.Patterns[1] != "mail" {
+		t.Errorf("find git mail: %+v, %v", f, err)
+	}
+	_, err = parseFlags(t, newFindCmd)
+	wantUsage(t, nil, err, "requires at least 1 arg")
+	g, err := parseFlags(t, newGrepCmd, "-i", "user.*", "web/")
+	if err != nil || g.Pattern != "user.*" || g.Dir != "web/" || !g.IgnoreCase {
+		t.Errorf("grep -i user.* web/: %+v, %v", g, err)
+	}
+	g, err = parseFlags(t, newGrepCmd, "x")
+	if err != nil || g.Pattern != "x" || g.Dir != "" || g.IgnoreCase {
+		t.Errorf("grep x: %+v, %v", g, err)
+	}
+	for _, args := range [][]string{{}, {"a", "b", "c"}} {
+		_, err := parseFlags(t, newGrepCmd, args...)
+		wantUsage(t, args, err, "accepts between 1 and 2 arg")
+	}
+}
+
+func TestExportFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newExportCmd)
+	if err != nil || o.Dir != "" || o.Format != "json" || o.Force || o.Output != "" {
+		t.Errorf("export: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newExportCmd, "-f", "-o", "out.json", "--format", "json", "web/")
+	if err != nil || o.Dir != "web/" || !o.Force || o.Output != "out.json" {
+		t.Errorf("export -f -o out.json web/: %+v, %v", o, err)
+	}
+	_, err = parseFlags(t, newExportCmd, "a", "b")
+	wantUsage(t, nil, err, "accepts at most 1 arg")
+}
+
+func TestEditFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newEditCmd, "--unsafe-tmp", "a/b")
+	if err != nil || o.Path != "a/b" || !o.UnsafeTmp || o.OpenStore == nil {
+		t.Errorf("edit --unsafe-tmp a/b: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{{}, {"a", "b"}} {
+		_, err := parseFlags(t, newEditCmd, args...)
+		wantUsage(t, args, err, "accepts 1 arg")
+	}
+}
+
+func TestFsckFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newFsckCmd)
+	if err != nil || o.Repair {
+		t.Errorf("fsck: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newFsckCmd, "--repair")
+	if err != nil || !o.Repair {
+		t.Errorf("fsck --repair: %+v, %v", o, err)
+	}
+	_, err = parseFlags(t, newFsckCmd, "dir")
+	wantUsage(t, nil, err, "unknown command")
+}
+
+func TestGitCredentialFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newGitCredentialCmd, "get")
+	if err != nil || o.Op != "get" || o.Prefix != "git/" {
+		t.Errorf("git-credential get: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newGitCredentialCmd, "--dir", "code/", "erase")
+	if err != nil || o.Op != "erase" || o.Prefix != "code/" {
+		t.Errorf("git-credential --dir code/ erase: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{{}, {"get", "store"}} {
+		_, err := parseFlags(t, newGitCredentialCmd, args...)
+		wantUsage(t, args, err, "accepts 1 arg")
+	}
+}
+
+func TestTotpAddURIFlags(t *testing.T) {
+	t.Parallel()
+	a, err := parseFlags(t, newTotpAddCmd, "-f", "github/totp")
+	if err != nil || a.Path != "github/totp" || !a.Force {
+		t.Errorf("totp add -f github/totp: %+v, %v", a, err)
+	}
+	const uri = "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give the PATH"},
+		{[]string{"a", "JBSWY3DPEHPK3PXP"}, "the secret is never accepted as an argument"},
+		{[]string{"a", uri}, "never accepted as an argument"},
+	} {
+		_, err := parseFlags(t, newTotpAddCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+		if err != nil && strings.Contains(err.Error(), "JBSWY3DPEHPK3PXP") {
+			t.Errorf("%q: the error repeats the secret: %v", tc.args, err)
+		}
+	}
+	u, err := parseFlags(t, newTotpURICmd, "github/totp")
+	if err != nil || u.Path != "github/totp" {
+		t.Errorf("totp uri github/totp: %+v, %v", u, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "accepts 1 arg"},
+		{[]string{"a", "b"}, "accepts 1 arg"},
+		{[]string{uri}, "never accepted as an argument"},
+	} {
+		_, err := parseFlags(t, newTotpURICmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+}
+
+func TestLoginLogoutFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(t, newLoginCmd, "dropbox", "--app-key", "abc")
+	if err != nil || o.Service == nil || o.Service.Name != "dropbox" || o.AppKey != "abc" || len(o.Args) != 0 {
+		t.Errorf("login dropbox --app-key abc: %+v, %v", o, err)
+	}
+	o, err = parseFlags(t, newLoginCmd, "remotestorage", "alice@example.com")
+	if err != nil || o.Service == nil || o.Service.Name != "remotestorage" || len(o.Args) != 1 || o.Args[0] != "alice@example.com" {
+		t.Errorf("login remotestorage alice@example.com: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "name the service"},
+		{[]string{"dir"}, `unknown service "dir"`},
+		{[]string{"gdrive"}, `unknown service "gdrive"`},
+	} {
+		_, err := parseFlags(t, newLoginCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+		_, err = parseFlags(t, newLogoutCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+	l, err := parseFlags(t, newLogoutCmd, "dropbox")
+	if err != nil || l.Service == nil || l.Service.Name != "dropbox" {
+		t.Errorf("logout dropbox: %+v, %v", l, err)
+	}
+	_, err = parseFlags(t, newLogoutCmd, "dropbox", "x")
+	wantUsage(t, nil, err, "takes no other arguments")
+}

@@ -47,12 +47,14 @@ func (f *Factory) service(c *cobra.Command, a []string) (*location.Scheme, error
 
 // LoginOptions are the options of "vaultdb login".
 type LoginOptions struct {
-	*Factory
-	AppKey string
+	LocationEnv func() *location.Env
+	Service     *location.Scheme
+	Args        []string // after the service's name
+	AppKey      string
 }
 
-func newLoginCmd(f *Factory) *cobra.Command {
-	o := &LoginOptions{Factory: f}
+func newLoginCmd(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	o := &LoginOptions{LocationEnv: f.locationEnv}
 	c := &cobra.Command{
 		Use:   "login SERVICE [ARGS] [--app-key KEY]",
 		Short: "Sign in to a storage service, such as Dropbox for stores at dropbox:/FOLDER",
@@ -85,8 +87,12 @@ $XDG_CONFIG_HOME/vaultdb/remotestorage-token.json, mode 0600.`,
 			return err
 		},
 		RunE: func(c *cobra.Command, a []string) error {
-			sc, _ := f.service(c, a)
-			return sc.Login(c.Context(), o.locationEnv(), location.LoginOptions{Args: a[1:], AppKey: o.AppKey})
+			o.Service, _ = f.service(c, a)
+			o.Args = a[1:]
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Service.Login(c.Context(), o.LocationEnv(), location.LoginOptions{Args: o.Args, AppKey: o.AppKey})
 		},
 	}
 	c.Flags().StringVar(&o.AppKey, "app-key", "", "the app key of your Dropbox app (default $VAULTDB_DROPBOX_APP_KEY)")
@@ -116,11 +122,12 @@ func (f *Factory) readLine(ctx context.Context, prompt string) (string, error) {
 
 // LogoutOptions are the options of "vaultdb logout".
 type LogoutOptions struct {
-	*Factory
+	LocationEnv func() *location.Env
+	Service     *location.Scheme
 }
 
-func newLogoutCmd(f *Factory) *cobra.Command {
-	o := &LogoutOptions{Factory: f}
+func newLogoutCmd(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
+	o := &LogoutOptions{LocationEnv: f.locationEnv}
 	return &cobra.Command{
 		Use:   "logout SERVICE",
 		Short: "Sign out of a storage service and delete the saved sign-in",
@@ -145,8 +152,11 @@ standard way to revoke a token from the client).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, a []string) error {
-			sc, _ := f.service(c, a)
-			return sc.Logout(c.Context(), o.locationEnv())
+			o.Service, _ = f.service(c, a)
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Service.Logout(c.Context(), o.LocationEnv())
 		},
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
@@ -13,15 +15,34 @@ import (
 
 // PasswdOptions are the options of "vaultdb passwd".
 type PasswdOptions struct {
-	*Factory
+	IO            *term.IOStreams
+	Now           func() time.Time
+	StoreLocation func() (location.Location, error)
+	// OpenStore unlocks the store with the passphrase, even when the agent
+	// holds its keys: whoever may use the agent must not be able to lock
+	// the owner out.
+	OpenStore func(context.Context) (*vault.Store, error)
+	// UnlockStore also returns the passphrase (a key rotation wraps the new
+	// keys under it).
+	UnlockStore  func(context.Context) (*vault.Store, []byte, error)
+	AgentForget  func(location.Location)
+	AgentRefresh func(context.Context, *format.Keys)
+
 	NewPassphraseFile string
 	Iterations        int
 	RotateKeys        bool
 	AllowWeak         bool
 }
 
-func newPasswdCmd(f *Factory) *cobra.Command {
-	o := &PasswdOptions{Factory: f}
+func newPasswdCmd(f *Factory, runF func(*PasswdOptions) error) *cobra.Command {
+	o := &PasswdOptions{
+		IO: f.IO, Now: f.Now, StoreLocation: f.storeLocation, UnlockStore: f.unlockStore,
+		AgentForget: f.agentForget, AgentRefresh: f.agentRefresh,
+		OpenStore: func(ctx context.Context) (*vault.Store, error) {
+			f.passphraseOnly = true
+			return f.openStore(ctx)
+		},
+	}
 	c := &cobra.Command{
 		Use:   "passwd",
 		Short: "Change the store's passphrase",
@@ -46,14 +67,17 @@ again without --rotate-keys.`,
   vaultdb passwd --passphrase-file old.txt --new-passphrase-file new.txt`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if o.RotateKeys {
-				if o.NewPassphraseFile != "" || o.Iterations != 0 {
-					return usageErrorf("--rotate-keys keeps the passphrase: run passwd again without it to change the passphrase")
-				}
-				return runRotateKeys(c.Context(), o)
+			if o.RotateKeys && (o.NewPassphraseFile != "" || o.Iterations != 0) {
+				return usageErrorf("--rotate-keys keeps the passphrase: run passwd again without it to change the passphrase")
 			}
 			if o.Iterations < 0 || o.Iterations > format.MaxIterations {
 				return usageErrorf("--iterations must be from 1 to %d", format.MaxIterations)
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			if o.RotateKeys {
+				return runRotateKeys(c.Context(), o)
 			}
 			return runPasswd(c.Context(), o)
 		},
@@ -66,14 +90,11 @@ again without --rotate-keys.`,
 }
 
 func runPasswd(ctx context.Context, o *PasswdOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
-	// The current passphrase even when the agent holds the keys: whoever
-	// may use the agent must not be able to lock the owner out.
-	o.passphraseOnly = true
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -96,7 +117,7 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 	if err := s.ChangePassphrase(ctx, pass, o.Iterations); err != nil {
 		return err
 	}
-	o.agentForget(loc)
+	o.AgentForget(loc)
 	fmt.Fprintf(o.IO.ErrOut, "Changed the passphrase of the store at %s.\n", loc)
 	return nil
 }
@@ -105,11 +126,11 @@ func runPasswd(ctx context.Context, o *PasswdOptions) error {
 // shard files' names (design §8), so it goes to a neighbouring shard count
 // with the new keys, then back with them.
 func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
-	s, pass, err := o.unlockStore(ctx)
+	s, pass, err := o.UnlockStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -129,7 +150,7 @@ func runRotateKeys(ctx context.Context, o *PasswdOptions) error {
 	s2, err := s.Reopen(ctx, pass)
 	if err == nil {
 		_, err = s2.Migrate(ctx, vault.MigrateOptions{Shards: n, Now: o.Now})
-		o.agentRefresh(ctx, s2.Keys())
+		o.AgentRefresh(ctx, s2.Keys())
 	}
 	if err != nil {
 		return fmt.Errorf("the keys were rotated, but moving the store back from %d to %d shards failed (\"vaultdb reshard %d\" does it): %w", via, n, n, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaultdb/vaultdb/internal/location"
 	"github.com/vaultdb/vaultdb/internal/term"
 	"github.com/vaultdb/vaultdb/vault"
 	"github.com/vaultdb/vaultdb/vault/format"
@@ -16,13 +17,22 @@ import (
 
 // ReshardOptions are the options of "vaultdb reshard".
 type ReshardOptions struct {
-	*Factory
+	IO            *term.IOStreams
+	Now           func() time.Time
+	StoreLocation func() (location.Location, error)
+	OpenStore     func(context.Context) (*vault.Store, error)
+	// UnlockStore also returns the passphrase (a resumed key rotation
+	// wraps the new keys under it).
+	UnlockStore  func(context.Context) (*vault.Store, []byte, error)
+	AgentRefresh func(context.Context, *format.Keys)
+
 	Shards int // 0: report and suggest
 	Resume bool
 }
 
-func newReshardCmd(f *Factory) *cobra.Command {
-	o := &ReshardOptions{Factory: f}
+func newReshardCmd(f *Factory, runF func(*ReshardOptions) error) *cobra.Command {
+	o := &ReshardOptions{IO: f.IO, Now: f.Now, StoreLocation: f.storeLocation, OpenStore: f.openStore,
+		UnlockStore: f.unlockStore, AgentRefresh: f.agentRefresh}
 	c := &cobra.Command{
 		Use:   "reshard [N]",
 		Short: "Move the store to N shard files",
@@ -55,6 +65,9 @@ entry is lost either way. See docs/design.md, section 8.`,
 			if o.Resume && o.Shards != 0 {
 				return usageErrorf("--resume takes no shard count: it finishes the move that was started")
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runReshard(c.Context(), o)
 		},
 	}
@@ -63,13 +76,13 @@ entry is lost either way. See docs/design.md, section 8.`,
 }
 
 func runReshard(ctx context.Context, o *ReshardOptions) error {
-	loc, err := o.storeLocation()
+	loc, err := o.StoreLocation()
 	if err != nil {
 		return err
 	}
 	if o.Resume {
 		// A resumed key rotation wraps the new keys under the passphrase.
-		s, pass, err := o.unlockStore(ctx)
+		s, pass, err := o.UnlockStore(ctx)
 		if err != nil {
 			return err
 		}
@@ -80,7 +93,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 		}
 		if res != nil {
 			if s, err := s.Reopen(ctx, pass); err == nil {
-				o.agentRefresh(ctx, s.Keys())
+				o.AgentRefresh(ctx, s.Keys())
 			}
 		}
 		if res == nil {
@@ -90,7 +103,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "Finished the move of the store at %s from %d to %d shards.\n", loc, res.From, res.To)
 		return nil
 	}
-	s, err := o.openStore(ctx)
+	s, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,7 +127,7 @@ func runReshard(ctx context.Context, o *ReshardOptions) error {
 	if err != nil {
 		return err
 	}
-	o.agentRefresh(ctx, s.Keys())
+	o.AgentRefresh(ctx, s.Keys())
 	fmt.Fprintf(o.IO.ErrOut, "Moved %d items of the store at %s from %d to %d shards in %s.\n",
 		res.Items, loc, res.From, res.To, o.Now().Sub(started).Round(time.Millisecond))
 	if res.Unrouted > 0 {
