@@ -38,7 +38,7 @@ type blob struct {
 // inode identifies a file on this machine.
 type inode struct{ dev, ino uint64 }
 
-func fileID(st *unix.Stat_t) inode { return inode{uint64(st.Dev), st.Ino} }
+func fileID(st *unix.Stat_t) inode { return inode{uint64(st.Dev), uint64(st.Ino)} }
 
 // stamp is what any change of a file's content changes: its identity, its
 // size, its modification time, and its status-change time (which only the
@@ -51,7 +51,7 @@ type stamp struct {
 }
 
 func stampOf(st *unix.Stat_t) stamp {
-	return stamp{fileID(st), st.Mode, st.Size, st.Mtim, st.Ctim}
+	return stamp{fileID(st), uint32(st.Mode), st.Size, st.Mtim, st.Ctim}
 }
 
 // current returns the revision of the blob at path when it is still the
