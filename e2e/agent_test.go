@@ -132,6 +132,7 @@ func agentStore(t *testing.T) (*store, []string) {
 }
 
 func TestAgentServesKeys(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	// No agent: the passphrase is needed.
@@ -211,6 +212,7 @@ func TestAgentServesKeys(t *testing.T) {
 // place: the keys the agent holds are dropped, and no command uses them to
 // read or write.
 func TestAgentStaleKeys(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	startAgent(t, bin, rt, nil)
@@ -289,6 +291,7 @@ func TestAgentStaleKeys(t *testing.T) {
 // passphrase; then it is one request again, though the old layout's
 // sealed files lie beside the new ones.
 func TestAgentReshard(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	startAgent(t, bin, rt, nil)
@@ -318,6 +321,7 @@ func TestAgentReshard(t *testing.T) {
 // reads a sealed shard (ErrMoved), then the config, and asks for the
 // passphrase; then it is one request again, on the new layout.
 func TestAgentReshardDropbox(t *testing.T) {
+	t.Parallel()
 	d := newDropboxStore(t)
 	d.mustLogin()
 	rt := runtimeDir(t)
@@ -343,6 +347,7 @@ func TestAgentReshardDropbox(t *testing.T) {
 // long are forgotten (the timing itself is internal/agent's
 // TestIdleTimeout, on an injected clock; here only that it happens).
 func TestAgentIdleTimeout(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	a := startAgent(t, bin, rt, nil, "--timeout", "1s")
@@ -357,6 +362,7 @@ func TestAgentIdleTimeout(t *testing.T) {
 }
 
 func TestAgentTimeoutZero(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	startAgent(t, bin, rt, nil, "--timeout", "0")
@@ -367,6 +373,7 @@ func TestAgentTimeoutZero(t *testing.T) {
 // TestAgentBadSockets: what others could leave in the agent's place, and
 // what a dead agent leaves.
 func TestAgentBadSockets(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	dir := filepath.Join(rt, "vaultdb")
@@ -414,6 +421,7 @@ func TestAgentBadSockets(t *testing.T) {
 // by the command line; an agent refuses clients of another user
 // (SO_PEERCRED), root included.
 func TestAgentOtherUser(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run the agent as another user")
 	}
@@ -455,6 +463,7 @@ func TestAgentOtherUser(t *testing.T) {
 // a bounded wait and a warning; one killed while a command waits on it
 // lets the command go on at once.
 func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	a := startAgent(t, bin, rt, nil)
@@ -487,6 +496,7 @@ func TestAgentStoppedOrKilledMidRequest(t *testing.T) {
 // TestAgentSignals: SIGTERM and SIGHUP (a closed terminal) end the agent
 // cleanly: exit 0, socket removed.
 func TestAgentSignals(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		rt := runtimeDir(t)
 		a := startAgent(t, bin, rt, nil)
@@ -503,6 +513,7 @@ func TestAgentSignals(t *testing.T) {
 // TestAgentTwoAtOnce: two agents started together: one serves, the other
 // says that one runs.
 func TestAgentTwoAtOnce(t *testing.T) {
+	t.Parallel()
 	for i := 0; i < 3; i++ {
 		rt := runtimeDir(t)
 		p1 := launchAgent(t, bin, rt, nil)
@@ -548,6 +559,7 @@ func TestAgentTwoAtOnce(t *testing.T) {
 // layout. A client that kept the old layout's shard count is refused and
 // told to run again.
 func TestAgentAcrossReshard(t *testing.T) {
+	t.Parallel()
 	s, env := agentStore(t)
 	rt := strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR=")
 	startAgent(t, bin, rt, nil)

@@ -164,6 +164,7 @@ func TestPasswdSaysKeysStay(t *testing.T) {
 // entries under new keys, with the same passphrase and shard count, and an
 // old config with the old passphrase opens none of it.
 func TestPasswdRotateKeys(t *testing.T) {
+	t.Parallel()
 	s := hostileStore(t)
 	oldConfig, err := os.ReadFile(filepath.Join(s.dir, "config"))
 	if err != nil {

@@ -236,8 +236,7 @@ func TestClipboardSensitiveHint(t *testing.T) {
 	s.must("", "init", "--iterations", "1000")
 	s.must("s3cret välue", "set", "github/password")
 	// A timeout far longer than the reads below, however loaded the
-	// machine: the clearing is checked once they are done, by waiting for
-	// the helper to have decided.
+	// machine, so that they read the copy, not a cleared clipboard.
 	before := clearHelpers(t, display)
 	check(t, s.run("", nil, "get", "-c", "--clip-timeout", "20s", "github/password"), 0, "", "Copied")
 	helpers := newHelpers(before, clearHelpers(t, display))
@@ -257,6 +256,17 @@ func TestClipboardSensitiveHint(t *testing.T) {
 		if got := xclipTarget(t, display, typ); got != "s3cret välue" {
 			t.Errorf("clipboard as %s holds %q", typ, got)
 		}
+	}
+	// That helper would clear only after its long timeout: stop it, and
+	// check the clearing of a marked copy with a short one, with nothing
+	// read in between that the clearing could race.
+	syscall.Kill(helpers[0], syscall.SIGKILL)
+	waitExit(t, helpers[0])
+	before = clearHelpers(t, display)
+	check(t, s.run("", nil, "get", "-c", "--clip-timeout", "1s", "github/password"), 0, "", "Copied")
+	helpers = newHelpers(before, clearHelpers(t, display))
+	if len(helpers) != 1 {
+		t.Fatalf("%d clearing helpers run after get -c, want 1", len(helpers))
 	}
 	waitExit(t, helpers[0])
 	waitFor(t, 6*time.Second, func() bool { return xclipOut(t, display) == "" })
