@@ -38,9 +38,11 @@ rs-servers:
 # The web page as a static folder any static host serves: the engine
 # compiled to WebAssembly twice, Go's wasm_exec.js (lib/wasm since Go 1.24,
 # misc/wasm before) and the page. vaultdb.wasm opens the stores kept in the
-# browser; vaultdb-remote.wasm (-tags remote) also opens remoteStorage,
-# whose net/http client links crypto/tls and x509 and doubles the size, so
-# the page loads it only for a remote store.
+# browser; vaultdb-remote.wasm (-tags remote) also opens remoteStorage and
+# Dropbox stores, whose adapters send their requests with the browser's
+# fetch (adapters/wire, internal/jsfetch), so neither links net/http or
+# crypto/tls (web/deps_test.go checks); the page loads the larger one only
+# for a remote store. Issue 16's target: each at most 2 MB gzipped.
 WEBDIR  ?= bin/web
 web:
 	mkdir -p $(WEBDIR)

@@ -16,8 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
@@ -328,7 +326,7 @@ func benchAgentSlow(ctx context.Context, bin string, env []string, runs int) (*A
 	srv := dropboxtest.NewServer(tb)
 	at, rt := srv.IssueTokens()
 	base, err := dropbox.New(dropbox.Options{Root: "/bench", APIBase: srv.URL, ContentBase: srv.URL, TokenURL: srv.TokenURL(),
-		AppKey: dropboxtest.AppKey, Token: &oauth2.Token{AccessToken: at, RefreshToken: rt}})
+		AppKey: dropboxtest.AppKey, Token: &dropbox.Token{AccessToken: at, RefreshToken: rt}})
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +342,7 @@ func benchAgentSlow(ctx context.Context, bin string, env []string, runs int) (*A
 		}
 	}
 	if err := locdropbox.SaveToken(filepath.Join(config, "vaultdb", locdropbox.TokenFileName), &locdropbox.TokenFile{
-		AppKey: dropboxtest.AppKey, Token: &oauth2.Token{AccessToken: at, RefreshToken: rt}}); err != nil {
+		AppKey: dropboxtest.AppKey, Token: &dropbox.Token{AccessToken: at, RefreshToken: rt}}); err != nil {
 		return nil, err
 	}
 	denv := append(append([]string(nil), env...), locdropbox.EnvAppKey+"="+dropboxtest.AppKey, locdropbox.EnvAPIURL+"="+srv.URL,

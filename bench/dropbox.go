@@ -7,8 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
 	"github.com/vaultdb/vaultdb/adapters/retry"
@@ -61,7 +59,7 @@ func benchDropboxLock(ctx context.Context, docs int) ([]DropboxLock, error) {
 		srv := dropboxtest.NewServer(tb)
 		at, rt := srv.IssueTokens()
 		base, err := dropbox.New(dropbox.Options{Root: "/bench", APIBase: srv.URL, ContentBase: srv.URL, TokenURL: srv.TokenURL(),
-			AppKey: dropboxtest.AppKey, Token: &oauth2.Token{AccessToken: at, RefreshToken: rt}})
+			AppKey: dropboxtest.AppKey, Token: &dropbox.Token{AccessToken: at, RefreshToken: rt}})
 		if err != nil {
 			tb.close()
 			return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"sync/atomic"
 	"text/tabwriter"
@@ -13,6 +12,8 @@ import (
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
+	"github.com/vaultdb/vaultdb/adapters/wire"
+	"github.com/vaultdb/vaultdb/adapters/wire/nethttp"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
@@ -59,12 +60,12 @@ type RSReport struct {
 // countingTransport counts HTTP requests.
 type countingTransport struct {
 	n    atomic.Int64
-	next http.RoundTripper
+	next wire.Doer
 }
 
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c *countingTransport) Do(ctx context.Context, r *wire.Request) (*wire.Response, error) {
 	c.n.Add(1)
-	return c.next.RoundTrip(r)
+	return c.next.Do(ctx, r)
 }
 
 func benchRemoteStorage(ctx context.Context, quick bool) *RSReport {
@@ -94,10 +95,8 @@ func benchRemoteStorage(ctx context.Context, quick bool) *RSReport {
 	adapterOn := func(st *rstest.Store, checked bool, ct *countingTransport) adapters.Adapter {
 		opts := st.Options()
 		opts.AtomicReads = !checked
-		hc := remotestorage.DefaultHTTPClient()
-		ct.next = hc.Transport
-		hc.Transport = ct
-		opts.HTTPClient = hc
+		ct.next = nethttp.Default()
+		opts.Doer = ct
 		a, err := remotestorage.New(opts)
 		if err != nil {
 			fatalf("%v", err)

@@ -107,18 +107,25 @@ type browserResult struct {
 	Copied          string
 	AfterClear      string
 	Edited          string
-	TextField       string
-	TextObject      string
-	NoField         string
-	NullRefused     string
-	AfterRemove     []string
-	Increments      int
-	Counter         int
-	CounterMillis   int
-	IdleStatus      string
-	IdleLocked      bool
-	Measure         map[string]float64
-	Millis          map[string]int
+	CopiedPassword  string
+	OfferedFields   []string
+	OfferStatus     string
+	// ClipboardWhileOffered is the clipboard after Copy of an object
+	// without a password field, before a field is chosen.
+	ClipboardWhileOffered string
+	CopiedField           string
+	TextField             string
+	TextObject            string
+	NoField               string
+	NullRefused           string
+	AfterRemove           []string
+	Increments            int
+	Counter               int
+	CounterMillis         int
+	IdleStatus            string
+	IdleLocked            bool
+	Measure               map[string]float64
+	Millis                map[string]int
 }
 
 // TestBrowser runs the page in headless Chromium: create a store in
@@ -163,6 +170,14 @@ func TestBrowser(t *testing.T) {
 	if r.Edited != "n3w" {
 		t.Errorf("after the edit, email/work's password is %q", r.Edited)
 	}
+	if r.CopiedPassword != "n3w" {
+		t.Errorf("Copy of an object copied %q, want its password field n3w (as vaultdb get -c)", r.CopiedPassword)
+	}
+	if len(r.OfferedFields) < 2 || r.OfferedFields[0] != "type" || !slices.Contains(r.OfferedFields, "secret") ||
+		r.ClipboardWhileOffered != "before" || !strings.Contains(r.OfferStatus, "Copy code") || r.CopiedField != "totp" {
+		t.Errorf("Copy of a TOTP entry (no password field): fields offered %q, status %q, clipboard meanwhile %q, then copied %q (want the fields, the clipboard untouched, then \"totp\")",
+			r.OfferedFields, r.OfferStatus, r.ClipboardWhileOffered, r.CopiedField)
+	}
 	if r.TextField != "alice" || r.TextObject != "{\n  \"user\": \"alice\",\n  \"password\": \"n3w\"\n}" || r.NoField != "no-field" {
 		t.Errorf("text of a field %q, of the object %q, of a missing field %q", r.TextField, r.TextObject, r.NoField)
 	}
@@ -199,7 +214,8 @@ func TestBrowser(t *testing.T) {
 // browser for GOOS=js and runs them in headless Chromium: the contract
 // suite of the browser adapters (IndexedDB, localStorage, memory), and of
 // the remoteStorage and Dropbox adapters over fetch, against armadietto
-// and the fake Dropbox on 127.0.0.1, as the page uses them.
+// and the fake Dropbox on 127.0.0.1, as the page uses them, and the
+// page's own (web/wasm: lock wiping the keys).
 func TestBrowserGoTests(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -225,6 +241,7 @@ func TestBrowserGoTests(t *testing.T) {
 		{"memory.test.wasm", "../adapters/memory", ""},
 		{"dropbox.test.wasm", "../adapters/dropbox", "^TestBrowserContract$"},
 		{"remotestorage.test.wasm", "../adapters/remotestorage", "^TestBrowserContract$"},
+		{"page.test.wasm", "./wasm", ""},
 	}
 	for _, bin := range bins {
 		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(site, bin.Name), bin.Pkg)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,12 @@ func TestBrowserDropbox(t *testing.T) {
 		FromCLI      string
 		SignedOut    string
 		SessionAfter []string
+		// The tab's sign-in with its access token made expired, and after
+		// the unlock that refreshed it.
+		TokenBefore, TokenAfter struct {
+			AccessToken, RefreshToken string
+			Expiry, Now               float64
+		}
 	}
 	b.run(t, &r, "dropbox.mjs", map[string]string{"store": "dropbox:/vaultdb", "passphrase": pass,
 		"readPath": "/cli/entry", "writePath": "web/entry", "writeValue": "from the page"}, url, artifactDir(t, "dropbox-*.png"))
@@ -72,6 +79,10 @@ func TestBrowserDropbox(t *testing.T) {
 	if r.Where != "dropbox:/vaultdb" {
 		t.Errorf("the page opened %q", r.Where)
 	}
+	if a, b := r.TokenAfter, r.TokenBefore; a.AccessToken == "" || a.AccessToken == b.AccessToken || a.RefreshToken != b.RefreshToken || a.Expiry <= a.Now {
+		t.Errorf("after the unlock refreshed an expired access token, the tab keeps %+v (before: %+v); want a new access token, valid, with the same refresh token",
+			redactedToken(a.AccessToken, a.RefreshToken, a.Expiry, a.Now), redactedToken(b.AccessToken, b.RefreshToken, b.Expiry, b.Now))
+	}
 	if r.FromCLI != "from the command line" {
 		t.Errorf("the page shows %q for the entry the command line wrote", r.FromCLI)
 	}
@@ -92,4 +103,9 @@ func TestBrowserDropbox(t *testing.T) {
 	if got := c.run("", "get", "cli/entry"); got != "from the command line\n" {
 		t.Errorf("after the page signed out, vaultdb get cli/entry = %q", got)
 	}
+}
+
+// redactedToken describes a token without its secrets, for a test message.
+func redactedToken(access, refresh string, expiry, now float64) string {
+	return fmt.Sprintf("{access token of %d bytes, refresh token of %d bytes, expires in %.0f s}", len(access), len(refresh), (expiry-now)/1000)
 }

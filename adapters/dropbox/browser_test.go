@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
@@ -27,13 +25,13 @@ func TestBrowserContract(t *testing.T) {
 		t.Fatal("globalThis.vaultdbTest.dropbox is not set: this test is run by web/browser_test.go, in Chromium")
 	}
 	url := d.Get("url").String()
-	tok := &oauth2.Token{AccessToken: d.Get("accessToken").String(), RefreshToken: d.Get("refreshToken").String()}
+	tok := &dropbox.Token{AccessToken: d.Get("accessToken").String(), RefreshToken: d.Get("refreshToken").String()}
 	n := 0
 	adaptertest.Run(t, func(t *testing.T) adapters.Adapter {
 		n++
 		a, err := dropbox.New(dropbox.Options{Root: fmt.Sprintf("/contract-%d-%d", time.Now().UnixNano(), n),
 			APIBase: url, ContentBase: url, TokenURL: url + "/oauth2/token", AppKey: dropboxtest.AppKey,
-			Token: tok, HTTPClient: jsfetch.Client()})
+			Token: tok, Doer: jsfetch.Doer{}})
 		if err != nil {
 			t.Fatal(err)
 		}

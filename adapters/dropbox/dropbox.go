@@ -57,14 +57,15 @@
 //
 // # Parallelism
 //
-// The adapter is safe for concurrent use. The default HTTP client keeps a
-// pool of keep-alive connections (and uses HTTP/2 where the server offers
-// it), so reads of several shards run in parallel and a task costs as many
-// sequential round trips as the engine plans.
+// The adapter is safe for concurrent use. Its requests go through a
+// wire.Doer: on the command line net/http with a pool of keep-alive
+// connections (and HTTP/2 where the server offers it), so reads of several
+// shards run in parallel and a task costs as many sequential round trips
+// as the engine plans; in a web page the browser's fetch (see package
+// adapters/wire), so the page's WebAssembly links no net/http.
 package dropbox
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,13 +73,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/wire"
+	"github.com/vaultdb/vaultdb/adapters/wire/wiredefault"
 )
 
 var _ adapters.Adapter = (*Adapter)(nil)
@@ -120,18 +120,18 @@ type Options struct {
 	// Token holds the credentials: a refresh token, an access token, or both
 	// (with the access token's expiry, if known). With only a refresh token
 	// the first request gets an access token first.
-	Token *oauth2.Token
+	Token *Token
 	// OnToken, if not nil, is called with the new credentials after every
 	// refresh of the access token, so the caller can save them (see
 	// SaveToken). It is called from the goroutine that refreshed, while
 	// other requests wait for the refresh; it must not call the adapter.
-	OnToken func(*oauth2.Token)
+	OnToken func(*Token)
 
-	// HTTPClient makes the requests. Default: a client with a keep-alive
-	// connection pool large enough for parallel shard reads, and HTTP/2 when
-	// the server offers it. Its Timeout should be zero: requests are bounded
-	// by their context (the retry layer's per-request timeout).
-	HTTPClient *http.Client
+	// Doer sends the requests. Default: wiredefault.Doer(), net/http with a
+	// keep-alive connection pool large enough for parallel shard reads and
+	// HTTP/2 when the server offers it (fetch in a browser). Requests are
+	// bounded by their context (the retry layer's per-request timeout).
+	Doer wire.Doer
 
 	// Now is the clock that tells when the access token expires; default
 	// time.Now.
@@ -164,8 +164,8 @@ func New(opts Options) (*Adapter, error) {
 	if opts.AppKey == "" {
 		opts.AppKey = DefaultAppKey
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = DefaultHTTPClient()
+	if opts.Doer == nil {
+		opts.Doer = wiredefault.Doer()
 	}
 	now := opts.Now
 	if now == nil {
@@ -175,21 +175,10 @@ func New(opts Options) (*Adapter, error) {
 		root:        root,
 		apiBase:     strings.TrimSuffix(opts.APIBase, "/"),
 		contentBase: strings.TrimSuffix(opts.ContentBase, "/"),
-		http:        opts.HTTPClient,
+		http:        opts.Doer,
 		tokens:      newTokens(opts, now),
 	}
 	return &Adapter{api: c}, nil
-}
-
-// DefaultHTTPClient returns the HTTP client adapters use by default: a
-// keep-alive pool of up to 64 connections per host, HTTP/2 when offered,
-// and no overall timeout (requests are bounded by their context).
-func DefaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ForceAttemptHTTP2 = true
-	t.MaxIdleConnsPerHost = 64
-	t.MaxConnsPerHost = 64
-	return &http.Client{Transport: t}
 }
 
 // Read implements adapters.Adapter.
@@ -213,14 +202,14 @@ func (a *Adapter) MaxConcurrentWrites() int { return 1 }
 func (a *Adapter) Path(id string) string { return a.api.path(id) }
 
 // Token returns the current credentials (after any refresh), for saving.
-func (a *Adapter) Token() *oauth2.Token { return a.api.tokens.current() }
+func (a *Adapter) Token() *Token { return a.api.tokens.current() }
 
 // client makes single attempts; it is the adapter below the retry layer.
 type client struct {
 	root        string
 	apiBase     string
 	contentBase string
-	http        *http.Client
+	http        wire.Doer
 	tokens      *tokens
 }
 
@@ -349,13 +338,13 @@ func (c *client) Write(ctx context.Context, id string, data []byte, rev adapters
 
 // do sends one request to a content-host endpoint, refreshing an expired
 // access token once. It returns a 200 response, or a classified error.
-func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []byte) (*http.Response, error) {
+func (c *client) do(ctx context.Context, op, id, endpoint, arg string, body []byte) (*wire.Response, error) {
 	return c.send(ctx, op, id, c.contentBase, endpoint, arg, body, "application/octet-stream")
 }
 
 // rpc sends one request with a JSON body to an API-host endpoint (the
 // "RPC" style of the Dropbox API), like do.
-func (c *client) rpc(ctx context.Context, op, id, endpoint string, body any) (*http.Response, error) {
+func (c *client) rpc(ctx context.Context, op, id, endpoint string, body any) (*wire.Response, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, adapters.NewError(op, id, nil, err)
@@ -365,20 +354,13 @@ func (c *client) rpc(ctx context.Context, op, id, endpoint string, body any) (*h
 
 // send sends one request to base/2/endpoint, with the Dropbox-API-Arg
 // header when arg is set and the body typed contentType.
-func (c *client) send(ctx context.Context, op, id, base, endpoint, arg string, body []byte, contentType string) (*http.Response, error) {
+func (c *client) send(ctx context.Context, op, id, base, endpoint, arg string, body []byte, contentType string) (*wire.Response, error) {
 	tok, err := c.tokens.get(ctx)
 	if err != nil {
 		return nil, c.tokenErr(ctx, op, id, err)
 	}
 	for refreshed := false; ; refreshed = true {
-		var rd io.Reader = http.NoBody
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/2/"+endpoint, rd)
-		if err != nil {
-			return nil, adapters.NewError(op, id, nil, fmt.Errorf("bad Dropbox URL: %v", err))
-		}
+		req := wire.NewRequest("POST", base+"/2/"+endpoint, body)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		if arg != "" {
 			req.Header.Set("Dropbox-API-Arg", arg)
@@ -386,15 +368,15 @@ func (c *client) send(ctx context.Context, op, id, base, endpoint, arg string, b
 		if body != nil {
 			req.Header.Set("Content-Type", contentType)
 		}
-		resp, err := c.http.Do(req)
+		resp, err := c.http.Do(ctx, req)
 		if err != nil {
 			return nil, c.netErr(ctx, op, id, err)
 		}
-		if resp.StatusCode == http.StatusOK {
+		if resp.Status == 200 {
 			return resp, nil
 		}
 		apiErr := readAPIError(resp, endpoint, c.tokens.secrets())
-		if resp.StatusCode == http.StatusUnauthorized && apiErr.tag(0) == "expired_access_token" {
+		if resp.Status == 401 && apiErr.tag(0) == "expired_access_token" {
 			if refreshed {
 				return nil, adapters.NewError(op, id, adapters.ErrUnauthorized,
 					errors.New("Dropbox rejected the access token as expired even after refreshing it"))

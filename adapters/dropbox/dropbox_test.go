@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
@@ -64,13 +62,13 @@ type env struct {
 	refresh string
 
 	mu    sync.Mutex
-	saved []*oauth2.Token
+	saved []*dropbox.Token
 }
 
-func (e *env) Saved() []*oauth2.Token {
+func (e *env) Saved() []*dropbox.Token {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]*oauth2.Token(nil), e.saved...)
+	return append([]*dropbox.Token(nil), e.saved...)
 }
 
 // newEnv starts a fake and an adapter on it with the store in root.
@@ -92,8 +90,8 @@ func newEnvRetry(t *testing.T, srv *dropboxtest.Server, root string, rmut func(*
 	e.access, e.refresh = srv.IssueTokens()
 	opts := dropbox.Options{
 		Root: root, APIBase: srv.URL, ContentBase: srv.URL, TokenURL: srv.TokenURL(), AppKey: dropboxtest.AppKey,
-		Token: &oauth2.Token{AccessToken: e.access, RefreshToken: e.refresh},
-		OnToken: func(tok *oauth2.Token) {
+		Token: &dropbox.Token{AccessToken: e.access, RefreshToken: e.refresh},
+		OnToken: func(tok *dropbox.Token) {
 			e.mu.Lock()
 			e.saved = append(e.saved, tok)
 			e.mu.Unlock()
@@ -153,29 +151,29 @@ func TestContractNoRetry(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	for _, o := range []dropbox.Options{
-		{Root: "/x"},                         // no token
-		{Root: "/x", Token: &oauth2.Token{}}, // empty token
-		{Root: "x", Token: &oauth2.Token{RefreshToken: "r"}},     // relative
-		{Root: "/a//b", Token: &oauth2.Token{RefreshToken: "r"}}, // empty part
-		{Root: "/a/../b", Token: &oauth2.Token{RefreshToken: "r"}},
+		{Root: "/x"},                          // no token
+		{Root: "/x", Token: &dropbox.Token{}}, // empty token
+		{Root: "x", Token: &dropbox.Token{RefreshToken: "r"}},     // relative
+		{Root: "/a//b", Token: &dropbox.Token{RefreshToken: "r"}}, // empty part
+		{Root: "/a/../b", Token: &dropbox.Token{RefreshToken: "r"}},
 		// Names Dropbox refuses, caught before any request.
-		{Root: `/a\b`, Token: &oauth2.Token{RefreshToken: "r"}},
-		{Root: "/vault /x", Token: &oauth2.Token{RefreshToken: "r"}},
-		{Root: "/vault.", Token: &oauth2.Token{RefreshToken: "r"}},
-		{Root: "/" + strings.Repeat("é", 128), Token: &oauth2.Token{RefreshToken: "r"}}, // 256 bytes
+		{Root: `/a\b`, Token: &dropbox.Token{RefreshToken: "r"}},
+		{Root: "/vault /x", Token: &dropbox.Token{RefreshToken: "r"}},
+		{Root: "/vault.", Token: &dropbox.Token{RefreshToken: "r"}},
+		{Root: "/" + strings.Repeat("é", 128), Token: &dropbox.Token{RefreshToken: "r"}}, // 256 bytes
 	} {
 		if _, err := dropbox.New(o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)
 		}
 	}
-	if _, err := dropbox.New(dropbox.Options{Root: "/" + strings.Repeat("é", 127) + "x", Token: &oauth2.Token{RefreshToken: "r"}}); err != nil {
+	if _, err := dropbox.New(dropbox.Options{Root: "/" + strings.Repeat("é", 127) + "x", Token: &dropbox.Token{RefreshToken: "r"}}); err != nil {
 		t.Errorf("a name of 255 bytes: %v", err)
 	}
-	a, err := dropbox.New(dropbox.Options{Root: "/VaultDB/", Token: &oauth2.Token{RefreshToken: "r"}})
+	a, err := dropbox.New(dropbox.Options{Root: "/VaultDB/", Token: &dropbox.Token{RefreshToken: "r"}})
 	if err != nil || a.Path("config") != "/VaultDB/config" {
 		t.Fatalf("New: %v, path %q", err, a.Path("config"))
 	}
-	a, _ = dropbox.New(dropbox.Options{Root: "/", Token: &oauth2.Token{RefreshToken: "r"}})
+	a, _ = dropbox.New(dropbox.Options{Root: "/", Token: &dropbox.Token{RefreshToken: "r"}})
 	if a.Path("config") != "/config" {
 		t.Fatalf("top folder path %q", a.Path("config"))
 	}

@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/wire"
 )
 
 // APIError is an error response of the Dropbox API. It never holds a token
@@ -35,7 +34,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("Dropbox %s answered %d %s", e.Endpoint, e.Status, http.StatusText(e.Status))
+	msg := fmt.Sprintf("Dropbox %s answered %d %s", e.Endpoint, e.Status, wire.StatusText(e.Status))
 	if e.Text != "" {
 		msg += ": " + e.Text
 	}
@@ -82,10 +81,10 @@ type errorBody struct {
 }
 
 // readAPIError reads and closes an error response.
-func readAPIError(resp *http.Response, endpoint string, secrets []string) *APIError {
+func readAPIError(resp *wire.Response, endpoint string, secrets []string) *APIError {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &APIError{Endpoint: endpoint, Status: resp.StatusCode, Cut: err != nil}
+	e := &APIError{Endpoint: endpoint, Status: resp.Status, Cut: err != nil}
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil && (eb.Summary != "" || eb.Error.Tag != "" || eb.Error.Reason != nil) {
 		e.Text = eb.Summary
@@ -114,7 +113,7 @@ func readAPIError(resp *http.Response, endpoint string, secrets []string) *APIEr
 		e.Text = string(body)
 	}
 	e.Text = shorten(redact(e.Text, secrets))
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok && d > e.Wait {
+	if d, ok := wire.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > e.Wait {
 		e.Wait = d
 	}
 	return e
@@ -134,20 +133,6 @@ func summaryTags(s string) []string {
 	return tags
 }
 
-func parseRetryAfter(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
-}
-
 // lockedWait is how long a download of a locked file waits before it is
 // tried again.
 const lockedWait = 60 * time.Second
@@ -162,11 +147,11 @@ func classify(op, id string, e *APIError) error {
 		kind = adapters.ErrTransient
 		e.Text = "response cut off"
 		e.Advice = "check the connection; try again"
-	case s == http.StatusBadRequest:
+	case s == 400:
 		// A 400 is also how Dropbox answers an app that is disabled or
 		// misconfigured, or a path it cannot take: not always a bug.
 		e.Advice = "Dropbox did not accept the request; check the app key and the store folder, and report it if they are right"
-	case s == http.StatusUnauthorized:
+	case s == 401:
 		kind = adapters.ErrUnauthorized
 		switch e.tag(0) {
 		case "missing_scope":
@@ -178,12 +163,12 @@ func classify(op, id string, e *APIError) error {
 		default:
 			e.Advice = "Dropbox no longer accepts vaultdb's authorisation"
 		}
-	case s == http.StatusForbidden:
+	case s == 403:
 		kind = adapters.ErrUnauthorized
 		e.Advice = "Dropbox denied access; check that the account may use this folder, or sign in with another account"
-	case s == http.StatusConflict:
+	case s == 409:
 		kind = classifyEndpoint(e)
-	case s == http.StatusTooManyRequests:
+	case s == 429:
 		kind = adapters.ErrTransient
 		e.Advice = "Dropbox is rate-limiting requests; try again later"
 		if e.tag(0) == "too_many_write_operations" {

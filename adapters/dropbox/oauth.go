@@ -2,14 +2,19 @@ package dropbox
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
+	"github.com/vaultdb/vaultdb/adapters/wire"
+	"github.com/vaultdb/vaultdb/adapters/wire/wiredefault"
 )
 
 // OAuth 2 for a command-line program without a server, with PKCE (RFC 7636):
@@ -18,7 +23,6 @@ import (
 //	fmt.Println("Open", login.URL, "and paste the code here:")
 //	code := readLine()
 //	tok, err := login.Exchange(ctx, code)
-//	err = dropbox.SaveToken(path, &dropbox.TokenFile{AppKey: key, Token: tok})
 //
 // The authorisation URL asks for offline access (token_access_type=offline),
 // so the exchange returns a long-lived refresh token besides the short-lived
@@ -26,14 +30,27 @@ import (
 // shows the code to the user, who pastes it. PKCE replaces the app secret,
 // which a program handed to users cannot keep secret.
 //
-// The flow is built on golang.org/x/oauth2, which already implements the
-// PKCE verifier and S256 challenge, the token requests and their error
-// responses (RFC 6749 section 5.2); only the Dropbox-specific parameters
-// are added here.
+// The token requests are plain form POSTs to the token endpoint (RFC 6749
+// sections 4.1.3 and 6, with the verifier of RFC 7636 section 4.5) and the
+// app key as client_id in the form (a public client: no secret). They go
+// through a wire.Doer like the adapter's requests, so a web page makes
+// them with fetch.
 
 // Scopes are the Dropbox permissions vaultdb asks for: reading and writing
 // file content.
 var Scopes = []string{"files.content.read", "files.content.write"}
+
+// Token is a Dropbox sign-in: a refresh token, an access token, or both.
+// The refresh token and the access token are secrets.
+type Token struct {
+	AccessToken  string
+	RefreshToken string
+	// Expiry is when the access token expires; zero when unknown.
+	Expiry time.Time
+	// AccountID is the Dropbox account the sign-in is for, as the code
+	// exchange names it ("" when unknown).
+	AccountID string
+}
 
 // AuthConfig says where and as which app to authorise. The zero value of
 // every field gives the default.
@@ -46,8 +63,11 @@ type AuthConfig struct {
 	// a web page's sign-in (see StartWebLogin); "" for the command line's,
 	// where Dropbox shows the code to paste.
 	RedirectURL string
-	// HTTPClient makes the token requests; default http.DefaultClient.
-	HTTPClient *http.Client
+	// Doer sends the token requests; default wiredefault.Doer().
+	Doer wire.Doer
+	// Now is the clock that dates a new access token's expiry; default
+	// time.Now.
+	Now func() time.Time
 }
 
 func (c AuthConfig) withDefaults() AuthConfig {
@@ -63,23 +83,13 @@ func (c AuthConfig) withDefaults() AuthConfig {
 	if c.APIBase == "" {
 		c.APIBase = DefaultAPIBase
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = http.DefaultClient
+	if c.Doer == nil {
+		c.Doer = wiredefault.Doer()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
-}
-
-func (c AuthConfig) oauth2() *oauth2.Config {
-	return &oauth2.Config{
-		ClientID:    c.AppKey,
-		Endpoint:    oauth2.Endpoint{AuthURL: c.AuthURL, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
-		Scopes:      Scopes,
-		RedirectURL: c.RedirectURL,
-	}
-}
-
-func (c AuthConfig) ctx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.HTTPClient)
 }
 
 // Login is one authorisation in progress.
@@ -93,14 +103,7 @@ type Login struct {
 
 // StartLogin begins an authorisation: it makes a new PKCE verifier and the
 // URL to show the user.
-func (c AuthConfig) StartLogin() *Login {
-	c = c.withDefaults()
-	v := oauth2.GenerateVerifier()
-	url := c.oauth2().AuthCodeURL("",
-		oauth2.S256ChallengeOption(v),
-		oauth2.SetAuthURLParam("token_access_type", "offline"))
-	return &Login{URL: url, cfg: c, verifier: v}
-}
+func (c AuthConfig) StartLogin() *Login { return c.StartWebLogin("") }
 
 // StartWebLogin begins the authorisation of a web page: Dropbox sends the
 // browser back to c.RedirectURL with the code and state, which the page
@@ -108,11 +111,42 @@ func (c AuthConfig) StartLogin() *Login {
 // (the page is reloaded) and gives it to ResumeLogin.
 func (c AuthConfig) StartWebLogin(state string) *Login {
 	c = c.withDefaults()
-	v := oauth2.GenerateVerifier()
-	url := c.oauth2().AuthCodeURL(state,
-		oauth2.S256ChallengeOption(v),
-		oauth2.SetAuthURLParam("token_access_type", "offline"))
-	return &Login{URL: url, cfg: c, verifier: v}
+	v := NewVerifier()
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {c.AppKey},
+		"scope":                 {strings.Join(Scopes, " ")},
+		"code_challenge":        {Challenge(v)},
+		"code_challenge_method": {"S256"},
+		"token_access_type":     {"offline"},
+	}
+	if c.RedirectURL != "" {
+		q.Set("redirect_uri", c.RedirectURL)
+	}
+	if state != "" {
+		q.Set("state", state)
+	}
+	sep := "?"
+	if strings.Contains(c.AuthURL, "?") {
+		sep = "&"
+	}
+	return &Login{URL: c.AuthURL + sep + q.Encode(), cfg: c, verifier: v}
+}
+
+// NewVerifier returns a new PKCE code verifier: 32 random bytes,
+// base64url-encoded without padding (43 characters), as RFC 7636 section
+// 4.1 recommends.
+func NewVerifier() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Challenge is the S256 code challenge of verifier (RFC 7636 section 4.2):
+// BASE64URL(SHA256(verifier)) without padding.
+func Challenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Verifier is the login's PKCE verifier: a one-time secret that makes the
@@ -128,14 +162,23 @@ func (c AuthConfig) ResumeLogin(verifier string) *Login {
 // Exchange trades the code the user pasted for tokens. The error says what
 // to do; it matches adapters.ErrUnauthorized when Dropbox refused the code
 // and adapters.ErrTransient when it could not be reached.
-func (l *Login) Exchange(ctx context.Context, code string) (*oauth2.Token, error) {
+func (l *Login) Exchange(ctx context.Context, code string) (*Token, error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
 		return nil, errors.New("no code given: open the URL, allow access, and paste the code Dropbox shows")
 	}
-	tok, err := l.cfg.oauth2().Exchange(l.cfg.ctx(ctx), code, oauth2.VerifierOption(l.verifier))
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"client_id":     {l.cfg.AppKey},
+		"code_verifier": {l.verifier},
+	}
+	if l.cfg.RedirectURL != "" {
+		form.Set("redirect_uri", l.cfg.RedirectURL)
+	}
+	tok, err := l.cfg.token(ctx, form)
 	if err != nil {
-		return nil, wrapTokenErr(tokenErr(ctx, "exchange", err, code))
+		return nil, wrapTokenErr(tokenErr(ctx, "exchange", err, code, l.verifier))
 	}
 	if tok.RefreshToken == "" {
 		return nil, errors.New("Dropbox granted no refresh token (offline access)")
@@ -145,11 +188,84 @@ func (l *Login) Exchange(ctx context.Context, code string) (*oauth2.Token, error
 
 // Refresh gets a new access token with a refresh token. The returned token
 // keeps refreshToken when Dropbox does not send a new one.
-func (c AuthConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+func (c AuthConfig) Refresh(ctx context.Context, refreshToken string) (*Token, error) {
 	c = c.withDefaults()
-	tok, err := c.oauth2().TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	tok, err := c.token(ctx, url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+		"client_id":     {c.AppKey},
+	})
 	if err != nil {
 		return nil, wrapTokenErr(tokenErr(ctx, "refresh", err, refreshToken))
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refreshToken
+	}
+	return tok, nil
+}
+
+// oauthError is an error answer of the token endpoint (RFC 6749 section
+// 5.2), or a failed answer without that shape (code "").
+type oauthError struct {
+	status int
+	code   string // the "error" field: invalid_grant, invalid_client, ...
+}
+
+func (e *oauthError) Error() string {
+	if e.code != "" {
+		return fmt.Sprintf("the token endpoint answered %d: %s", e.status, e.code)
+	}
+	return fmt.Sprintf("the token endpoint answered %d %s", e.status, wire.StatusText(e.status))
+}
+
+// maxTokenAnswer bounds the token endpoint's answer.
+const maxTokenAnswer = 1 << 20
+
+// token sends one token request (c has its defaults) and reads the
+// answer: a Token, an *oauthError, or another error when no usable answer
+// came.
+func (c AuthConfig) token(ctx context.Context, form url.Values) (*Token, error) {
+	req := wire.NewRequest("POST", c.TokenURL, []byte(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Doer.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("the token endpoint's answer was cut off: %v", err)
+	}
+	if len(body) > maxTokenAnswer {
+		return nil, errors.New("the token endpoint's answer is larger than 1 MiB")
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(body, &e)
+		return nil, &oauthError{status: resp.Status, code: e.Error}
+	}
+	var t struct {
+		AccessToken  string      `json:"access_token"`
+		TokenType    string      `json:"token_type"`
+		ExpiresIn    json.Number `json:"expires_in"`
+		RefreshToken string      `json:"refresh_token"`
+		AccountID    string      `json:"account_id"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, errors.New("the token endpoint's answer is not JSON")
+	}
+	if t.AccessToken == "" {
+		return nil, errors.New("the token endpoint's answer holds no access token")
+	}
+	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
+		return nil, fmt.Errorf("the token endpoint issued a token of type %q, not a bearer token", shorten(t.TokenType))
+	}
+	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, AccountID: t.AccountID}
+	if n, err := t.ExpiresIn.Int64(); err == nil && n > 0 {
+		tok.Expiry = c.Now().Add(time.Duration(n) * time.Second)
 	}
 	return tok, nil
 }
@@ -167,7 +283,7 @@ var ErrSignInInvalid = errors.New("Dropbox no longer accepts the sign-in (it was
 // the refresh token itself (invalid_grant), so nothing is left to revoke.
 // Any other error, a refused app key (invalid_client) included, means the
 // refresh token may still be valid.
-func (c AuthConfig) Revoke(ctx context.Context, tok *oauth2.Token) error {
+func (c AuthConfig) Revoke(ctx context.Context, tok *Token) error {
 	c = c.withDefaults()
 	access := tok.AccessToken
 	refreshed := false
@@ -187,36 +303,33 @@ func (c AuthConfig) Revoke(ctx context.Context, tok *oauth2.Token) error {
 		access = nt.AccessToken
 		return nil
 	}
-	if access == "" || (!tok.Expiry.IsZero() && !time.Now().Add(expiryMargin).Before(tok.Expiry)) {
+	if access == "" || (!tok.Expiry.IsZero() && !c.Now().Add(expiryMargin).Before(tok.Expiry)) {
 		if err := refresh(); err != nil {
 			return err
 		}
 	}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIBase, "/")+"/2/auth/token/revoke", http.NoBody)
-		if err != nil {
-			return err
-		}
+		req := wire.NewRequest("POST", strings.TrimSuffix(c.APIBase, "/")+"/2/auth/token/revoke", nil)
 		req.Header.Set("Authorization", "Bearer "+access)
-		resp, err := c.HTTPClient.Do(req)
+		resp, err := c.Doer.Do(ctx, req)
 		if err != nil {
 			return fmt.Errorf("could not reach Dropbox to revoke the sign-in: %s", shorten(redact(err.Error(), []string{access, tok.RefreshToken})))
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
 		switch {
-		case resp.StatusCode == http.StatusOK:
+		case resp.Status == 200:
 			return nil
-		case resp.StatusCode == http.StatusUnauthorized && !refreshed:
+		case resp.Status == 401 && !refreshed:
 			// Expired or otherwise refused: the refresh token decides.
 			if err := refresh(); err != nil {
 				return err
 			}
 			continue
-		case resp.StatusCode == http.StatusUnauthorized:
-			return fmt.Errorf("Dropbox refused a freshly refreshed access token when revoking (%d %s)", resp.StatusCode, http.StatusText(resp.StatusCode))
+		case resp.Status == 401:
+			return fmt.Errorf("Dropbox refused a freshly refreshed access token when revoking (%d %s)", resp.Status, wire.StatusText(resp.Status))
 		default:
-			return fmt.Errorf("Dropbox did not revoke the sign-in (%d %s)", resp.StatusCode, http.StatusText(resp.StatusCode))
+			return fmt.Errorf("Dropbox did not revoke the sign-in (%d %s)", resp.Status, wire.StatusText(resp.Status))
 		}
 	}
 }

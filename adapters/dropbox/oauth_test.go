@@ -3,13 +3,14 @@ package dropbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
@@ -132,7 +133,7 @@ func TestRevokeHonest(t *testing.T) {
 		srv := dropboxtest.NewServer(t)
 		at, rt := srv.IssueTokens()
 		srv.ExpireAccessTokens()
-		if err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt}); err != nil {
+		if err := authConfig(srv).Revoke(ctx, &dropbox.Token{AccessToken: at, RefreshToken: rt}); err != nil {
 			t.Fatalf("Revoke: %v", err)
 		}
 		if refreshValid(srv, rt) {
@@ -142,7 +143,7 @@ func TestRevokeHonest(t *testing.T) {
 	t.Run("about to expire", func(t *testing.T) {
 		srv := dropboxtest.NewServer(t)
 		at, rt := srv.IssueTokens()
-		tok := &oauth2.Token{AccessToken: at, RefreshToken: rt, Expiry: time.Now().Add(20 * time.Second)}
+		tok := &dropbox.Token{AccessToken: at, RefreshToken: rt, Expiry: time.Now().Add(20 * time.Second)}
 		if err := authConfig(srv).Revoke(ctx, tok); err != nil {
 			t.Fatalf("Revoke: %v", err)
 		}
@@ -156,7 +157,7 @@ func TestRevokeHonest(t *testing.T) {
 		srv.ExpireAccessTokens()
 		cfg := authConfig(srv)
 		cfg.AppKey = "another-app"
-		err := cfg.Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt})
+		err := cfg.Revoke(ctx, &dropbox.Token{AccessToken: at, RefreshToken: rt})
 		if err == nil || errors.Is(err, dropbox.ErrSignInInvalid) {
 			t.Fatalf("Revoke with a refused app key: %v, want a failure", err)
 		}
@@ -169,7 +170,7 @@ func TestRevokeHonest(t *testing.T) {
 		at, rt := srv.IssueTokens()
 		srv.ExpireAccessTokens()
 		srv.RevokeRefreshTokens()
-		if err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt}); !errors.Is(err, dropbox.ErrSignInInvalid) {
+		if err := authConfig(srv).Revoke(ctx, &dropbox.Token{AccessToken: at, RefreshToken: rt}); !errors.Is(err, dropbox.ErrSignInInvalid) {
 			t.Fatalf("Revoke of a dead sign-in: %v, want ErrSignInInvalid", err)
 		}
 	})
@@ -177,7 +178,7 @@ func TestRevokeHonest(t *testing.T) {
 		srv := dropboxtest.NewServer(t)
 		at, rt := srv.IssueTokens()
 		srv.Inject(dropboxtest.Fault{Endpoint: dropboxtest.Revoke, Kind: dropboxtest.ServerError})
-		err := authConfig(srv).Revoke(ctx, &oauth2.Token{AccessToken: at, RefreshToken: rt})
+		err := authConfig(srv).Revoke(ctx, &dropbox.Token{AccessToken: at, RefreshToken: rt})
 		if err == nil || errors.Is(err, dropbox.ErrSignInInvalid) || !refreshValid(srv, rt) {
 			t.Fatalf("Revoke answered 500: %v", err)
 		}
@@ -229,7 +230,74 @@ func TestWebLogin(t *testing.T) {
 		t.Errorf("exchange with another redirect: %v", err)
 	}
 	code, _ = authorize()
-	if _, err := cfg.ResumeLogin(oauth2.GenerateVerifier()).Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) {
+	if _, err := cfg.ResumeLogin(dropbox.NewVerifier()).Exchange(ctx, code); !errors.Is(err, adapters.ErrUnauthorized) {
 		t.Errorf("exchange with another verifier: %v", err)
+	}
+}
+
+// TestPKCEKnownAnswer: the S256 challenge of RFC 7636's example (appendix
+// B), and verifiers of the recommended form.
+func TestPKCEKnownAnswer(t *testing.T) {
+	if got := dropbox.Challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Errorf("Challenge = %q", got)
+	}
+	v1, v2 := dropbox.NewVerifier(), dropbox.NewVerifier()
+	if len(v1) != 43 || v1 == v2 || strings.Trim(v1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		t.Errorf("verifiers %q, %q", v1, v2)
+	}
+	login := dropbox.AuthConfig{AppKey: "k"}.StartLogin()
+	u, err := url.Parse(login.URL)
+	if err != nil || u.Query().Get("code_challenge") != dropbox.Challenge(login.Verifier()) {
+		t.Errorf("URL %s does not carry the verifier's challenge", login.URL)
+	}
+}
+
+// TestTokenRequests: the exchange and the refresh are the form POSTs of
+// RFC 6749 sections 4.1.3 and 6 with the PKCE verifier and the app key as
+// client_id; the answer's expires_in dates the access token by the
+// config's clock; a refresh answer without a refresh token keeps the old
+// one; answers that are not a bearer token are refused without any token
+// in the message.
+func TestTokenRequests(t *testing.T) {
+	var forms []url.Values
+	var types []string
+	answer := `{"access_token":"at-1","token_type":"bearer","expires_in":14400,"refresh_token":"rt-1","account_id":"dbid:x"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		forms = append(forms, r.PostForm)
+		types = append(types, r.Header.Get("Content-Type"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	cfg := dropbox.AuthConfig{AppKey: "app", TokenURL: srv.URL, RedirectURL: "http://127.0.0.1:9/", Now: func() time.Time { return now }}
+	login := cfg.StartWebLogin("st")
+	tok, err := login.Exchange(ctx, "the-code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *tok != (dropbox.Token{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: now.Add(4 * time.Hour), AccountID: "dbid:x"}) {
+		t.Errorf("token %+v", tok)
+	}
+	answer = `{"access_token":"at-2","token_type":"bearer","expires_in":"60"}`
+	tok, err = cfg.Refresh(ctx, "rt-1")
+	if err != nil || tok.AccessToken != "at-2" || tok.RefreshToken != "rt-1" || !tok.Expiry.Equal(now.Add(time.Minute)) {
+		t.Errorf("refresh: %+v, %v", tok, err)
+	}
+	want := []url.Values{
+		{"grant_type": {"authorization_code"}, "code": {"the-code"}, "client_id": {"app"}, "code_verifier": {login.Verifier()}, "redirect_uri": {"http://127.0.0.1:9/"}},
+		{"grant_type": {"refresh_token"}, "refresh_token": {"rt-1"}, "client_id": {"app"}},
+	}
+	for i := range want {
+		if fmt.Sprint(forms[i]) != fmt.Sprint(want[i]) || types[i] != "application/x-www-form-urlencoded" {
+			t.Errorf("request %d: %s form %v, want %v", i, types[i], forms[i], want[i])
+		}
+	}
+	for _, a := range []string{`{"access_token":"at-secret","token_type":"mac"}`, `{"token_type":"bearer"}`, `<html>`} {
+		answer = a
+		if _, err := cfg.Refresh(ctx, "rt-1"); err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("answer %s: %v", a, err)
+		}
 	}
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/wire"
 )
 
 // expiryMargin is how long before its known expiry an access token is
@@ -33,12 +31,12 @@ func (e *tokenError) Error() string { return e.msg }
 // refresh at a time for all concurrent requests.
 type tokens struct {
 	auth    AuthConfig
-	onToken func(*oauth2.Token)
+	onToken func(*Token)
 	now     func() time.Time
 	sem     chan struct{} // held while refreshing
 
 	mu    sync.Mutex
-	tok   *oauth2.Token
+	tok   *Token
 	seen  []string // every token held, to redact from error text
 	fatal error    // a refusal to refresh: every later request fails with it
 }
@@ -46,7 +44,7 @@ type tokens struct {
 func newTokens(opts Options, now func() time.Time) *tokens {
 	tok := *opts.Token
 	return &tokens{
-		auth:    AuthConfig{AppKey: opts.AppKey, TokenURL: opts.TokenURL, HTTPClient: opts.HTTPClient},
+		auth:    AuthConfig{AppKey: opts.AppKey, TokenURL: opts.TokenURL, Doer: opts.Doer, Now: now},
 		onToken: opts.OnToken,
 		now:     now,
 		sem:     make(chan struct{}, 1),
@@ -55,7 +53,7 @@ func newTokens(opts Options, now func() time.Time) *tokens {
 	}
 }
 
-func (t *tokens) current() *oauth2.Token {
+func (t *tokens) current() *Token {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	tok := *t.tok
@@ -137,31 +135,28 @@ func tokenErr(ctx context.Context, what string, err error, secrets ...string) er
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	var re *oauth2.RetrieveError
+	var re *oauthError
 	if !errors.As(err, &re) {
 		return &tokenError{adapters.ErrTransient,
 			fmt.Sprintf("could not reach Dropbox to %s the sign-in (check the connection): %s", what, shorten(redact(err.Error(), secrets)))}
 	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
+	status := re.status
 	switch {
-	case re.ErrorCode == "invalid_grant" && what == "exchange":
+	case re.code == "invalid_grant" && what == "exchange":
 		return &tokenError{adapters.ErrUnauthorized,
 			"Dropbox did not accept the code (it may be mistyped, used already or expired)"}
-	case re.ErrorCode == "invalid_grant":
+	case re.code == "invalid_grant":
 		return &tokenError{adapters.ErrUnauthorized, msgGrantRefused}
-	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
+	case re.code == "invalid_client" || re.code == "unauthorized_client":
 		return &tokenError{adapters.ErrUnauthorized,
 			"Dropbox does not accept vaultdb's app key; configure a valid Dropbox app key"}
-	case status == http.StatusTooManyRequests || status >= 500:
+	case status == 429 || status >= 500:
 		return &tokenError{adapters.ErrTransient,
-			fmt.Sprintf("Dropbox could not %s the sign-in just now (%d %s); try again later", what, status, http.StatusText(status))}
+			fmt.Sprintf("Dropbox could not %s the sign-in just now (%d %s); try again later", what, status, wire.StatusText(status))}
 	default:
-		code := re.ErrorCode
+		code := re.code
 		if code == "" {
-			code = fmt.Sprintf("%d %s", status, http.StatusText(status))
+			code = fmt.Sprintf("%d %s", status, wire.StatusText(status))
 		}
 		return &tokenError{adapters.ErrUnauthorized,
 			fmt.Sprintf("Dropbox refused to %s the sign-in (%s)", what, shorten(redact(code, secrets)))}

@@ -28,7 +28,7 @@ func TestBrowserContract(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T) adapters.Adapter {
 		n++
 		a, err := remotestorage.New(remotestorage.Options{Root: fmt.Sprintf("%s/c%d-%d", root, time.Now().UnixNano(), n), Token: token,
-			HTTPClient: jsfetch.Client()})
+			Doer: jsfetch.Doer{}})
 		if err != nil {
 			t.Fatal(err)
 		}

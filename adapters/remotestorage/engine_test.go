@@ -9,19 +9,20 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
+	"github.com/vaultdb/vaultdb/adapters/retry"
+	"github.com/vaultdb/vaultdb/adapters/stack"
 	"github.com/vaultdb/vaultdb/vault"
 )
 
-// clientOn returns a new adapter (a client of its own) on st's folder.
+// clientOn returns a new adapter (a client of its own) on st's folder, in
+// the stack with a retry layer, as the command line composes it.
 func clientOn(t *testing.T, st *rstest.Store) adapters.Adapter {
 	t.Helper()
-	opts := st.Options()
-	opts.Retry.InitialBackoff = 5 * time.Millisecond
-	a, err := remotestorage.New(opts)
+	a, err := remotestorage.New(st.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return stack.Build(a, stack.Options{Retry: &retry.Options{InitialBackoff: 5 * time.Millisecond}})
 }
 
 // TestEngineRandomClients runs the multi-client engine suite

@@ -57,30 +57,37 @@
 //
 // 401 and 403 match adapters.ErrUnauthorized (armadietto answers 403 to a
 // token it does not know). 429, 5xx, network errors and cut-off bodies are
-// transient: retried with back-off by package adapters/retry (honouring
-// Retry-After), within its limits, then reported as adapters.ErrTransient.
+// adapters.ErrTransient, with the server's Retry-After as an
+// adapters.RetryAfterError. The adapter makes one attempt per call:
+// retries are not its own but the retry layer's (package adapters/retry),
+// composed with the others by adapters/stack, as the command line and the
+// web page both do.
 // No error message contains the access token or blob content. Messages say
 // what failed; what the user should do about it is the command line's
 // business.
+//
+// # Requests
+//
+// Requests go through a wire.Doer: net/http on the command line, the
+// browser's fetch in a web page (see package adapters/wire). Neither
+// follows a redirect.
 package remotestorage
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
-	"github.com/vaultdb/vaultdb/adapters/retry"
+	"github.com/vaultdb/vaultdb/adapters/wire"
+	"github.com/vaultdb/vaultdb/adapters/wire/wiredefault"
 )
 
 var _ adapters.Adapter = (*Adapter)(nil)
@@ -102,16 +109,11 @@ type Options struct {
 	// Token is the OAuth bearer token, with read-write access to Root.
 	Token string
 
-	// HTTPClient makes the requests. Default: a client with a keep-alive
-	// pool large enough for parallel shard reads. Its Timeout should be
-	// zero: requests are bounded by the per-request timeout of Retry.
-	HTTPClient *http.Client
-	// Retry configures retries of transient failures; the zero value gives
-	// the defaults of package retry.
-	Retry retry.Options
-	// SingleAttempt makes every call one attempt without retries, for
-	// callers that add their own retry layer (see package stack).
-	SingleAttempt bool
+	// Doer sends the requests. Default: wiredefault.Doer(), net/http with a
+	// keep-alive pool large enough for parallel shard reads on the command
+	// line, fetch in a browser. Requests are bounded by their context (the
+	// retry layer's per-request timeout).
+	Doer wire.Doer
 
 	// AtomicReads skips the torn-read check (see the package
 	// documentation): for servers that never answer a read with a
@@ -127,8 +129,7 @@ type Options struct {
 
 // Adapter is a blob store in a remoteStorage folder. Create it with New.
 type Adapter struct {
-	c     *client
-	outer adapters.Adapter
+	c *client
 }
 
 // New returns an adapter for the folder opts.Root. It makes no request.
@@ -143,8 +144,8 @@ func New(opts Options) (*Adapter, error) {
 	if strings.ContainsFunc(opts.Token, func(r rune) bool { return r <= ' ' || r >= 0x7F }) {
 		return nil, errors.New("the remoteStorage access token contains spaces or control characters")
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = DefaultHTTPClient()
+	if opts.Doer == nil {
+		opts.Doer = wiredefault.Doer()
 	}
 	if opts.MaxSettle <= 0 {
 		opts.MaxSettle = DefaultMaxSettle
@@ -152,32 +153,19 @@ func New(opts Options) (*Adapter, error) {
 	if opts.SettlePause <= 0 {
 		opts.SettlePause = 5 * time.Millisecond
 	}
-	c := &client{root: root, token: opts.Token, http: opts.HTTPClient, opts: opts, seen: map[string]bool{}}
-	a := &Adapter{c: c, outer: c}
-	if !opts.SingleAttempt {
-		a.outer = retry.New(c, opts.Retry)
-	}
-	return a, nil
+	c := &client{root: root, token: opts.Token, http: opts.Doer, opts: opts, seen: map[string]bool{}}
+	return &Adapter{c: c}, nil
 }
 
-// DefaultHTTPClient returns the HTTP client adapters use by default: a
-// keep-alive pool of up to 64 connections per host and no overall timeout
-// (requests are bounded by their context).
-func DefaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	t.MaxConnsPerHost = 64
-	return &http.Client{Transport: t}
-}
-
-// Read implements adapters.Adapter.
+// Read implements adapters.Adapter with one attempt (which may fetch the
+// document several times while it is being written).
 func (a *Adapter) Read(ctx context.Context, id string) ([]byte, adapters.Rev, error) {
-	return a.outer.Read(ctx, id)
+	return a.c.Read(ctx, id)
 }
 
-// Write implements adapters.Adapter.
+// Write implements adapters.Adapter with one attempt.
 func (a *Adapter) Write(ctx context.Context, id string, data []byte, rev adapters.Rev) (adapters.Rev, error) {
-	return a.outer.Write(ctx, id, data, rev)
+	return a.c.Write(ctx, id, data, rev)
 }
 
 // List implements adapters.Lister: the documents of the store's folder,
@@ -199,11 +187,11 @@ func (a *Adapter) List(ctx context.Context) ([]string, error) {
 // URL returns the URL of blob id.
 func (a *Adapter) URL(id string) string { return a.c.root + "/" + id }
 
-// client makes single attempts; it is the adapter below the retry layer.
+// client makes the requests.
 type client struct {
 	root  string // without a trailing slash
 	token string
-	http  *http.Client
+	http  wire.Doer
 	opts  Options
 
 	mu   sync.Mutex
@@ -296,18 +284,14 @@ func (c *client) result(id string, d doc) ([]byte, adapters.Rev, error) {
 
 // get fetches document id once.
 func (c *client) get(ctx context.Context, id string) (doc, error) {
-	req, err := c.request(ctx, http.MethodGet, c.root+"/"+id, nil)
-	if err != nil {
-		return doc{}, adapters.NewError("read", id, nil, err)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(ctx, c.request("GET", c.root+"/"+id, nil))
 	if err != nil {
 		return doc{}, netErr(ctx, "read", id, err)
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
+	switch resp.Status {
+	case 200:
+	case 404:
 		return doc{}, nil
 	default:
 		return doc{}, statusErr("read", id, resp)
@@ -385,18 +369,14 @@ func (l *listing) judge(id string, d doc) verdict {
 
 // list fetches the folder listing once, for the read of blob id.
 func (c *client) list(ctx context.Context, id string) (*listing, error) {
-	req, err := c.request(ctx, http.MethodGet, c.root+"/", nil)
-	if err != nil {
-		return nil, adapters.NewError("read", id, nil, err)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(ctx, c.request("GET", c.root+"/", nil))
 	if err != nil {
 		return nil, netErr(ctx, "read", id, fmt.Errorf("folder listing: %w", err))
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
+	switch resp.Status {
+	case 200:
+	case 404:
 		// Servers of early drafts answer 404 for an empty folder.
 		return &listing{}, nil
 	default:
@@ -477,25 +457,22 @@ func (c *client) put(ctx context.Context, id string, data []byte, ifMatch string
 	if data == nil {
 		data = []byte{}
 	}
-	req, err := c.request(ctx, http.MethodPut, c.root+"/"+id, data)
-	if err != nil {
-		return "", adapters.NewError("write", id, nil, err)
-	}
+	req := c.request("PUT", c.root+"/"+id, data)
 	req.Header.Set("Content-Type", contentType)
 	if ifMatch == "" {
 		req.Header.Set("If-None-Match", "*")
 	} else {
 		req.Header.Set("If-Match", ifMatch)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(ctx, req)
 	if err != nil {
 		return "", netErr(ctx, "write", id, err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusCreated, http.StatusNoContent:
-	case http.StatusPreconditionFailed:
+	switch resp.Status {
+	case 200, 201, 204:
+	case 412:
 		return "", adapters.NewError("write", id, adapters.ErrConflict, nil)
 	default:
 		return "", statusErr("write", id, resp)
@@ -510,20 +487,13 @@ func (c *client) put(ctx context.Context, id string, data []byte, ifMatch string
 	return etag, nil
 }
 
-func (c *client) request(ctx context.Context, method, u string, body []byte) (*http.Request, error) {
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, fmt.Errorf("bad remoteStorage URL: %v", err)
-	}
+func (c *client) request(method, u string, body []byte) *wire.Request {
+	req := wire.NewRequest(method, u, body)
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	if method == http.MethodGet {
-		req.Header.Set("Cache-Control", "no-cache")
-	}
-	return req, nil
+	// A read must come from the server: a cached answer would carry a
+	// stale ETag.
+	req.NoCache = method == "GET"
+	return req
 }
 
 // StatusError is an unexpected HTTP answer of the server. It holds no token
@@ -537,7 +507,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	msg := fmt.Sprintf("the remoteStorage server answered %d %s", e.Status, http.StatusText(e.Status))
+	msg := fmt.Sprintf("the remoteStorage server answered %d %s", e.Status, wire.StatusText(e.Status))
 	if e.Text != "" {
 		msg += ": " + e.Text
 	}
@@ -553,23 +523,23 @@ func (e retryAfterError) Unwrap() error             { return e.StatusError }
 var _ adapters.RetryAfterError = retryAfterError{}
 
 // statusErr reads and classifies an unexpected answer.
-func statusErr(op, id string, resp *http.Response) error {
+func statusErr(op, id string, resp *wire.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	e := &StatusError{Status: resp.StatusCode}
+	e := &StatusError{Status: resp.Status}
 	if a := resp.Header.Get("WWW-Authenticate"); a != "" {
 		e.Text = shorten(a)
 	} else if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		e.Text = shorten(string(body))
 	}
 	var kind error
-	switch s := resp.StatusCode; {
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+	switch s := resp.Status; {
+	case s == 401 || s == 403:
 		kind = adapters.ErrUnauthorized
-	case s == http.StatusTooManyRequests || s >= 500:
+	case s == 429 || s >= 500:
 		kind = adapters.ErrTransient
 	}
 	var err error = e
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok && kind == adapters.ErrTransient {
+	if d, ok := wire.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && kind == adapters.ErrTransient {
 		e.Wait = d
 		err = retryAfterError{e}
 	}
@@ -631,8 +601,8 @@ func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // validETag accepts what can be sent back in an If-Match header: printable
@@ -657,20 +627,6 @@ func unquote(s string) string {
 		s = s[1 : len(s)-1]
 	}
 	return s
-}
-
-func parseRetryAfter(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
 }
 
 // shorten keeps the first line of s, at most 200 bytes, printable ASCII.

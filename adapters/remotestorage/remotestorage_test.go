@@ -48,20 +48,22 @@ func (f *fixed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, f.body)
 }
 
-func newOn(t *testing.T, h http.Handler, tweak func(*remotestorage.Options)) *remotestorage.Adapter {
+// newOn returns an adapter on a server running h, in the stack with a
+// retry layer of two attempts without pauses (the command line's and the
+// page's composition; the adapter itself makes one attempt per call).
+func newOn(t *testing.T, h http.Handler, rtweak func(*retry.Options)) adapters.Adapter {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	opts := remotestorage.Options{Root: srv.URL + "/storage/alice/vaultdb", Token: secretToken, AtomicReads: true,
-		Retry: retry.Options{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}}
-	if tweak != nil {
-		tweak(&opts)
-	}
-	a, err := remotestorage.New(opts)
+	a, err := remotestorage.New(remotestorage.Options{Root: srv.URL + "/storage/alice/vaultdb", Token: secretToken, AtomicReads: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	ropts := retry.Options{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
+	if rtweak != nil {
+		rtweak(&ropts)
+	}
+	return stack.Build(a, stack.Options{Retry: &ropts})
 }
 
 func TestStatusMapping(t *testing.T) {
@@ -138,9 +140,9 @@ func TestRequests(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	var waits []time.Duration
 	f := &fixed{status: 429, headers: map[string]string{"Retry-After": "7"}}
-	a := newOn(t, f, func(o *remotestorage.Options) {
-		o.Retry.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-		o.Retry.MaxElapsed = time.Hour
+	a := newOn(t, f, func(o *retry.Options) {
+		o.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+		o.MaxElapsed = time.Hour
 	})
 	_, _, err := a.Read(ctx, "config")
 	if !errors.Is(err, adapters.ErrTransient) {
@@ -155,7 +157,7 @@ func TestNetworkErrorIsTransient(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	a, err := remotestorage.New(remotestorage.Options{Root: url + "/storage/a/vaultdb", Token: "t", SingleAttempt: true, AtomicReads: true})
+	a, err := remotestorage.New(remotestorage.Options{Root: url + "/storage/a/vaultdb", Token: "t", AtomicReads: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,5 +391,28 @@ func TestList(t *testing.T) {
 				t.Fatalf("listed %q, %v, %v", ids, ok, err)
 			}
 		})
+	}
+}
+
+// TestOneAttempt: the adapter makes one request per call and leaves the
+// retries to the retry layer, giving it the server's Retry-After.
+func TestOneAttempt(t *testing.T) {
+	f := &fixed{status: 503, headers: map[string]string{"Retry-After": "7"}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	a, err := remotestorage.New(remotestorage.Options{Root: srv.URL + "/storage/alice/vaultdb", Token: secretToken, AtomicReads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = a.Read(ctx, "config")
+	var ra adapters.RetryAfterError
+	if !errors.Is(err, adapters.ErrTransient) || !errors.As(err, &ra) || ra.RetryAfter() != 7*time.Second {
+		t.Fatalf("err = %v, want a transient error asking to wait 7s", err)
+	}
+	if _, err := a.Write(ctx, "config", []byte("x"), adapters.NoRev); !errors.Is(err, adapters.ErrTransient) {
+		t.Fatalf("write: %v", err)
+	}
+	if len(f.reqs) != 2 {
+		t.Fatalf("%d requests for one read and one write, want 2", len(f.reqs))
 	}
 }

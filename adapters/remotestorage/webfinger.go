@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vaultdb/vaultdb/adapters/wire"
+	"github.com/vaultdb/vaultdb/adapters/wire/wiredefault"
 )
 
 // Account is a remoteStorage user address, user@host (host may carry a
@@ -88,18 +90,16 @@ func hostOnly(hostport string) string {
 }
 
 // Discover asks the account's host, with WebFinger (RFC 7033), where its
-// storage and its OAuth dialog are. client nil means http.DefaultClient.
-func Discover(ctx context.Context, client *http.Client, acct Account) (*Endpoints, error) {
-	if client == nil {
-		client = http.DefaultClient
+// storage and its OAuth dialog are. doer nil means wiredefault.Doer(). A
+// redirect is not followed (see package wire): the record must come from
+// the account's host.
+func Discover(ctx context.Context, doer wire.Doer, acct Account) (*Endpoints, error) {
+	if doer == nil {
+		doer = wiredefault.Doer()
 	}
-	u := WebFingerURL(acct)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("WebFinger for %s: %v", acct, err)
-	}
+	req := wire.NewRequest("GET", WebFingerURL(acct), nil)
 	req.Header.Set("Accept", "application/jrd+json, application/json")
-	resp, err := client.Do(req)
+	resp, err := doer.Do(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -112,12 +112,12 @@ func Discover(ctx context.Context, client *http.Client, acct Account) (*Endpoint
 		return nil, &DiscoveryError{Account: acct, Transient: true, Err: fmt.Errorf("answer cut off: %v", err)}
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound:
+	case resp.Status == 200:
+	case resp.Status == 404:
 		return nil, &DiscoveryError{Account: acct, Err: fmt.Errorf("%s knows no such account (WebFinger answered 404)", acct.Host)}
 	default:
-		return nil, &DiscoveryError{Account: acct, Transient: resp.StatusCode == 429 || resp.StatusCode >= 500,
-			Err: fmt.Errorf("WebFinger answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
+		return nil, &DiscoveryError{Account: acct, Transient: resp.Status == 429 || resp.Status >= 500,
+			Err: fmt.Errorf("WebFinger answered %d %s", resp.Status, wire.StatusText(resp.Status))}
 	}
 	ep, err := parseJRD(body)
 	if err != nil {

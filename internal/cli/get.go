@@ -91,17 +91,20 @@ func runGet(ctx context.Context, o *GetOptions) error {
 		}
 		v, what = fv, fmt.Sprintf("field %q of %s", o.Field, p)
 	}
-	if o.Clip && o.Field == "" && entry.KindOf(v) == "an object" {
-		// Like "pass show -c": the password, never the whole object with
-		// its other secrets (a TOTP secret, say).
-		fv, ok, err := entry.GetField(v, "password")
-		if err != nil {
+	if o.Clip && o.Field == "" {
+		// An object's password, never the whole object: the rule the web
+		// page's Copy follows too.
+		fv, field, err := entry.CopyValue(v)
+		switch {
+		case errors.Is(err, entry.ErrNoPassword):
+			return clipFieldError(p, v)
+		case err != nil:
 			return fmt.Errorf("the value of %s is damaged: %w", p, vault.ErrCorrupt)
 		}
-		if !ok {
-			return clipFieldError(p, v)
+		if field != "" {
+			what = fmt.Sprintf("field %q of %s", field, p)
 		}
-		v, what = fv, fmt.Sprintf("field %q of %s", "password", p)
+		v = fv
 	}
 	var out []byte
 	if o.JSON {
@@ -138,10 +141,9 @@ func clipFieldError(p string, v []byte) error {
 	if _, err := otp.ParseDocument(v); !errors.Is(err, otp.ErrNotDocument) {
 		return usageErrorf("%s is a TOTP entry: copy its code with \"vaultdb totp -c %s\"", p, p[1:])
 	}
-	fs, _ := entry.ParseObject(v)
-	names := make([]string, len(fs))
-	for i, f := range fs {
-		names[i] = strconv.Quote(f.Key)
+	names := entry.Fields(v)
+	for i, n := range names {
+		names[i] = strconv.Quote(n)
 	}
 	return usageErrorf("%s is an object without a \"password\" field, and -c copies one value: choose it with --field NAME (its fields: %s)", p, strings.Join(names, ", "))
 }

@@ -134,6 +134,43 @@ func Text(v []byte) ([]byte, error) {
 	return Indent(v)
 }
 
+// ErrNoPassword is CopyValue's error for an object without a "password"
+// field: which of its fields to copy is the user's choice (offer Fields).
+var ErrNoPassword = errors.New(`the object has no "password" field; choose the field to copy`)
+
+// CopyValue is the part of value v that a copy takes when no field is
+// named ("vaultdb get -c", the web page's Copy): an object's "password"
+// field, as "pass show -c" copies the password, never the whole object
+// with its other secrets (a TOTP secret, say); any other value whole, to
+// be copied as its Text. field is "password" when that field was taken.
+func CopyValue(v []byte) (val json.RawMessage, field string, err error) {
+	if KindOf(v) != "an object" {
+		return v, "", nil
+	}
+	fv, ok, err := GetField(v, "password")
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, "", ErrNoPassword
+	}
+	return fv, "password", nil
+}
+
+// Fields returns the names of object v's fields in their order (nil for
+// anything else), to offer when a copy needs one.
+func Fields(v []byte) []string {
+	fs, err := ParseObject(v)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Key
+	}
+	return names
+}
+
 // maxSegment is the longest name Segment makes, in bytes.
 const maxSegment = 200
 

@@ -1,6 +1,8 @@
 package entry
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,5 +66,31 @@ func TestSegment(t *testing.T) {
 		if got := Segment(in); got != want {
 			t.Errorf("Segment(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCopyValue: the one copy rule of the command line and the page.
+func TestCopyValue(t *testing.T) {
+	for _, tc := range []struct {
+		v, want, field string
+		err            error
+	}{
+		{`"line one\nline two"`, `"line one\nline two"`, "", nil}, // a string whole, as get prints it
+		{`{"user":"alice","password":"s3cret","totp":"JBSW"}`, `"s3cret"`, "password", nil},
+		{`{"password":42}`, `42`, "password", nil},
+		{`{"user":"alice","pin":"1234"}`, ``, "", ErrNoPassword},
+		{`[1,2]`, `[1,2]`, "", nil},
+		{`7`, `7`, "", nil},
+	} {
+		got, field, err := CopyValue([]byte(tc.v))
+		if string(got) != tc.want || field != tc.field || !errors.Is(err, tc.err) {
+			t.Errorf("CopyValue(%s) = %s, %q, %v; want %s, %q, %v", tc.v, got, field, err, tc.want, tc.field, tc.err)
+		}
+	}
+	if got := Fields([]byte(`{"user":"alice","pin":"1234"}`)); !slices.Equal(got, []string{"user", "pin"}) {
+		t.Errorf("Fields = %q", got)
+	}
+	if got := Fields([]byte(`"x"`)); got != nil {
+		t.Errorf("Fields of a string = %q", got)
 	}
 }

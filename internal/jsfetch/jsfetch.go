@@ -1,65 +1,59 @@
 //go:build js && wasm
 
-// Package jsfetch is an http.RoundTripper over the browser's fetch, for
-// the adapters that speak HTTP (remoteStorage, Dropbox) when they run in a
-// page. It is its own package so that only what imports it links net/http
-// (with crypto/tls and x509, which more than double a wasm).
+// Package jsfetch is a wire.Doer over the browser's fetch, for the adapters
+// that speak HTTP (remoteStorage, Dropbox) when they run in a page. The
+// browser does TLS itself, so the page's WebAssembly links no net/http,
+// crypto/tls or crypto/x509.
 package jsfetch
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
 	"strconv"
 	"syscall/js"
 
 	"github.com/vaultdb/vaultdb/adapters"
+	"github.com/vaultdb/vaultdb/adapters/wire"
 	"github.com/vaultdb/vaultdb/internal/jsutil"
 )
 
-// Transport is an http.RoundTripper over the browser's fetch. net/http's
-// own js transport cannot set fetch's cache mode, so the remoteStorage
-// adapter's "Cache-Control: no-cache" would go out as a request header,
-// which servers' CORS rules refuse (armadietto's preflight does not allow
-// it). Here that header becomes cache: "no-store" instead:
-// a read must never be answered from the browser's HTTP cache, or a stale
-// revision would make every write a conflict.
-type Transport struct{}
+// MaxResponse bounds a response body: a blob of adapters.MaxBlobSize and
+// the few bytes of JSON around it in a listing are far less.
+const MaxResponse = adapters.MaxBlobSize + 1<<20
 
-// Client returns an HTTP client over Transport.
-func Client() *http.Client { return &http.Client{Transport: Transport{}} }
+// Doer sends requests with fetch: redirect "error" (a redirect is never
+// followed, as on the command line), credentials "omit" (no cookies),
+// cache "no-store" (a read must never be answered from the browser's HTTP
+// cache, or a stale revision would make every write a conflict). A
+// request's NoCache needs nothing more: a Cache-Control request header
+// would make fetch ask for a CORS preflight that servers refuse
+// (armadietto's does).
+type Doer struct{}
 
-// RoundTrip implements http.RoundTripper.
-func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+var _ wire.Doer = Doer{}
+
+// Do implements wire.Doer. The response body is read whole (fetch gives
+// it at once as an ArrayBuffer), after a Content-Length above MaxResponse
+// was refused.
+func (Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
 	opts := js.Global().Get("Object").New()
 	opts.Set("method", req.Method)
 	opts.Set("redirect", "error")
 	opts.Set("credentials", "omit")
 	opts.Set("cache", "no-store")
 	headers := js.Global().Get("Headers").New()
-	for k, vs := range req.Header {
-		if http.CanonicalHeaderKey(k) == "Cache-Control" {
-			continue
-		}
-		for _, v := range vs {
-			headers.Call("append", k, v)
-		}
+	for k, v := range req.Header {
+		headers.Call("append", k, v)
 	}
 	opts.Set("headers", headers)
-	if req.Body != nil {
-		b, err := io.ReadAll(io.LimitReader(req.Body, adapters.MaxBlobSize+1))
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > 0 {
-			opts.Set("body", jsutil.Bytes(b))
-		}
+	if len(req.Body) > 0 {
+		opts.Set("body", jsutil.Bytes(req.Body))
 	}
 	ctrl := js.Global().Get("AbortController").New()
 	opts.Set("signal", ctrl.Get("signal"))
-	ctx := req.Context()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -70,35 +64,44 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}()
 
-	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", req.URL.String(), opts))
+	what := req.Method + " " + redacted(req.URL)
+	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", req.URL, opts))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL.Redacted(), err)
+		return nil, fmt.Errorf("fetch %s: %w", what, err)
 	}
-	h := http.Header{}
+	h := wire.Header{}
 	each := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		h.Add(args[1].String(), args[0].String())
+		h.Set(args[1].String(), args[0].String())
 		return nil
 	})
 	resp.Get("headers").Call("forEach", each)
 	each.Release()
-	if cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && cl > adapters.MaxBlobSize {
-		return nil, fmt.Errorf("%s %s: the response of %d bytes is larger than the %d-byte limit", req.Method, req.URL.Redacted(), cl, adapters.MaxBlobSize)
+	if cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && cl > MaxResponse {
+		return nil, fmt.Errorf("%s: the response of %d bytes is larger than the %d-byte limit", what, cl, MaxResponse)
 	}
 	buf, err := jsutil.Await(ctx, resp.Call("arrayBuffer"))
 	if err != nil {
-		return nil, fmt.Errorf("reading the response to %s %s: %w", req.Method, req.URL.Redacted(), err)
+		return nil, fmt.Errorf("reading the response to %s: %w", what, err)
+	}
+	if n := buf.Get("byteLength").Int(); n > MaxResponse {
+		return nil, fmt.Errorf("%s: the response of %d bytes is larger than the %d-byte limit", what, n, MaxResponse)
 	}
 	body := jsutil.GoBytes(buf)
-	code := resp.Get("status").Int()
-	return &http.Response{
-		Status:        strconv.Itoa(code) + " " + resp.Get("statusText").String(),
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
+	return &wire.Response{
+		Status:        resp.Get("status").Int(),
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
-		Request:       req,
+		Body:          io.NopCloser(bytes.NewReader(body)),
 	}, nil
+}
+
+// redacted is u without its query (which may hold a code or token) for
+// error messages.
+func redacted(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a malformed URL)"
+	}
+	p.RawQuery, p.Fragment, p.User = "", "", nil
+	return p.String()
 }

@@ -129,7 +129,12 @@ async function storeLocation() {
     e.code = "not-signed-in";
     throw e;
   }
-  if (loc.type === "dropbox") return { type: "dropbox", folder: loc.folder, token: s, config: siteConfig.dropbox || {} };
+  if (loc.type === "dropbox") {
+    // A refreshed access token replaces the tab's, so that a reload uses
+    // it instead of refreshing again.
+    const onToken = (t) => sessionStorage.setItem(signInKey(loc), JSON.stringify(t));
+    return { type: "dropbox", folder: loc.folder, token: s, config: siteConfig.dropbox || {}, onToken };
+  }
   return { type: loc.type, storageRoot: s.storageRoot, folder: loc.folder, token: s.token };
 }
 
@@ -364,7 +369,7 @@ async function select(path) {
   selected = path;
   revealed = false;
   clearInterval(otpTimer);
-  show("editor", false); show("entry", true);
+  show("editor", false); show("entry", true); show("copy-fields", false);
   $("entry-path").textContent = path;
   $("value").textContent = "••••••••";
   $("show").textContent = "Show";
@@ -403,14 +408,6 @@ $("show").addEventListener("click", async () => {
   } catch (err) { fail(err); }
 });
 
-// The secret to copy: a string value, or an object's "password" field.
-function secretOf(json) {
-  const v = JSON.parse(json);
-  if (typeof v === "string") return v.split("\n")[0];
-  if (v && typeof v === "object" && typeof v.password === "string") return v.password;
-  return JSON.stringify(v);
-}
-
 async function copy(text, what) {
   await navigator.clipboard.writeText(text);
   status(`Copied ${what}; the clipboard is cleared in ${CLIP_SECONDS} s.`);
@@ -427,9 +424,37 @@ async function copy(text, what) {
   }, CLIP_SECONDS * 1000);
 }
 
+// Copy takes what "vaultdb get -c" copies (one rule, internal/entry's
+// CopyValue): a string whole, an object's "password" field. An object
+// without one is never copied whole (its other fields are secrets too):
+// the page offers its fields, as the command line's message names them.
 $("copy").addEventListener("click", async () => {
-  try { await copy(secretOf(await vaultdb.get(selected)), selected); } catch (err) { fail(err); }
+  show("copy-fields", false);
+  try {
+    const r = await vaultdb.copyText(selected);
+    if (r.fields) { offerFields(selected, r); return; }
+    await copy(r.text, r.what);
+  } catch (err) { fail(err); }
 });
+
+function offerFields(path, r) {
+  const list = $("copy-field-list");
+  list.replaceChildren();
+  for (const name of r.fields) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = name;
+    b.dataset.field = name;
+    b.addEventListener("click", async () => {
+      show("copy-fields", false);
+      try { await copy(await vaultdb.text(path, name), `field "${name}" of ${path}`); } catch (err) { fail(err); }
+    });
+    list.append(b);
+  }
+  show("copy-fields", true);
+  status(r.totp ? `${path} has no "password" field: copy one of its fields, or its code with "Copy code".`
+                : `${path} has no "password" field: choose the field to copy.`);
+}
 
 $("otp-copy").addEventListener("click", async () => {
   try { await copy((await vaultdb.totp(selected)).code, "the code"); } catch (err) { fail(err); }

@@ -111,6 +111,25 @@ try {
     noField: await vaultdb.text("/email/work", "nope").then(() => "found", (e) => e.code),
     nullRefused: await vaultdb.set("/nothing", "null").then(() => "stored", (e) => e.code),
   })));
+  // Copy takes what "vaultdb get -c" copies: an object's "password"
+  // field; an object without one is not copied whole, its fields are
+  // offered (a TOTP entry's: type, secret, ...).
+  await page.click('#tree [data-path="/email/work"]');
+  await page.click("#copy");
+  await page.waitForFunction(() => /Copied field "password"/.test(document.getElementById("status").textContent));
+  out.copiedPassword = await page.evaluate(() => navigator.clipboard.readText());
+  await page.click('#tree [data-path="/github/totp"]');
+  await page.evaluate(() => navigator.clipboard.writeText("before"));
+  await page.click("#copy");
+  await page.waitForSelector("#copy-fields:not([hidden])");
+  out.offeredFields = await page.$$eval("#copy-field-list button", (bs) => bs.map((b) => b.dataset.field));
+  out.offerStatus = await page.textContent("#status");
+  out.clipboardWhileOffered = await page.evaluate(() => navigator.clipboard.readText());
+  await snap(page, "copy-fields");
+  await page.click('#copy-field-list button[data-field="type"]');
+  await page.waitForFunction(() => /Copied field "type"/.test(document.getElementById("status").textContent));
+  out.copiedField = await page.evaluate(() => navigator.clipboard.readText());
+
   page.once("dialog", (d) => d.accept());
   await page.click('#tree [data-path="/github/password"]');
   await page.click("#remove");

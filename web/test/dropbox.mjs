@@ -33,10 +33,20 @@ export default async function ({ browser, args: [url, artifacts], input: c }) {
     out.session = await page.evaluate(() => Object.keys(sessionStorage));
     await snap(page, "signed-in");
 
+    // The access token has expired: unlocking refreshes it, and the tab
+    // keeps the new one.
+    out.tokenBefore = await page.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem("vaultdb:dropbox"));
+      s.expiry = Date.now() - 1000;
+      sessionStorage.setItem("vaultdb:dropbox", JSON.stringify(s));
+      return { ...s, now: Date.now() };
+    });
     await page.fill("#passphrase", c.passphrase);
     await page.click("#unlock");
     await page.waitForSelector("#open:not([hidden])");
     out.where = await page.textContent("#where");
+    out.tokenAfter = await page.evaluate(() => JSON.parse(sessionStorage.getItem("vaultdb:dropbox")));
+    out.tokenAfter.now = Date.now();
     await page.click(`#tree [data-path="${c.readPath}"]`);
     await page.click("#show");
     await page.waitForFunction(() => document.getElementById("value").textContent !== "••••••••");

@@ -30,9 +30,13 @@ type api struct {
 	loc   string
 	close func()                   // releases the open store's adapter (its lock), or nil
 	mem   map[string]*memory.Store // "mem:NAME" stores, for tests
+	// uses counts the calls running on each store, the open one and those
+	// locked while a call still ran: a store's keys are wiped once it is
+	// no longer open and no call uses it.
+	uses map[*vault.Store]int
 }
 
-func newAPI() *api { return &api{mem: map[string]*memory.Store{}} }
+func newAPI() *api { return &api{mem: map[string]*memory.Store{}, uses: map[*vault.Store]int{}} }
 
 // codedError carries a short code the page switches on.
 type codedError struct {
@@ -94,6 +98,7 @@ func (a *api) export() js.Value {
 	set("lock", func([]js.Value) (any, error) { a.lock(); return nil, nil })
 	set("get", a.get)
 	set("text", a.text)
+	set("copyText", a.copyText)
 	set("set", a.set)
 	set("setText", a.setText)
 	set("update", a.update)
@@ -294,28 +299,62 @@ func (a *api) opened(s *vault.Store, loc string, ad adapters.Adapter) {
 	if a.close != nil {
 		a.close()
 	}
+	a.retireLocked()
 	a.store, a.loc, a.close = s, loc, func() { closeAdapter(ad) }
 }
 
-// lock forgets the open store and its keys, and releases its adapter. The
-// keys are dropped, not wiped: a task still running would otherwise
-// encrypt with zeroed keys.
+// lock forgets the open store and releases its adapter. Its keys are
+// wiped at once, or, while a call still runs on it (which would otherwise
+// encrypt with zeroed keys), when the last one returns.
 func (a *api) lock() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.close != nil {
 		a.close()
 	}
+	a.retireLocked()
 	a.store, a.loc, a.close = nil, "", nil
 }
 
-func (a *api) current() (*vault.Store, error) {
+// retireLocked wipes the open store's keys if no call uses it; the last
+// call's release does it otherwise. a.mu is held.
+func (a *api) retireLocked() {
+	if a.store != nil && a.uses[a.store] == 0 {
+		wipeKeys(a.store)
+	}
+}
+
+// wipeKeys zeroes s's keys. (The engine's router keeps HMAC states made
+// from its key in a pool, which only the garbage collector frees.)
+func wipeKeys(s *vault.Store) {
+	k := s.Keys()
+	clear(k.Cipher)
+	clear(k.Router)
+}
+
+// acquire returns the open store for a call, which must release it.
+func (a *api) acquire() (*vault.Store, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.store == nil {
 		return nil, errLocked
 	}
+	a.uses[a.store]++
 	return a.store, nil
+}
+
+// release ends a call on s: the last one on a store no longer open wipes
+// its keys.
+func (a *api) release(s *vault.Store) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.uses[s]--; a.uses[s] > 0 {
+		return
+	}
+	delete(a.uses, s)
+	if s != a.store {
+		wipeKeys(s)
+	}
 }
 
 // docPath accepts "a/b" as well as "/a/b".
@@ -336,10 +375,11 @@ func dirPath(p string) string {
 
 // task runs f in a new task on the open store.
 func (a *api) task(f func(ctx context.Context, t *vault.Task) (any, error)) (any, error) {
-	s, err := a.current()
+	s, err := a.acquire()
 	if err != nil {
 		return nil, err
 	}
+	defer a.release(s)
 	ctx := context.Background()
 	return f(ctx, s.NewTask(ctx))
 }
@@ -390,6 +430,46 @@ func (a *api) text(args []js.Value) (any, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		return string(out), nil
+	})
+}
+
+// copyText(path) returns what "vaultdb get -c PATH" copies, by the same
+// rule (entry.CopyValue): {text, what}, what naming the field taken; for
+// an object without a "password" field {fields: [names], totp: bool}
+// instead, for the page to offer the fields (and, for a TOTP entry, its
+// code), as the command line's message does.
+func (a *api) copyText(args []js.Value) (any, error) {
+	p, err := str(args, 0, "the path")
+	if err != nil {
+		return nil, err
+	}
+	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
+		v, err := t.Get(ctx, docPath(p))
+		if err != nil {
+			return nil, err
+		}
+		cv, field, err := entry.CopyValue(v)
+		if errors.Is(err, entry.ErrNoPassword) {
+			names := entry.Fields(v)
+			fields := make([]any, len(names))
+			for i, n := range names {
+				fields[i] = n
+			}
+			_, terr := otp.ParseDocument(v)
+			return map[string]any{"fields": fields, "totp": !errors.Is(terr, otp.ErrNotDocument)}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, vault.ErrCorrupt)
+		}
+		out, err := entry.Text(cv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, vault.ErrCorrupt)
+		}
+		what := p
+		if field != "" {
+			what = fmt.Sprintf("field %q of %s", field, p)
+		}
+		return map[string]any{"text": string(out), "what": what}, nil
 	})
 }
 

@@ -9,14 +9,13 @@ import (
 	"syscall/js"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
-// Dropbox in the page: the command line's wire client over fetch, and the
+// Dropbox in the page: the command line's adapter over fetch (its default
+// Doer in a browser), composed with the stack as on the command line, and the
 // sign-in as a web page does it, OAuth 2 with PKCE and a redirect back to
 // the page (no app secret: the page cannot keep one).
 func init() {
@@ -39,7 +38,7 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 		return ""
 	}
 	c := dropbox.AuthConfig{AppKey: get("appKey"), AuthURL: get("authURL"), TokenURL: get("tokenURL"), APIBase: get("apiBase"),
-		HTTPClient: jsfetch.Client()}
+		Doer: jsfetch.Doer{}}
 	if c.AppKey == "" {
 		return c, "", &codedError{"no-app-key", errors.New(`this page has no Dropbox app key: its config.json must name one ({"dropbox": {"appKey": "..."}})`)}
 	}
@@ -47,7 +46,11 @@ func dropboxConfig(v js.Value) (dropbox.AuthConfig, string, error) {
 }
 
 // openDropbox opens {type: "dropbox", folder: "/vaultdb", config, token:
-// {accessToken, refreshToken, expiry (ms since 1970)}}.
+// {accessToken, refreshToken, expiry (ms since 1970)}, onToken}. onToken,
+// if a function, is called with the new token (the same shape) whenever
+// the adapter refreshed the access token, for the page to keep it (as the
+// command line saves it to its token file), so that a reload does not
+// refresh again.
 func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	cfg, content, err := dropboxConfig(loc.Get("config"))
 	if err != nil {
@@ -61,12 +64,19 @@ func openDropbox(loc js.Value) (adapters.Adapter, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	ad, err := dropbox.New(dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
-		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, HTTPClient: cfg.HTTPClient})
+	opts := dropbox.Options{Root: folder.String(), APIBase: cfg.APIBase, ContentBase: content,
+		TokenURL: cfg.TokenURL, AppKey: cfg.AppKey, Token: tok, Doer: cfg.Doer}
+	if cb := loc.Get("onToken"); cb.Type() == js.TypeFunction {
+		opts.OnToken = func(t *dropbox.Token) {
+			// A synchronous call: the page only stores it.
+			cb.Invoke(js.ValueOf(tokenObject(t)))
+		}
+	}
+	ad, err := dropbox.New(opts)
 	if err != nil {
 		return nil, "", err
 	}
-	return ad, "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
+	return remoteStack(ad), "dropbox:" + strings.TrimSuffix(ad.Path(""), "/"), nil
 }
 
 // loginConfig reads the (config, redirectURI) arguments both halves of
@@ -84,11 +94,11 @@ func loginConfig(args []js.Value) (dropbox.AuthConfig, error) {
 }
 
 // dropboxToken reads {accessToken, refreshToken, expiry (ms since 1970)}.
-func dropboxToken(t js.Value) (*oauth2.Token, error) {
+func dropboxToken(t js.Value) (*dropbox.Token, error) {
 	if t.Type() != js.TypeObject {
 		return nil, &codedError{"not-signed-in", errors.New("not signed in to Dropbox: sign in first")}
 	}
-	tok := &oauth2.Token{TokenType: "bearer"}
+	tok := &dropbox.Token{}
 	if v := t.Get("accessToken"); v.Type() == js.TypeString {
 		tok.AccessToken = v.String()
 	}
@@ -165,6 +175,12 @@ func dropboxFinishLogin(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return tokenObject(tok), nil
+}
+
+// tokenObject is the page's form of a sign-in: {accessToken, refreshToken,
+// expiry (ms since 1970)}.
+func tokenObject(tok *dropbox.Token) map[string]any {
 	return map[string]any{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken,
-		"expiry": float64(tok.Expiry.UnixMilli())}, nil
+		"expiry": float64(tok.Expiry.UnixMilli())}
 }

@@ -13,10 +13,9 @@ import (
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
 )
 
-// The remoteStorage adapter over net/http with a fetch transport. It is in
-// the second wasm (tag "remote", vaultdb-remote.wasm), which the page loads
-// only for a remote store: net/http, crypto/tls and x509, which the browser
-// never uses here but net/http's client links, more than double the wasm.
+// The remoteStorage adapter over the browser's fetch (internal/jsfetch, its
+// default Doer in a browser). It is in the second wasm (tag "remote",
+// vaultdb-remote.wasm), which the page loads only for a remote store.
 func init() {
 	objectLocations["remotestorage"] = openRemoteStorage
 	extraFuncs["rsDiscover"] = rsDiscover
@@ -43,11 +42,11 @@ func openRemoteStorage(loc js.Value) (adapters.Adapter, string, error) {
 	if root == "" || token == "" {
 		return nil, "", &codedError{"not-signed-in", errors.New("a remoteStorage location needs the storage root (or the folder's URL) and an access token: sign in first")}
 	}
-	ad, err := remotestorage.New(remotestorage.Options{Root: root, Token: token, HTTPClient: jsfetch.Client()})
+	ad, err := remotestorage.New(remotestorage.Options{Root: root, Token: token, Doer: jsfetch.Doer{}})
 	if err != nil {
 		return nil, "", err
 	}
-	return ad, "remotestorage:" + root, nil
+	return remoteStack(ad), "remotestorage:" + root, nil
 }
 
 // rsDiscover(account) asks the account's server with WebFinger where its
@@ -63,7 +62,7 @@ func rsDiscover(args []js.Value) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ep, err := remotestorage.Discover(ctx, jsfetch.Client(), acct)
+	ep, err := remotestorage.Discover(ctx, jsfetch.Doer{}, acct)
 	if err != nil {
 		return nil, err
 	}

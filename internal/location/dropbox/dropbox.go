@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vaultdb/vaultdb/adapters"
 	dbx "github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/retry"
@@ -143,7 +141,7 @@ func open(_ context.Context, env *location.Env, root string) (adapters.Adapter, 
 		TokenURL:    ep.Token,
 		AppKey:      appKey,
 		Token:       tf.Token,
-		OnToken: func(tok *oauth2.Token) {
+		OnToken: func(tok *dbx.Token) {
 			saved := *tf
 			saved.AppKey = appKey
 			saved.Token = tok

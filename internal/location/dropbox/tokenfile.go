@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/oauth2"
+	dbx "github.com/vaultdb/vaultdb/adapters/dropbox"
 
 	"github.com/vaultdb/vaultdb/internal/location"
 )
@@ -41,7 +41,7 @@ type TokenFile struct {
 	// AppKey is the app the token was issued to; a refresh must use it.
 	AppKey    string
 	AccountID string
-	Token     *oauth2.Token
+	Token     *dbx.Token
 }
 
 type tokenFileJSON struct {
@@ -76,8 +76,8 @@ func LoadToken(path string) (*TokenFile, error) {
 	if j.RefreshToken == "" && j.AccessToken == "" {
 		return nil, fmt.Errorf("%w (%s holds no token)", ErrNoToken, path)
 	}
-	return &TokenFile{AppKey: j.AppKey, AccountID: j.AccountID, Token: &oauth2.Token{
-		AccessToken: j.AccessToken, RefreshToken: j.RefreshToken, Expiry: j.Expiry, TokenType: "bearer",
+	return &TokenFile{AppKey: j.AppKey, AccountID: j.AccountID, Token: &dbx.Token{
+		AccessToken: j.AccessToken, RefreshToken: j.RefreshToken, Expiry: j.Expiry, AccountID: j.AccountID,
 	}}, nil
 }
 
@@ -90,9 +90,7 @@ func SaveToken(path string, tf *TokenFile) error {
 	j := tokenFileJSON{Note: tokenNote, AppKey: tf.AppKey, AccountID: tf.AccountID,
 		RefreshToken: tf.Token.RefreshToken, AccessToken: tf.Token.AccessToken, Expiry: tf.Token.Expiry}
 	if j.AccountID == "" {
-		if id, ok := tf.Token.Extra("account_id").(string); ok {
-			j.AccountID = id
-		}
+		j.AccountID = tf.Token.AccountID
 	}
 	data, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {

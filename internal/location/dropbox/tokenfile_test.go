@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
+	dbx "github.com/vaultdb/vaultdb/adapters/dropbox"
 )
 
 func TestLoadTokenChecks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "t.json")
-	if err := SaveToken(path, &TokenFile{Token: &oauth2.Token{RefreshToken: "r"}}); err != nil {
+	if err := SaveToken(path, &TokenFile{Token: &dbx.Token{RefreshToken: "r"}}); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(path, 0o644)
@@ -43,7 +43,7 @@ func TestLoadTokenChecks(t *testing.T) {
 func TestTokenFileRoundTrip(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cfg", "vaultdb", TokenFileName)
-	tok := &oauth2.Token{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour).Round(time.Second)}
+	tok := &dbx.Token{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour).Round(time.Second)}
 	if err := SaveToken(path, &TokenFile{AppKey: "k", AccountID: "dbid:a", Token: tok}); err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func login(ctx context.Context, env *location.Env, opts location.LoginOptions) e
 	fmt.Fprintln(env.ErrOut)
 
 	// Check that the token opens the folder before keeping it.
-	a, err := rs.New(rs.Options{Root: ep.FolderURL(Module), Token: g.token, SingleAttempt: true})
+	a, err := rs.New(rs.Options{Root: ep.FolderURL(Module), Token: g.token})
 	if err != nil {
 		return fmt.Errorf("the server sent an unusable token: %v", err)
 	}

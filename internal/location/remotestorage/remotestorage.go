@@ -101,7 +101,7 @@ func open(_ context.Context, env *location.Env, where string) (adapters.Adapter,
 		return nil, location.NotSignedInf("not signed in to remoteStorage account %s (no sign-in for it in %s)", acct, path)
 	}
 	ep := rs.Endpoints{StorageRoot: s.StorageRoot}
-	a, err := rs.New(rs.Options{Root: ep.FolderURL(folder), Token: s.AccessToken, SingleAttempt: true})
+	a, err := rs.New(rs.Options{Root: ep.FolderURL(folder), Token: s.AccessToken})
 	if err != nil {
 		return nil, location.NotSignedInf("the sign-in for %s in %s is not usable: %v", acct, path, err)
 	}
