@@ -27,7 +27,10 @@ func (t *Task) settleLocked() {
 // its changed items beside the state it replaces: an import of 100,000
 // entries into 4 shards wrote all four 12 MB shards at once, 50 MB of its
 // peak heap. Small stores never reach the budget and keep their writes
-// overlapping.
+// overlapping, and so do single calls: the budget holds only while more
+// than one call is live (a batch), so that a set on a store of large
+// shards still writes its round's few shards at once, not one after
+// another (a round trip each on a remote store).
 // A variable for the tests.
 var writeBudget = 16 << 20
 
@@ -68,7 +71,7 @@ func (t *Task) pumpLocked() {
 				}
 				continue
 			}
-			if inFlight > 0 && inFlight+sl.state.Size() > writeBudget {
+			if inFlight > 0 && inFlight+sl.state.Size() > writeBudget && len(t.live) > 1 {
 				continue // until a write in flight lands
 			}
 			t.plan.Start(g)

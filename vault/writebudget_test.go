@@ -100,6 +100,17 @@ func TestWritesInFlightWithinBudget(t *testing.T) {
 	if meter.peakWrites != 1 {
 		t.Errorf("%d writes at once under a budget smaller than a shard, want 1", meter.peakWrites)
 	}
+	// A single call is not held back: its round's writes go together.
+	meter.pair = true
+	meter.peak, meter.peakWrites = 0, 0
+	deep := "/n1/n2/n3/n4/n5/n6/n7/n8/doc"
+	if err := s.NewTask(ctx).Set(ctx, deep, value(0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if meter.peakWrites < 2 {
+		t.Errorf("a single set of a new document 8 directories deep wrote one shard at a time under the budget")
+	}
+	meter.pair = false
 	vals, errs := s.NewTask(ctx).GetAll(ctx, paths)
 	for i := range paths {
 		if errs[i] != nil || string(vals[i]) != string(value(i, 2)) {
