@@ -101,9 +101,9 @@ cross:
 # waits on processes, servers and a browser, not on the CPU (on 2 cores,
 # make test used about a third of the CPU time it had). The model checker
 # is CPU-bound, one goroutine, and the longest package, so it runs as four
-# processes: TestModel's migrate and rotate scenarios (about 40 % of the
-# package's time), the rest of TestModel (20 %), TestRandomFaults (35 %),
-# the other tests. -run/-skip make the parts complements: a test or
+# processes: TestModel's migrate and rotate scenarios, the rest of
+# TestModel, TestRandomFaults, the other tests (the first three of about
+# the same length). -run/-skip make the parts complements: a test or
 # scenario added or renamed still runs exactly once.
 TESTFLAGS ?= -p 4 -parallel 6
 SIM_MIGRATE = ^TestModel$$/^(migrate|rotate):
