@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -154,5 +155,33 @@ func TestBatchWavesOverlap(t *testing.T) {
 	}
 	if err := d.Invariant(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// UpdateEach reports every update's end once, with the error UpdateAll
+// returns for it, also for a path it refuses before starting.
+func TestUpdateEachReportsEveryEnd(t *testing.T) {
+	s := newStore(t, memory.New(), 4)
+	paths := []string{"/p/a", "/p/b", "bad//path", "/p/c"}
+	var mu sync.Mutex
+	seen := map[int]error{}
+	errs := s.NewTask(ctx).UpdateEach(ctx, paths, func(i int) UpdateFunc {
+		return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil }
+	}, func(i int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, twice := seen[i]; twice {
+			t.Errorf("%s reported twice", paths[i])
+		}
+		seen[i] = err
+	})
+	for i := range paths {
+		got, ok := seen[i]
+		if !ok || got != errs[i] {
+			t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
+		}
+	}
+	if errs[2] == nil || errs[0] != nil {
+		t.Errorf("errors %v", errs)
 	}
 }
