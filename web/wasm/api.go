@@ -384,8 +384,9 @@ func (a *api) task(f func(ctx context.Context, t *vault.Task) (any, error)) (any
 	return f(ctx, s.NewTask(ctx))
 }
 
-// get(path) returns the document's JSON text.
-func (a *api) get(args []js.Value) (any, error) {
+// withValue runs f on the value of the document args[0] names (as given,
+// for messages), in a task on the open store.
+func (a *api) withValue(args []js.Value, f func(p string, v []byte) (any, error)) (any, error) {
 	p, err := str(args, 0, "the path")
 	if err != nil {
 		return nil, err
@@ -395,26 +396,23 @@ func (a *api) get(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return string(v), nil
+		return f(p, v)
 	})
+}
+
+// get(path) returns the document's JSON text.
+func (a *api) get(args []js.Value) (any, error) {
+	return a.withValue(args, func(_ string, v []byte) (any, error) { return string(v), nil })
 }
 
 // text(path[, field]) returns what "vaultdb get PATH [--field F]" prints:
 // a string as its text, anything else as indented JSON.
 func (a *api) text(args []js.Value) (any, error) {
-	p, err := str(args, 0, "the path")
-	if err != nil {
-		return nil, err
-	}
 	field := ""
 	if len(args) > 1 && args[1].Type() == js.TypeString {
 		field = args[1].String()
 	}
-	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
-		v, err := t.Get(ctx, docPath(p))
-		if err != nil {
-			return nil, err
-		}
+	return a.withValue(args, func(p string, v []byte) (any, error) {
 		if field != "" {
 			f, ok, err := entry.GetField(v, field)
 			if err != nil {
@@ -439,15 +437,7 @@ func (a *api) text(args []js.Value) (any, error) {
 // instead, for the page to offer the fields (and, for a TOTP entry, its
 // code), as the command line's message does.
 func (a *api) copyText(args []js.Value) (any, error) {
-	p, err := str(args, 0, "the path")
-	if err != nil {
-		return nil, err
-	}
-	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
-		v, err := t.Get(ctx, docPath(p))
-		if err != nil {
-			return nil, err
-		}
+	return a.withValue(args, func(p string, v []byte) (any, error) {
 		cv, field, err := entry.CopyValue(v)
 		if errors.Is(err, entry.ErrNoPassword) {
 			names := entry.Fields(v)
