@@ -215,7 +215,8 @@ func TestBrowser(t *testing.T) {
 // suite of the browser adapters (IndexedDB, localStorage, memory), and of
 // the remoteStorage and Dropbox adapters over fetch, against armadietto
 // and the fake Dropbox on 127.0.0.1, as the page uses them, and the
-// page's own (web/wasm: lock wiping the keys).
+// page's own (internal/jsfetch's streamed bodies, web/wasm's lock wiping
+// the keys).
 func TestBrowserGoTests(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -241,6 +242,7 @@ func TestBrowserGoTests(t *testing.T) {
 		{"memory.test.wasm", "../adapters/memory", ""},
 		{"dropbox.test.wasm", "../adapters/dropbox", "^TestBrowserContract$"},
 		{"remotestorage.test.wasm", "../adapters/remotestorage", "^TestBrowserContract$"},
+		{"jsfetch.test.wasm", "../internal/jsfetch", ""},
 		{"page.test.wasm", "./wasm", ""},
 	}
 	for _, bin := range bins {
