@@ -294,6 +294,7 @@ func TestBrowserLocalStorage(t *testing.T) {
 		SecondTab     string
 		AfterLock     []string
 		FirstTabAgain string
+		SameTabAgain  string
 	}
 	b.run(t, &r, "localstorage.mjs", map[string]string{"passphrase": "one tab at a time"}, serveSite(t), artifactDir(t, "localstorage-*.png"))
 	if len(r.PageErrors) > 0 {
@@ -301,6 +302,9 @@ func TestBrowserLocalStorage(t *testing.T) {
 	}
 	if r.Where != "ls:solo" {
 		t.Errorf("the first tab opened %q", r.Where)
+	}
+	if r.SameTabAgain != "unlocked" {
+		t.Errorf("unlocking again the store this tab has open: %q, want it unlocked", r.SameTabAgain)
 	}
 	const elsewhere = "This store is open in another tab or window"
 	if !strings.HasPrefix(r.SecondTab, elsewhere) {

@@ -152,8 +152,9 @@ func knownLocations() string {
 //	ls:NAME    the browser's localStorage, one tab at a time
 //	mem:NAME   memory, gone on reload (tests)
 //
-// and those of objectLocations.
-func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, string, error) {
+// and those of objectLocations. reopen is set by create and unlock, which
+// replace the open store.
+func (a *api) adapter(ctx context.Context, loc js.Value, reopen bool) (adapters.Adapter, string, error) {
 	if loc.Type() == js.TypeObject {
 		t := loc.Get("type")
 		if t.Type() == js.TypeString {
@@ -176,6 +177,17 @@ func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, stri
 		ad, err := indexeddb.Open(ctx, name)
 		return ad, "idb:" + name, err
 	case "ls", "localstorage":
+		if reopen {
+			// This tab holds the store's Web Lock while it has it open, so
+			// opening it again (create, unlock) must close it first, or
+			// it would be told the store is open elsewhere.
+			a.mu.Lock()
+			same := a.loc == "ls:"+name
+			a.mu.Unlock()
+			if same {
+				a.lock()
+			}
+		}
 		ad, err := localstorage.Open(ctx, name)
 		if err != nil {
 			return nil, "", err
@@ -201,7 +213,7 @@ func (a *api) locate(args []js.Value) (any, error) {
 		return nil, errors.New("locate(location)")
 	}
 	ctx := context.Background()
-	ad, _, err := a.adapter(ctx, args[0])
+	ad, _, err := a.adapter(ctx, args[0], false)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +249,7 @@ func (a *api) create(args []js.Value) (any, error) {
 		}
 	}
 	ctx := context.Background()
-	ad, name, err := a.adapter(ctx, args[0])
+	ad, name, err := a.adapter(ctx, args[0], true)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +275,7 @@ func (a *api) unlock(args []js.Value) (any, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	ad, name, err := a.adapter(ctx, args[0])
+	ad, name, err := a.adapter(ctx, args[0], true)
 	if err != nil {
 		return nil, err
 	}
