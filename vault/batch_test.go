@@ -7,8 +7,10 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/vaultdb/vaultdb/adapters/latency"
 	"github.com/vaultdb/vaultdb/adapters/memory"
 )
 
@@ -109,5 +111,48 @@ func TestBatchWaitsForEveryCall(t *testing.T) {
 		if st := run(delay); st.D != 2 || st.Writes > shards*st.D {
 			t.Errorf("calls delayed by %v: %d writes in %d rounds, want 2 rounds of at most %d writes", delay, st.Writes, st.D, shards)
 		}
+	}
+}
+
+// The waves of a long batch overlap: the next wave is planned while the
+// previous one's writes are in flight and joins its later rounds, so each
+// wave costs about one write per shard, not one per shard and level.
+func TestBatchWavesOverlap(t *testing.T) {
+	const shards, waves, window = 16, 8, 256
+	m := memory.New()
+	newStore(t, m, shards)
+	paths := make([]string, waves*window)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%20, i)
+	}
+	// In a bubble with latency on every request, as a real store has:
+	// planning takes no time on the bubble's clock and a write does.
+	synctest.Test(t, func(t *testing.T) {
+		s, err := Open(ctx, latency.New(m, latency.Options{Delay: slow}), []byte("pass phrase"), Options{BatchWindow: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task := s.NewTask(ctx)
+		for i, err := range task.UpdateAll(ctx, paths, func(i int) UpdateFunc {
+			return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(fmt.Sprint(i)), nil }
+		}) {
+			if err != nil {
+				t.Fatalf("%s: %v", paths[i], err)
+			}
+		}
+		// A wave alone is two rounds (the new sites' listings, then the
+		// logins), the first one more (the new groups); waves one after the
+		// other wrote about 2 x 8 x 16 = 256 times. Overlapping, each wave
+		// adds one round, plus the first wave's and the last one's.
+		if st := task.Stats(); st.Writes > (waves+3)*shards {
+			t.Errorf("%d waves into %d shards wrote %d times, want at most %d", waves, shards, st.Writes, (waves+3)*shards)
+		}
+	})
+	d := decodeMem(t, m)
+	if len(d.Docs) != len(paths) {
+		t.Fatalf("%d documents, want %d", len(d.Docs), len(paths))
+	}
+	if err := d.Invariant(); err != nil {
+		t.Fatal(err)
 	}
 }

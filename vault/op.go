@@ -42,8 +42,19 @@ type op struct {
 	err      error
 	wake     chan struct{} // signalled on every state change
 	// held: a batch counted this call as preparing before its goroutine
-	// started, so that the scheduler waits for it (see Task.batch).
-	held bool
+	// started, so that the scheduler waits for it (see Task.batch);
+	// planned is then called once the count is given up.
+	held    bool
+	planned func()
+}
+
+// unholdLocked gives up o's batch count; the caller adjusts preparing.
+func (o *op) unholdLocked() {
+	o.held = false
+	if o.planned != nil {
+		o.planned()
+		o.planned = nil
+	}
 }
 
 func (o *op) signal() {
@@ -82,7 +93,7 @@ func (t *Task) run(ctx context.Context, o *op) error {
 			return &OpError{o.kind.String(), o.path, t.fatal}
 		}
 		if o.held {
-			o.held = false // the batch's count becomes this plan's
+			o.unholdLocked() // the batch's count becomes this plan's
 		} else {
 			t.preparing++
 		}
@@ -160,7 +171,7 @@ func (t *Task) abandon(o *op, err error) {
 // plans: it waits for another call's turn, or returns without planning.
 func (t *Task) releaseHoldLocked(o *op) {
 	if o.held {
-		o.held = false
+		o.unholdLocked()
 		t.preparing--
 		t.pumpLocked()
 	}

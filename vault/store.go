@@ -44,6 +44,10 @@ type Options struct {
 	// KDF derives password keys from passphrases. Default format.PBKDF2;
 	// a browser build plugs in WebCrypto.
 	KDF format.KDF
+	// BatchWindow is how many calls of an UpdateAll or RemoveAll form one
+	// wave (see Task.batch). Default Window; the model checker makes waves
+	// of two to reach their overlap in a few steps.
+	BatchWindow int
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 10 * time.Millisecond
+	}
+	if o.BatchWindow <= 0 {
+		o.BatchWindow = Window
 	}
 	if o.KDF == nil {
 		o.KDF = format.PBKDF2

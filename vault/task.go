@@ -157,30 +157,59 @@ func (t *Task) RemoveAll(ctx context.Context, paths []string) []error {
 // whose goroutines started late (a loaded machine) were planned after the
 // first writes had gone out and cost rounds of their own: 64 updates into
 // 4 shards wrote 42 to 74 times instead of once per shard and level.
+//
+// The next wave is planned as soon as this one has, while its writes are
+// in flight: its changes join this wave's later rounds on the same shards
+// instead of starting rounds of their own. Waiting for each wave to finish
+// cost every shard about one write per level per wave: 30,000 new entries
+// three levels deep into 256 shards were 8 waves of 3 rounds, 6,117 writes.
+// At most two waves are in flight. Calls on one path run one at a time, in
+// no set order.
 func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op) []error {
 	errs := make([]error, len(paths))
-	for start := 0; start < len(paths); start += Window {
+	window := t.s.opts.BatchWindow
+	var (
+		all      sync.WaitGroup
+		mu       sync.Mutex
+		room     = sync.NewCond(&mu)
+		inFlight int
+	)
+	for start := 0; start < len(paths); start += window {
 		var wave []int
-		for i := start; i < min(len(paths), start+Window); i++ {
+		for i := start; i < min(len(paths), start+window); i++ {
 			if err := format.CheckDoc(paths[i]); err != nil {
 				errs[i] = err
 				continue
 			}
 			wave = append(wave, i)
 		}
+		// Room first, then the count: a counted call that cannot start
+		// would keep the scheduler from finishing the calls that make room.
+		mu.Lock()
+		for inFlight > 0 && inFlight+len(wave) > 2*window {
+			room.Wait()
+		}
+		inFlight += len(wave)
+		mu.Unlock()
 		t.mu.Lock()
 		t.preparing += len(wave)
 		t.mu.Unlock()
-		var wg sync.WaitGroup
+		var planned sync.WaitGroup
+		planned.Add(len(wave))
 		for _, i := range wave {
-			wg.Go(func() {
+			all.Go(func() {
 				o := newOp(i)
-				o.held = true
+				o.held, o.planned = true, planned.Done
 				errs[i] = t.run(ctx, o)
+				mu.Lock()
+				inFlight--
+				room.Signal()
+				mu.Unlock()
 			})
 		}
-		wg.Wait()
+		planned.Wait()
 	}
+	all.Wait()
 	return errs
 }
 

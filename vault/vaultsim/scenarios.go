@@ -87,6 +87,10 @@ func SameTask() []*Scenario {
 		// planned; one path twice makes one call wait for the other's turn.
 		{Name: "batch: one path twice, a delete, against another client", Setup: map[string]string{"/a/b/z": `1`},
 			Clients: [][]Call{{batch(upd("/a/b/y", `1`), upd("/a/b/y", `2`), del("/a/b/z"), upd("/c/d", `1`))}, {upd("/a/b/x", `1`)}}},
+		// Waves of two: the next wave plans while the previous one's
+		// writes are in flight and joins their later rounds.
+		{Name: "batch: overlapping waves against a remover", Window: 2, Setup: map[string]string{"/a/b/z": `1`},
+			Clients: [][]Call{{batch(upd("/a/b/y", `1`), upd("/c/d/e", `1`), del("/a/b/z"), upd("/a/b/y", `2`), upd("/c/f", `1`))}, {rm("/c/d/e")}}},
 	}
 }
 

@@ -112,6 +112,8 @@ type Scenario struct {
 	// MaxConflicts is the engine's re-plan limit (default 3, to keep the
 	// schedule space finite and small).
 	MaxConflicts int
+	// Window is the clients' BatchWindow (default: the engine's).
+	Window int
 	// Paths are the items whose shard placement matters; placements lists
 	// the store seeds to try (see Placements).
 	Paths []string
@@ -322,7 +324,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		// Opening reads the config straight from the store: the schedule
 		// starts with every client open.
 		a := &adapter{w: w, c: i, free: true}
-		c.opts = vault.Options{Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1}
+		c.opts = vault.Options{Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1, BatchWindow: sc.Window}
 		s, err := vault.Open(ctx, a, []byte(passphrase), c.opts)
 		if err != nil {
 			out.Problems = append(out.Problems, err.Error())
