@@ -10,20 +10,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vaultdb/vaultdb/internal/peakrss"
 )
 
 // The scale rows of issue 18: whole vaultdb processes on a local directory,
 // each figure a ratio against a peer measured in the same run (or a peak
 // RSS against its bound), so that they hold on a loaded machine. CPU is
-// user + system time and peak RSS the maximum resident set size, both from
-// the kernel's accounting of the finished child (getrusage), as
-// /usr/bin/time -v reports them. PBKDF2 runs at benchIterations, so the
-// figures are the store's own cost.
+// user + system time from the kernel's accounting of the finished child
+// (getrusage). Peak RSS is the child's own VmHWM, polled (peakrss): its
+// rusage maximum would carry this harness's high-water mark (vfork).
+// PBKDF2 runs at benchIterations, so the figures are the store's own cost.
 
 // ScaleRow is one target of issue 18 as measured.
 type ScaleRow struct {
@@ -105,8 +106,12 @@ func (r *scaleRig) run(ctx context.Context, store string, in io.Reader, args ...
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	if err := cmd.Start(); err != nil {
+		return proc{}, fmt.Errorf("vaultdb %s: %v", strings.Join(args, " "), err)
+	}
+	stopRSS := peakrss.Watch(cmd.Process.Pid)
+	err := cmd.Wait()
+	wall, peak := time.Since(start), stopRSS()
 	if err != nil {
 		return proc{}, fmt.Errorf("vaultdb %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
@@ -114,12 +119,11 @@ func (r *scaleRig) run(ctx context.Context, store string, in io.Reader, args ...
 	if !ok {
 		return proc{}, errors.New("no resource usage for the child on this system")
 	}
-	rss := float64(ru.Maxrss) / 1024 // KiB on Linux
-	if runtime.GOOS == "darwin" {
-		rss = float64(ru.Maxrss) / (1 << 20)
+	if peak == 0 {
+		return proc{}, errors.New("no peak RSS of the child (/proc/PID/status VmHWM unreadable)")
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return proc{cpu: cpu, wall: wall, rssMB: rss}, nil
+	return proc{cpu: cpu, wall: wall, rssMB: float64(peak) / (1 << 20)}, nil
 }
 
 // initStore makes an empty store of the given shard count.

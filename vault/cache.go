@@ -141,6 +141,9 @@ type slot struct {
 	// is listsVersion, for planning (see Task.listingLocked).
 	lists        map[string][]string
 	listsVersion uint64
+	// writing is the size of the blob being written, 0 when none is (see
+	// writeBudget).
+	writing int
 }
 
 func (t *Task) slotLocked(i int) *slot {

@@ -20,10 +20,23 @@ func (t *Task) settleLocked() {
 	t.settled = make(chan struct{})
 }
 
+// writeBudget bounds the bytes of shard writes in flight at once: a write
+// starts while the blobs in flight and the shard's current size
+// (Shard.Size, what its next blob will about be) fit, and anyway when none
+// is in flight, so a shard larger than the budget is still written. Each write in flight holds its new blob and the ciphertext of
+// its changed items beside the state it replaces: an import of 100,000
+// entries into 4 shards wrote all four 12 MB shards at once, 50 MB of its
+// peak heap. Small stores never reach the budget and keep their writes
+// overlapping.
+// A variable for the tests.
+var writeBudget = 16 << 20
+
 // pumpLocked starts every write group that may start. It waits while calls
 // are still loading or planning, so that calls issued together are planned
-// together (batching), then writes as much as the plan allows. The writes of
-// one pass are encoded first and sent together, so that they overlap.
+// together (batching), then writes as much as the plan allows and
+// writeBudget lets in flight; a ready group left waiting starts when a write
+// lands (write pumps again). The writes of one pass are encoded first and
+// sent together, so that they overlap.
 func (t *Task) pumpLocked() {
 	if t.preparing > 0 || t.fatal != nil {
 		return
@@ -37,6 +50,13 @@ func (t *Task) pumpLocked() {
 	}
 	var out []pending
 	var stranded []*sched.Group[*change]
+	inFlight := 0
+	t.plan.EachRunning(func(g *sched.Group[*change]) bool {
+		if sl := t.slots[g.Shard]; sl != nil {
+			inFlight += sl.writing
+		}
+		return true
+	})
 	for progress := true; progress; {
 		progress = false
 		t.plan.Optimize()
@@ -48,6 +68,9 @@ func (t *Task) pumpLocked() {
 				}
 				continue
 			}
+			if inFlight > 0 && inFlight+sl.state.Size() > writeBudget {
+				continue // until a write in flight lands
+			}
 			t.plan.Start(g)
 			next, write, err := t.applyLocked(g, sl)
 			if err == nil && write {
@@ -57,6 +80,8 @@ func (t *Task) pumpLocked() {
 				)
 				if data, state, err = next.EncodeState(t.s.opts.Rand, t.s.keys.Cipher); err == nil {
 					t.stats.Writes++
+					sl.writing = max(len(data), 1)
+					inFlight += sl.writing
 					out = append(out, pending{g, sl, data, state, sl.rev})
 					continue
 				}
@@ -107,6 +132,7 @@ func (t *Task) write(g *sched.Group[*change], sl *slot, data []byte, next *forma
 	newRev, err := t.s.a.Write(t.ctx, sl.blob, data, rev)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	sl.writing = 0
 	switch {
 	case err == nil:
 		t.groupDoneLocked(g, sl, next, newRev, true)

@@ -315,8 +315,11 @@ func readFile(path string) ([]byte, error) {
 	defer f.Close()
 	// The size is a hint: a file growing while it is read is still cut
 	// off at the limit. Reading into a buffer of that size, not one grown
-	// by doubling, halves what a read allocates.
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	// by doubling, halves what a read allocates. ReadFrom grows the buffer
+	// whenever less than MinRead is free, even to find the end of the
+	// file, so the room for that read is part of the size (size+1 made
+	// every read of a shard allocate twice its size).
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(io.LimitReader(f, adapters.MaxBlobSize+1)); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,12 @@
 package localdir
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -63,5 +67,25 @@ func TestValidateID(t *testing.T) {
 		if err := validateID(id); err == nil {
 			t.Errorf("validateID(%q) = nil, want an error", id)
 		}
+	}
+}
+
+// A read allocates about the file's size once: a buffer sized to the file
+// was still doubled by bytes.Buffer.ReadFrom to find the end of the file.
+func TestReadFileAllocatesItsSizeOnce(t *testing.T) {
+	const size = 8 << 20
+	name := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(name, bytes.Repeat([]byte{'x'}, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	data, err := readFile(name)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(data) != size {
+		t.Fatalf("readFile: %d bytes, %v", len(data), err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+size/4 {
+		t.Fatalf("reading a %d MiB file allocated %.1f MiB", size>>20, float64(got)/(1<<20))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,11 +74,18 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if o.IO.OutTTY && !o.Force && o.Output == "" {
 		return usageErrorf("refusing to print every secret in clear on the terminal: redirect the output to a file or a pipe, or use --force")
 	}
-	// One task: one find, then every value read at once, which the task
-	// turns into one read per shard.
-	var out []byte
-	defer func() { term.Wipe(out) }()
+	defer batchGC()()
+	// One task: one find, then the values read a chunk at a time, each
+	// shard read once for all. The output is written as it is made, so
+	// that only one chunk's values are in memory, not the whole document
+	// (an export of 100,000 entries peaked at 250-570 MB).
+	started := false
 	err = o.ReadTask(ctx, func(t *vault.Task) error {
+		if started {
+			// readTask runs this again only after an error; output that
+			// was begun is not written twice.
+			return errors.New("the export was interrupted; run it again")
+		}
 		docs, err := t.Find(ctx, dir)
 		if err != nil {
 			return err
@@ -92,33 +100,42 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 			}
 			return errEmptyStore
 		}
-		vals, errs := t.GetAll(ctx, docs)
-		if err := firstError(errs...); err != nil {
+		// Every value is read and checked before the first byte is
+		// written, so that a damaged entry exports nothing, on stdout as
+		// in a file, as when the whole document was built first. The
+		// second reading decrypts again from the task's cached shards.
+		if err := exportValues(ctx, t, docs, nil); err != nil {
 			return fmt.Errorf("nothing was exported: %w", err)
 		}
-		term.Wipe(out)
-		out = exportJSON(docs, vals)
-		return nil
+		started = true
+		return o.writeOutput(func(w io.Writer) error {
+			return exportValues(ctx, t, docs, w)
+		})
 	})
 	if errors.Is(err, errEmptyStore) {
 		fmt.Fprintln(o.IO.ErrOut, "vaultdb: export: the store is empty, nothing to export.")
-		out, err = exportJSON(nil, nil), nil
+		return o.writeOutput(func(w io.Writer) error {
+			_, err := io.WriteString(w, "{}\n")
+			return err
+		})
 	}
-	if err != nil {
-		return err
-	}
-	if o.Output != "" {
-		return writeFilePrivate(o.Output, out)
-	}
-	_, err = o.IO.Out.Write(out)
 	return err
 }
 
-// writeFilePrivate replaces name with data, readable by its owner only:
-// a new file of mode 0600 in the same directory, synced, then renamed over
-// name, so that a failed export leaves no half-written backup and the
-// secrets are never in a file others may read.
-func writeFilePrivate(name string, data []byte) error {
+// writeOutput runs write on the export's destination: stdout, or with -o
+// a new file that replaces FILE only once write has succeeded.
+func (o *ExportOptions) writeOutput(write func(io.Writer) error) error {
+	if o.Output == "" {
+		return write(o.IO.Out)
+	}
+	return writeFilePrivate(o.Output, write)
+}
+
+// writeFilePrivate replaces name with what write writes, readable by its
+// owner only: a new file of mode 0600 in the same directory, synced, then
+// renamed over name, so that a failed export leaves no half-written backup
+// and the secrets are never in a file others may read.
+func writeFilePrivate(name string, write func(io.Writer) error) error {
 	fail := func(err error) error { return fmt.Errorf("cannot write %s (nothing was written there): %w", name, err) }
 	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
 		return fail(errors.New("not a regular file"))
@@ -133,7 +150,7 @@ func writeFilePrivate(name string, data []byte) error {
 		tmp.Close()
 		return fail(err)
 	}
-	_, err = tmp.Write(data)
+	err = write(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -159,27 +176,63 @@ func exportNothing(ctx context.Context, t *vault.Task, dir string) error {
 	return notFoundf("%s: no such directory, nothing was exported (see \"vaultdb ls\")", dir)
 }
 
-// exportJSON returns {"path": value, ...} in the order given, indented by
-// two spaces, with a final newline.
-func exportJSON(paths []string, vals []json.RawMessage) []byte {
-	if len(paths) == 0 {
-		return []byte("{}\n")
-	}
+// exportChunk is how many values export reads at a time: the shards are
+// in the task's cache after the find, so a read is a decryption, and a
+// chunk of Window started that many goroutines at once (32 MB of stacks).
+const exportChunk = 512
+
+// exportValues reads the values of paths a chunk at a time and, when w is
+// not nil, writes {"path": value, ...} in the order given, indented by two
+// spaces, with a final newline. With a nil w it only reads them: the first
+// failure to read one is the error. Values and the text made of them are
+// wiped once written.
+func exportValues(ctx context.Context, t *vault.Task, paths []string, w io.Writer) error {
 	var buf bytes.Buffer
-	buf.WriteString("{\n")
-	for i, p := range paths {
-		k, _ := entry.MarshalText([]byte(p))
-		buf.WriteString("  ")
-		buf.Write(k)
-		buf.WriteString(": ")
-		if err := json.Indent(&buf, vals[i], "  ", "  "); err != nil {
-			buf.Write(vals[i])
+	defer func() { b := buf.Bytes(); term.Wipe(b[:cap(b)]) }()
+	flush := func() error {
+		_, err := w.Write(buf.Bytes())
+		term.Wipe(buf.Bytes())
+		buf.Reset()
+		return err
+	}
+	if w != nil {
+		buf.WriteString("{\n")
+	}
+	for start := 0; start < len(paths); start += exportChunk {
+		chunk := paths[start:min(len(paths), start+exportChunk)]
+		vals, errs := t.GetAll(ctx, chunk)
+		err := firstError(errs...)
+		if err == nil && w != nil {
+			for i, p := range chunk {
+				writeExportEntry(&buf, p, vals[i], start+i == len(paths)-1)
+			}
+			err = flush()
 		}
-		if i < len(paths)-1 {
-			buf.WriteByte(',')
+		for _, v := range vals {
+			term.Wipe(v)
 		}
-		buf.WriteByte('\n')
+		if err != nil {
+			return err
+		}
+	}
+	if w == nil {
+		return nil
 	}
 	buf.WriteString("}\n")
-	return buf.Bytes()
+	return flush()
+}
+
+// writeExportEntry writes one "path": value line of the export.
+func writeExportEntry(buf *bytes.Buffer, path string, val json.RawMessage, last bool) {
+	k, _ := entry.MarshalText([]byte(path))
+	buf.WriteString("  ")
+	buf.Write(k)
+	buf.WriteString(": ")
+	if err := json.Indent(buf, val, "  ", "  "); err != nil {
+		buf.Write(val)
+	}
+	if !last {
+		buf.WriteByte(',')
+	}
+	buf.WriteByte('\n')
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -93,6 +94,25 @@ replaced, skipped and failed.`,
 	return c
 }
 
+// batchGCPercent is the garbage collector's target for import and export
+// (GOGC): their live heap is mostly the store's encrypted lines, held for
+// the whole run (48 MB at 100,000 entries), and what they allocate beside
+// them is short-lived (blobs being written, values being decrypted), so
+// the default (collect when the heap has doubled) doubled their peak RSS.
+// Measured at 100,000 entries (docs/performance.md): import 263 -> 213 MB
+// peak RSS for 12% more CPU, export 156 -> 128 MB for 0.2 s.
+const batchGCPercent = 50
+
+// batchGC sets batchGCPercent unless GOGC is set in the environment, and
+// returns what restores the previous setting.
+func batchGC() (restore func()) {
+	if _, ok := os.LookupEnv("GOGC"); ok {
+		return func() {}
+	}
+	old := debug.SetGCPercent(batchGCPercent)
+	return func() { debug.SetGCPercent(old) }
+}
+
 // importOutcome is what happened to one entry.
 type importOutcome int
 
@@ -108,6 +128,7 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	defer batchGC()()
 	// Read the whole input before asking for the passphrase, so that a bad
 	// input costs nothing.
 	var entries []importer.Entry

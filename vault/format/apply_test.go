@@ -44,8 +44,8 @@ func TestApplyMatchesSetDelete(t *testing.T) {
 			// Apply may keep a stored item where Set made a new one of the
 			// same value (a later edit undid an earlier one): better, as
 			// its ciphertext stays.
-			gv, gerr := got.plaintext(i)
-			wv, werr := want.plaintext(i)
+			gv, _, gerr := got.plaintext(i)
+			wv, _, werr := want.plaintext(i)
 			if string(gv) != string(wv) || (gerr == nil) != (werr == nil) {
 				t.Fatalf("seed %d: %s: value %q err %v, want %q err %v", seed, got.paths[i], gv, gerr, wv, werr)
 			}

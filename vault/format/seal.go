@@ -299,11 +299,14 @@ func (b byPath) Swap(i, j int) {
 func (s *Shard) Rekeyed() (*Shard, error) {
 	out := &Shard{blob: s.blob, paths: slices.Clone(s.paths), items: make([]*item, len(s.items))}
 	for i := range s.paths {
-		v, err := s.plaintext(i)
+		v, owned, err := s.plaintext(i)
 		if err != nil {
 			return nil, err
 		}
-		out.items[i] = &item{value: v}
+		if !owned {
+			v = bytes.Clone(v)
+		}
+		out.items[i] = newSetItem(v, nil)
 	}
 	return out, nil
 }

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"unsafe"
 )
 
 // headerTagSize is the size of the random header tag, which makes every
@@ -23,10 +23,12 @@ const headerTagSize = 8
 // Shard is the content of one shard blob: a sorted set of paths and their
 // JSON values.
 //
-// A parsed Shard decrypts its index only; values are decrypted on first Get
-// and cached. Get, Paths, Len, Has, Clone, SameContent and Encode are safe
-// for concurrent use; Set and Delete are not, and are meant for a Clone
-// owned by one goroutine, leaving the shard it was cloned from untouched.
+// A parsed Shard decrypts its index only; a value is decrypted on each Get
+// and not kept: a cache of plaintexts held every value an export or an
+// import had read (tens of MB of secrets at 100,000 entries) for the whole
+// task. Get, Paths, Len, Has, Clone, SameContent and Encode are safe for
+// concurrent use; Set and Delete are not, and are meant for a Clone owned
+// by one goroutine, leaving the shard it was cloned from untouched.
 type Shard struct {
 	blob string
 	// key and aead are the cipher key the stored lines are under; nil for
@@ -38,25 +40,46 @@ type Shard struct {
 	// index is the encrypted index line as read, "" once the set of paths
 	// changed.
 	index string
+	// size is the length of the blob the shard was read from or encoded
+	// to (0 for a new shard), kept by its clones.
+	size int
 }
 
-// item is one value. Items are shared between clones and never modified
-// after creation, except for the decryption cache.
+// item is one value: a stored line (read from a blob or encoded, kept on
+// Encode) or a value set. Items are shared between clones and never
+// modified after creation. A stored item is 24 bytes: a shard holds one
+// per path, 200,000 of them in a store of 100,000 entries.
 type item struct {
-	stored bool // read from a blob: line is its ciphertext, kept on Encode
-	line   string
-
-	once  sync.Once
-	value []byte // plaintext: decrypted (once done) or set
-	err   error
+	line string   // a stored item's ciphertext
+	set  *setItem // a set item's value; nil for a stored item
 }
+
+type setItem struct {
+	value []byte // plaintext
+	err   error  // why it cannot be stored
+}
+
+// newSetItem returns a set item, in one allocation with its value.
+func newSetItem(v []byte, err error) *item {
+	both := &struct {
+		it  item
+		set setItem
+	}{set: setItem{v, err}}
+	both.it.set = &both.set
+	return &both.it
+}
+
+func (it *item) stored() bool { return it.set == nil }
 
 // EmptyShard returns a shard with no items, the content of a blob that does
 // not exist.
 func EmptyShard() *Shard { return &Shard{} }
 
 // ParseShard parses a shard blob and decrypts its index. Empty data is an
-// empty shard, so that a missing blob can be treated the same way. Errors
+// empty shard, so that a missing blob can be treated the same way. The
+// shard keeps data as the text of its lines, without a copy (a copy of
+// four 12 MB shards read at once was most of an export's peak): the caller
+// must not modify data afterwards. Errors
 // for damaged data are *CorruptError naming blobID; a header of another
 // version is a *VersionError; a shard sealed by a migration is a
 // *MovedError (see ParseSealed).
@@ -65,13 +88,13 @@ func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read shard %s: cipher %w", blobID, err)
 	}
-	s := &Shard{blob: blobID, key: bytes.Clone(cipherKey), aead: aead}
+	s := &Shard{blob: blobID, key: bytes.Clone(cipherKey), aead: aead, size: len(data)}
 	if len(data) == 0 {
 		return s, nil
 	}
 	damaged := func(err error) error { return &CorruptError{Blob: blobID, Err: err} }
 
-	lines := strings.Split(string(data), "\n")
+	lines := strings.Split(unsafe.String(unsafe.SliceData(data), len(data)), "\n")
 	if err := checkHeader(blobID, lines[0]); err != nil {
 		return nil, err
 	}
@@ -105,7 +128,7 @@ func ParseShard(blobID string, data []byte, cipherKey []byte) (*Shard, error) {
 	slab := make([]item, len(s.paths))
 	s.items = make([]*item, len(s.paths))
 	for i, line := range lines[2:] {
-		slab[i].stored, slab[i].line = true, line
+		slab[i].line = line
 		s.items[i] = &slab[i]
 	}
 	return s, nil
@@ -144,6 +167,11 @@ func (s *Shard) Blob() string { return s.blob }
 // Paths returns the paths in the shard, in JavaScript order.
 func (s *Shard) Paths() []string { return slices.Clone(s.paths) }
 
+// Size returns the length of the blob the shard was read from or last
+// encoded to, 0 for a shard that was neither: what writing it again will
+// about cost.
+func (s *Shard) Size() int { return s.size }
+
 // Len returns the number of items.
 func (s *Shard) Len() int { return len(s.paths) }
 
@@ -165,32 +193,42 @@ func (s *Shard) Get(path string) (json.RawMessage, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	v, err := s.plaintext(i)
+	v, owned, err := s.plaintext(i)
 	if err != nil {
 		return nil, true, err
 	}
-	return bytes.Clone(v), true, nil
+	if !owned {
+		v = bytes.Clone(v)
+	}
+	return v, true, nil
 }
 
-// plaintext returns the cached value of item i; callers must not modify it.
-func (s *Shard) plaintext(i int) ([]byte, error) {
+// plaintext returns the value of item i. A stored item is decrypted anew
+// into a buffer that is the caller's (owned); a set item's value is
+// shared, and callers must not modify it.
+func (s *Shard) plaintext(i int) (v []byte, owned bool, err error) {
 	it := s.items[i]
-	if !it.stored {
-		return it.value, it.err
+	if !it.stored() {
+		return it.set.value, false, it.set.err
 	}
 	path := s.paths[i]
-	it.once.Do(func() {
-		v, err := decryptItem(s.aead, it.line)
-		if err == nil {
-			err = checkValue(path, v)
-		}
-		if err != nil {
-			it.err = &CorruptError{Blob: s.blob, Item: path, Err: err}
-			return
-		}
-		it.value = v
-	})
-	return it.value, it.err
+	v, err = decryptItem(s.aead, it.line)
+	if err == nil {
+		err = checkValue(path, v)
+	}
+	if err != nil {
+		clear(v)
+		return nil, false, &CorruptError{Blob: s.blob, Item: path, Err: err}
+	}
+	return v, true, nil
+}
+
+// wipeOwned clears a decrypted value once compared: plaintext is not left
+// in memory longer than its use.
+func wipeOwned(v []byte, owned bool) {
+	if owned {
+		clear(v)
+	}
 }
 
 // checkValue rejects what may not be stored: text that is not JSON, null
@@ -211,7 +249,7 @@ func checkValue(path string, v []byte) error {
 }
 
 // Clone returns a copy that Set and Delete may change without affecting s.
-// Values are shared, including their decryption cache.
+// Values are shared.
 func (s *Shard) Clone() *Shard {
 	c := *s
 	c.paths = slices.Clone(s.paths)
@@ -229,11 +267,11 @@ func (s *Shard) Set(path string, value json.RawMessage) {
 		if s.sameValue(i, v, err) {
 			return
 		}
-		s.items[i] = &item{value: v, err: err}
+		s.items[i] = newSetItem(v, err)
 		return
 	}
 	s.paths = slices.Insert(s.paths, i, path)
-	s.items = slices.Insert(s.items, i, &item{value: v, err: err})
+	s.items = slices.Insert(s.items, i, newSetItem(v, err))
 	s.index = ""
 }
 
@@ -266,7 +304,8 @@ func setValue(path string, value json.RawMessage) ([]byte, error) {
 // sameValue reports whether item i already holds v (a valid value), so
 // that setting it keeps the item and its ciphertext.
 func (s *Shard) sameValue(i int, v []byte, err error) bool {
-	old, oerr := s.plaintext(i)
+	old, owned, oerr := s.plaintext(i)
+	defer wipeOwned(old, owned)
 	return err == nil && oerr == nil && bytes.Equal(old, v)
 }
 
@@ -312,7 +351,7 @@ func (s *Shard) Apply(edits []Edit) *Shard {
 		case e.Value == nil:
 		default:
 			v, err := setValue(e.Path, e.Value)
-			it := &item{value: v, err: err}
+			it := newSetItem(v, err)
 			if present {
 				if s.sameValue(i, v, err) {
 					it = s.items[i]
@@ -357,15 +396,18 @@ func (s *Shard) SameContent(o *Shard) bool {
 	}
 	for i, a := range s.items {
 		b := o.items[i]
-		if a == b || (a.stored && b.stored && a.line == b.line) {
+		if a == b || (a.stored() && b.stored() && a.line == b.line) {
 			continue
 		}
-		va, err := s.plaintext(i)
+		va, ownedA, err := s.plaintext(i)
 		if err != nil {
 			return false
 		}
-		vb, err := o.plaintext(i)
-		if err != nil || !bytes.Equal(va, vb) {
+		vb, ownedB, err := o.plaintext(i)
+		same := err == nil && bytes.Equal(va, vb)
+		wipeOwned(va, ownedA)
+		wipeOwned(vb, ownedB)
+		if !same {
 			return false
 		}
 	}
@@ -386,9 +428,9 @@ func (s *Shard) Encode(rnd io.Reader, cipherKey []byte) ([]byte, error) {
 // EncodeState is Encode that also returns the new baseline: the shard that
 // ParseShard would make of the blob, with every line stored, so that a
 // writer need not parse again what it has just written (that was 18% of an
-// import's CPU). Like a parsed shard's, its new items are decrypted again
-// on first Get: keeping their plaintext too was 41 MB of the live heap of
-// an import of 100,000 entries, which reads hardly any of them again.
+// import's CPU). Like a parsed shard's, its items are decrypted on Get:
+// keeping their plaintext too was 41 MB of the live heap of an import of
+// 100,000 entries, which reads hardly any of them again.
 func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, error) {
 	fail := func(err error) ([]byte, *Shard, error) {
 		if s.blob == "" {
@@ -421,31 +463,26 @@ func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, er
 	// at its final size (it is most of what a large import allocates).
 	next := &Shard{blob: s.blob, key: bytes.Clone(cipherKey), aead: aead,
 		paths: slices.Clone(s.paths), items: make([]*item, len(s.items)), index: index}
-	changed := 0
-	for _, it := range s.items {
-		if !it.stored {
-			changed++
-		}
-	}
-	// The new baseline's items for the changed ones, in one allocation
-	// (never grown: they hold a sync.Once, which must not be copied).
-	fresh := make([]item, 0, changed)
+	// Each changed item is its own allocation, not a slot of one slab per
+	// write: a slab stays whole while any of its items is live, so the
+	// directory listings rewritten in every round of an import kept every
+	// superseded version of themselves (tens of MB at 100,000 entries)
+	// beside the documents written in the same round.
 	n := len(index)
 	for i, it := range s.items {
-		if it.stored {
+		if it.stored() {
 			next.items[i] = it
 			n += len(it.line) + 1
 			continue
 		}
-		if it.err != nil {
-			return fail(it.err)
+		if it.set.err != nil {
+			return fail(it.set.err)
 		}
-		line, err := encryptItem(rnd, aead, it.value)
+		line, err := encryptItem(rnd, aead, it.set.value)
 		if err != nil {
 			return fail(fmt.Errorf("item %q: %w", s.paths[i], err))
 		}
-		fresh = append(fresh, item{stored: true, line: line})
-		next.items[i] = &fresh[len(fresh)-1]
+		next.items[i] = &item{line: line}
 		n += len(line) + 1
 	}
 	out := make([]byte, 0, n+64)
@@ -458,6 +495,7 @@ func (s *Shard) EncodeState(rnd io.Reader, cipherKey []byte) ([]byte, *Shard, er
 		out = append(out, '\n')
 		out = append(out, it.line...)
 	}
+	next.size = len(out)
 	return out, next, nil
 }
 
@@ -466,7 +504,7 @@ func (s *Shard) hasStoredLines() bool {
 		return true
 	}
 	for _, it := range s.items {
-		if it.stored {
+		if it.stored() {
 			return true
 		}
 	}
