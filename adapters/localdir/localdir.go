@@ -52,11 +52,15 @@
 //     saying who holds the lock.
 //  3. Read the current content and compare its revision with the expected
 //     one (NoRev: the blob must not exist). On a mismatch <id>.lock is
-//     removed, nothing is written and the error matches ErrConflict.
+//     removed, nothing is written and the error matches ErrConflict. When
+//     <id> is still the very file this process wrote last (held open, see
+//     blob.current in files.go), its revision is known without reading it.
 //  4. Write the new content into <id>.lock, fsync it, rename it over <id>
 //     (which releases the reference's lock), clear the sticky bit, and
-//     fsync the directory.
-//  5. Release the flock by closing .lock-<id>.
+//     fsync the directory (or wait for an fsync of it that another write
+//     of this process started after this rename).
+//  5. Release the flock: unlock .lock-<id>, which stays open for the next
+//     write (or close it).
 //
 // Why this is safe:
 //
@@ -100,6 +104,10 @@
 //
 // Within one process, writes to the same blob are also serialised by a mutex
 // before the flock is taken, so goroutines queue instead of polling.
+//
+// A Dir keeps up to two files a blob open between writes (its lock file and
+// the file it wrote last), within an eighth of the process's limit on open
+// files; they are closed when the Dir is collected.
 package localdir
 
 import (
@@ -113,6 +121,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -180,8 +189,8 @@ type Dir struct {
 
 	dirChecked sync.Once
 
-	mu    sync.Mutex
-	local map[string]chan struct{} // per-blob in-process lock, see lock
+	files *files  // per-blob state, and the files kept open
+	dsync dirSync // the directory fsyncs of concurrent writes, shared
 }
 
 // New returns a store in directory dir. The directory (and its parents) is
@@ -197,14 +206,18 @@ func New(dir string, opts Options) *Dir {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Dir{
+	d := &Dir{
 		dir:         dir,
 		lockTimeout: opts.LockTimeout,
 		staleAfter:  opts.StaleAfter,
 		warn:        opts.Warn,
 		now:         opts.Now,
-		local:       make(map[string]chan struct{}),
+		files:       &files{blobs: make(map[string]*blob), limit: keepLimit()},
 	}
+	// A Dir has no Close: what it keeps open is closed when it is
+	// collected (and by the kernel when the process ends).
+	runtime.AddCleanup(d, (*files).closeAll, d.files)
+	return d
 }
 
 // Path returns the store directory.
@@ -246,7 +259,7 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 		return adapters.NoRev, mapError("write", id, d.dir, err)
 	}
 	deadline := time.Now().Add(d.lockTimeout)
-	unlock, err := d.lock(ctx, id, deadline)
+	b, unlock, err := d.lock(ctx, id, deadline)
 	if err != nil {
 		return adapters.NoRev, err
 	}
@@ -266,13 +279,17 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 		}
 	}()
 
-	cur, err := revOfFile(d.blobPath(id))
-	switch {
-	case err == nil:
-	case errors.Is(err, fs.ErrNotExist):
-		cur = adapters.NoRev
-	default:
-		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to read current content: %w", err))
+	cur, known := b.current(d.blobPath(id))
+	if !known {
+		d.files.forget(b)
+		cur, err = revOfFile(d.blobPath(id))
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrNotExist):
+			cur = adapters.NoRev
+		default:
+			return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to read current content: %w", err))
+		}
 	}
 	if cur != rev {
 		return adapters.NoRev, adapters.NewError("write", id, adapters.ErrConflict, nil)
@@ -295,12 +312,13 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 	// The blob keeps the sticky bit if this is lost in a crash: harmless,
 	// the mark only means something on the name <id>.lock.
 	_ = f.Chmod(0o600)
-	f.Close()
+	newRev := revOf(data)
+	d.files.remember(b, f, newRev)
 	// Without this the rename itself may be lost in a power failure.
-	if err := syncDir(d.dir); err != nil {
+	if err := d.dsync.after(d.dir); err != nil {
 		return adapters.NoRev, mapError("write", id, d.dir, fmt.Errorf("failed to sync store directory: %w", err))
 	}
-	return revOf(data), nil
+	return newRev, nil
 }
 
 // readFile reads a store file whole: without following a symbolic link,
@@ -371,23 +389,29 @@ func openBlob(path string) (*os.File, int64, error) {
 // openFile opens a store file with open(2) flags (O_NOFOLLOW and
 // O_CLOEXEC added) and refuses anything but a regular file.
 func openFile(path string, flags int, mode uint32) (*os.File, error) {
+	f, _, err := openFileStat(path, flags, mode)
+	return f, err
+}
+
+// openFileStat is openFile that also returns the file's fstat.
+func openFileStat(path string, flags int, mode uint32) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
 	fd, err := openRetry(path, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	if errors.Is(err, unix.ELOOP) {
-		return nil, notRegular(path, "a symbolic link")
+		return nil, st, notRegular(path, "a symbolic link")
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, st, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+		return nil, st, &fs.PathError{Op: "fstat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, notRegular(path, fileKind(uint32(st.Mode)))
+		return nil, st, notRegular(path, fileKind(uint32(st.Mode)))
 	}
-	return os.NewFile(uintptr(fd), path), nil
+	return os.NewFile(uintptr(fd), path), st, nil
 }
 
 func openRetry(path string, flags int, mode uint32) (int, error) {
@@ -464,38 +488,53 @@ func (d *Dir) ensureDir() error {
 }
 
 // lock takes vaultdb's exclusive lock on blob id (see the package
-// documentation) and returns the function that releases it.
-func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (func(), error) {
-	local := d.localLock(id)
+// documentation) and returns the blob's state, which the caller may use
+// until it calls the function returned, which releases the lock.
+//
+// The lock file stays open between writes (up to the files' limit), so a
+// write takes the flock on the descriptor it has instead of opening the
+// file again: a lock file is never deleted, but if one were replaced the
+// flock would exclude nobody, so after locking the name is checked to
+// still be that file.
+func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (*blob, func(), error) {
+	b := d.files.get(id)
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
-	case local <- struct{}{}:
+	case b.token <- struct{}{}:
 	case <-ctx.Done():
-		return nil, adapters.NewError("write", id, nil, ctx.Err())
+		return nil, nil, adapters.NewError("write", id, nil, ctx.Err())
 	case <-timer.C:
-		return nil, adapters.NewError("write", id, adapters.ErrTransient,
+		return nil, nil, adapters.NewError("write", id, adapters.ErrTransient,
 			fmt.Errorf("another write of this blob in this process did not finish within %s", d.lockTimeout))
 	}
-	release := func() { <-local }
+	release := func() { <-b.token }
 
 	path := d.lockPath(id)
-	f, err := openFile(path, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
-	if err != nil {
+	fail := func(err error) (*blob, func(), error) {
+		d.files.dropLock(b)
 		release()
-		return nil, mapError("write", id, d.dir, fmt.Errorf("failed to open lock file: %w", err))
+		return nil, nil, err
 	}
-	fail := func(err error) (func(), error) {
-		f.Close()
-		release()
-		return nil, err
-	}
-	fd := int(f.Fd())
 	poll := time.Millisecond
 	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if b.lockFile == nil {
+			f, st, err := openFileStat(path, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600)
+			if err != nil {
+				return fail(mapError("write", id, d.dir, fmt.Errorf("failed to open lock file: %w", err)))
+			}
+			d.files.keepLock(b, f, fileID(&st))
+		}
+		err := unix.Flock(int(b.lockFile.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			break
+			var st unix.Stat_t
+			if err := unix.Lstat(path, &st); err == nil && fileID(&st) == b.lockID {
+				break
+			}
+			// Replaced or removed since it was opened: lock the file
+			// that has the name now.
+			d.files.dropLock(b)
+			continue
 		}
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -514,9 +553,8 @@ func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (func(), 
 		}
 		poll = min(2*poll, maxPoll)
 	}
-	return func() {
-		// Closing the only descriptor of the lock file drops the flock.
-		f.Close()
+	return b, func() {
+		d.files.unlock(b)
 		release()
 	}, nil
 }
@@ -678,7 +716,7 @@ func (d *Dir) ClearLockFile(ctx context.Context, id string) (LockFile, bool, err
 	if err := validateID(id); err != nil {
 		return LockFile{}, false, adapters.NewError("write", id, nil, err)
 	}
-	unlock, err := d.lock(ctx, id, time.Now().Add(d.lockTimeout))
+	_, unlock, err := d.lock(ctx, id, time.Now().Add(d.lockTimeout))
 	if err != nil {
 		return LockFile{}, false, err
 	}
@@ -708,19 +746,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// localLock returns the in-process lock of blob id: a channel with room for
-// one token, so that waiting for it can be abandoned when the context ends.
-func (d *Dir) localLock(id string) chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ch, ok := d.local[id]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		d.local[id] = ch
-	}
-	return ch
 }
 
 func (d *Dir) blobPath(id string) string    { return filepath.Join(d.dir, id) }
