@@ -195,40 +195,6 @@ func TestVersionStamped(t *testing.T) {
 	}
 }
 
-// The commands pass users reach for (issue 19 point 15): show, insert
-// (-m), find, grep, cp.
-func TestPassCommands(t *testing.T) {
-	t.Parallel()
-	s := newStore(t)
-	s.must("", "init", "--iterations", "1000", "--shards", "1")
-	s.must("gh-pass", "insert", "github/password")
-	check(t, s.run("", nil, "show", "github/password"), 0, "gh-pass\n", "")
-	s.must(`{"user":"octocat","password":"pw","url":"https://mail.example/login"}`, "set", "--json", "mail/work")
-	s.must("line one\nline two\n", "insert", "-m", "notes/multi")
-	check(t, s.run("", nil, "get", "notes/multi"), 0, "line one\nline two\n", "")
-
-	check(t, s.run("", nil, "find", "GIT"), 0, "/github/password\n", "")
-	check(t, s.run("", nil, "find", "o"), 0, "/github/password\n/mail/work\n/notes/multi\n", "")
-	check(t, s.run("", nil, "find", "nothing-like-this"), 3, "", "no entry")
-
-	check(t, s.run("", nil, "grep", "mail\\.example"), 0, "/mail/work:  \"url\": \"https://mail.example/login\"\n", "")
-	check(t, s.run("", nil, "grep", "-i", "LINE TWO"), 0, "/notes/multi:line two\n", "")
-	check(t, s.run("", nil, "grep", "zzz"), 3, "", "no value")
-	r := s.run("", nil, "--trace", "grep", "gh-")
-	check(t, r, 0, "/github/password:gh-pass\n", "")
-	if m := summaryRE.FindStringSubmatch(r.errOut); m == nil || m[1] != "2" {
-		t.Errorf("grep on a 1-shard store: not one task of 2 requests (config and shard): %q", r.errOut)
-	}
-
-	s.must("", "cp", "github/password", "gitlab/password")
-	check(t, s.run("", nil, "get", "gitlab/password"), 0, "gh-pass\n", "")
-	check(t, s.run("", nil, "get", "github/password"), 0, "gh-pass\n", "")
-	check(t, s.run("", nil, "cp", "github/password", "gitlab/password"), 1, "", "already exists")
-	s.must("", "cp", "mail", "mail2")
-	check(t, s.run("", nil, "ls", "-r"), 0, "/github/password\n/gitlab/password\n/mail/work\n/mail2/work\n/notes/multi\n", "")
-	check(t, s.run("", nil, "fsck"), 0, "*", "")
-}
-
 // The bash completion works in a bash without the bash-completion package
 // (issue 19 point 9).
 func TestBashCompletionAlone(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -13,7 +14,8 @@ import (
 // TestScripts runs the CLI behaviour cases in testdata/script: each a
 // sequence of vaultdb commands with their exit code, stdout and stderr.
 //
-//	vaultdb ARGS...   runs the binary (prefix ! when it must fail)
+//	vaultdb ARGS...   runs the binary (prefix ! when it must fail; a
+//	                  failure must be one line on stderr)
 //	exit N            the last vaultdb exited with code N
 //
 // Every script starts with VAULTDB_STORE=$WORK/store and
@@ -41,6 +43,11 @@ func TestScripts(t *testing.T) {
 				ts.Setenv("EXIT", strconv.Itoa(code))
 				if neg != (code != 0) {
 					ts.Fatalf("vaultdb %v: exit %d", args, code)
+				}
+				// A failure is one line on stderr, never a panic's trace (as
+				// check in e2e_test.go requires of every Go e2e test).
+				if errOut := ts.ReadFile("stderr"); code != 0 && (strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "goroutine")) {
+					ts.Fatalf("vaultdb %v: the error is not one line: %q", args, errOut)
 				}
 			},
 			"exit": func(ts *testscript.TestScript, neg bool, args []string) {
