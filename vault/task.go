@@ -189,6 +189,17 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op)
 		for inFlight > 0 && inFlight+len(wave) > 2*window {
 			room.Wait()
 		}
+		// A caller that gave up starts no more calls: each would still
+		// run its update function and plan, and the last of a wave to plan
+		// would send its links before its own cancellation dropped the
+		// rest (names listed with no document behind them).
+		if err := ctx.Err(); err != nil {
+			mu.Unlock()
+			for _, i := range wave {
+				errs[i] = err
+			}
+			continue
+		}
 		inFlight += len(wave)
 		mu.Unlock()
 		t.mu.Lock()

@@ -211,13 +211,19 @@ type dirSync struct {
 	started uint64 // fsyncs started
 	done    uint64 // the last fsync finished (they run one at a time)
 	running bool
-	err     error // of the last fsync finished
+	// failed is the number of the last fsync that failed (0: none yet),
+	// err its error.
+	failed uint64
+	err    error
 
 	fsync func(dir string) error // nil: syncDir (tests replace it)
 }
 
 // after returns once an fsync of dir that started after the call has
-// finished, with its error.
+// finished. It fails if any fsync since the first that started after the
+// call failed: a later success does not make up for it (after a failed
+// write-back Linux may drop the dirty metadata, and it reports the failure
+// once, so the next fsync succeeds without the rename).
 func (s *dirSync) after(dir string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,9 +248,15 @@ func (s *dirSync) after(dir string) error {
 		}
 		err := fsync(dir)
 		s.mu.Lock()
-		s.running, s.done, s.err = false, n, err
+		s.running, s.done = false, n
+		if err != nil {
+			s.failed, s.err = n, err
+		}
 		s.cond.Broadcast()
 	}
-	// The last fsync finished started after the caller's rename.
-	return s.err
+	// Fsyncs need to done all started after the caller's rename.
+	if s.failed >= need {
+		return s.err
+	}
+	return nil
 }

@@ -42,6 +42,21 @@ func wantUsage(t *testing.T, args []string, err error, want string) {
 	}
 }
 
+// usageCase is arguments that must be a usage error saying want.
+type usageCase struct {
+	args []string
+	want string
+}
+
+// wantUsages checks each case against the command newCmd makes.
+func wantUsages[T any](t *testing.T, newCmd func(*Factory, func(*T) error) *cobra.Command, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		_, err := parseFlags(t, newCmd, tc.args...)
+		wantUsage(t, tc.args, err, tc.want)
+	}
+}
+
 func TestSetFlags(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -70,10 +85,7 @@ func TestSetFlags(t *testing.T) {
 				o.Path, o.Generate, o.Words, o.NoSymbols, o.Multiline, o.Clip)
 		}
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newSetCmd, []usageCase{
 		{[]string{"--words", "6", "a"}, "--words needs --generate"},
 		{[]string{"-c", "a"}, "--clip needs --generate"},
 		{[]string{"--generate", "--json", "a"}, "cannot be used together"},
@@ -84,10 +96,7 @@ func TestSetFlags(t *testing.T) {
 		{[]string{"--generate", "16", "--words", "6", "a"}, "cannot be used with a length"},
 		{[]string{"a", "b"}, "set takes one PATH"},
 		{[]string{"--clip-timeout", "5s", "a"}, "--clip-timeout needs --clip"},
-	} {
-		_, err := parseFlags(t, newSetCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestGetFlags(t *testing.T) {
@@ -123,20 +132,14 @@ func TestGenerateFlags(t *testing.T) {
 	if err != nil || o.Words != 5 || o.Separator != " " {
 		t.Errorf("generate --words 5: %+v, %v", o, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newGenerateCmd, []usageCase{
 		{[]string{"0"}, "from 1 to"},
 		{[]string{"abc"}, "from 1 to"},
 		{[]string{"2000"}, "from 1 to"},
 		{[]string{"--words", "0"}, "--words needs a number"},
 		{[]string{"--words", "5", "16"}, "cannot be used with a length"},
 		{[]string{"--words", "5", "--no-symbols"}, "cannot be used with a length"},
-	} {
-		_, err := parseFlags(t, newGenerateCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestInitFlags(t *testing.T) {
@@ -182,17 +185,11 @@ func TestTotpFlags(t *testing.T) {
 	if err != nil || !o.At.IsZero() {
 		t.Errorf("totp without --time: %+v, %v", o, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newTotpCmd, []usageCase{
 		{[]string{"--time", "yesterday"}, "--time"},
 		{[]string{"--time", "-5"}, "before 1970"},
 		{[]string{"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"}, "otpauth"},
-	} {
-		_, err := parseFlags(t, newTotpCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestRmFlags(t *testing.T) {
@@ -243,19 +240,13 @@ func TestPasswdFlags(t *testing.T) {
 	if err != nil || !o.RotateKeys || o.Iterations != 0 {
 		t.Errorf("passwd --rotate-keys: %+v, %v", o, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newPasswdCmd, []usageCase{
 		{[]string{"--rotate-keys", "--new-passphrase-file", "x"}, "--rotate-keys keeps the passphrase"},
 		{[]string{"--rotate-keys", "--iterations", "10"}, "--rotate-keys keeps the passphrase"},
 		{[]string{"--iterations", "-1"}, "--iterations must be"},
 		{[]string{"--iterations", "100000000000"}, "--iterations must be"},
 		{[]string{"secret"}, "unknown command"},
-	} {
-		_, err := parseFlags(t, newPasswdCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestReshardFlags(t *testing.T) {
@@ -272,19 +263,13 @@ func TestReshardFlags(t *testing.T) {
 	if err != nil || o.Shards != 0 || !o.Resume {
 		t.Errorf("reshard --resume: %+v, %v", o, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newReshardCmd, []usageCase{
 		{[]string{"0"}, "shard count must be a number"},
 		{[]string{"many"}, "shard count must be a number"},
 		{[]string{"100000000"}, "shard count must be a number"},
 		{[]string{"--resume", "8"}, "--resume takes no shard count"},
 		{[]string{"8", "16"}, "accepts at most 1 arg"},
-	} {
-		_, err := parseFlags(t, newReshardCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestAgentFlags(t *testing.T) {
@@ -456,17 +441,11 @@ func TestTotpAddURIFlags(t *testing.T) {
 	if err != nil || u.Path != "github/totp" {
 		t.Errorf("totp uri github/totp: %+v, %v", u, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsages(t, newTotpURICmd, []usageCase{
 		{nil, "accepts 1 arg"},
 		{[]string{"a", "b"}, "accepts 1 arg"},
 		{[]string{uri}, "never accepted as an argument"},
-	} {
-		_, err := parseFlags(t, newTotpURICmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-	}
+	})
 }
 
 func TestLoginLogoutFlags(t *testing.T) {
@@ -479,19 +458,13 @@ func TestLoginLogoutFlags(t *testing.T) {
 	if err != nil || o.Service == nil || o.Service.Name != "remotestorage" || len(o.Args) != 1 || o.Args[0] != "alice@example.com" {
 		t.Errorf("login remotestorage alice@example.com: %+v, %v", o, err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	noService := []usageCase{
 		{nil, "name the service"},
 		{[]string{"dir"}, `unknown service "dir"`},
 		{[]string{"gdrive"}, `unknown service "gdrive"`},
-	} {
-		_, err := parseFlags(t, newLoginCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
-		_, err = parseFlags(t, newLogoutCmd, tc.args...)
-		wantUsage(t, tc.args, err, tc.want)
 	}
+	wantUsages(t, newLoginCmd, noService)
+	wantUsages(t, newLogoutCmd, noService)
 	l, err := parseFlags(t, newLogoutCmd, "dropbox")
 	if err != nil || l.Service == nil || l.Service.Name != "dropbox" {
 		t.Errorf("logout dropbox: %+v, %v", l, err)
