@@ -141,13 +141,19 @@ func (t *Task) GetAll(ctx context.Context, paths []string) ([]json.RawMessage, [
 // paths[i], and the i-th error is its outcome. Writes of calls in flight
 // together are planned together (see Window).
 func (t *Task) UpdateAll(ctx context.Context, paths []string, fn func(i int) UpdateFunc) []error {
-	return t.batch(ctx, paths, func(i int) *op { return &op{kind: opUpdate, path: paths[i], fn: fn(i)} })
+	return t.UpdateEach(ctx, paths, fn, nil)
+}
+
+// UpdateEach is UpdateAll that also calls done(i, err) as the update of
+// paths[i] ends, for progress; done is called from many goroutines at once.
+func (t *Task) UpdateEach(ctx context.Context, paths []string, fn func(i int) UpdateFunc, done func(i int, err error)) []error {
+	return t.batch(ctx, paths, func(i int) *op { return &op{kind: opUpdate, path: paths[i], fn: fn(i)} }, done)
 }
 
 // RemoveAll removes many documents in one batch; the i-th error is the
 // outcome for paths[i]. Directories that empty go with them.
 func (t *Task) RemoveAll(ctx context.Context, paths []string) []error {
-	return t.batch(ctx, paths, func(i int) *op { return &op{kind: opRemove, path: paths[i]} })
+	return t.batch(ctx, paths, func(i int) *op { return &op{kind: opRemove, path: paths[i]} }, nil)
 }
 
 // batch runs the write calls newOp(i) for paths, Window at a time. Unlike
@@ -165,8 +171,11 @@ func (t *Task) RemoveAll(ctx context.Context, paths []string) []error {
 // three levels deep into 256 shards were 8 waves of 3 rounds, 6,117 writes.
 // At most two waves are in flight. Calls on one path run one at a time, in
 // no set order.
-func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op) []error {
+func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op, done func(i int, err error)) []error {
 	errs := make([]error, len(paths))
+	if done == nil {
+		done = func(int, error) {}
+	}
 	window := t.s.opts.BatchWindow
 	var (
 		all      sync.WaitGroup
@@ -179,6 +188,7 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op)
 		for i := start; i < min(len(paths), start+window); i++ {
 			if err := format.CheckDoc(paths[i]); err != nil {
 				errs[i] = err
+				done(i, err)
 				continue
 			}
 			wave = append(wave, i)
@@ -197,6 +207,7 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op)
 			mu.Unlock()
 			for _, i := range wave {
 				errs[i] = err
+				done(i, err)
 			}
 			continue
 		}
@@ -212,6 +223,7 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op)
 				o := newOp(i)
 				o.held, o.planned = true, planned.Done
 				errs[i] = t.run(ctx, o)
+				done(i, errs[i])
 				mu.Lock()
 				inFlight--
 				room.Signal()

@@ -174,42 +174,58 @@ func runImport(ctx context.Context, o *ImportOptions) error {
 	}
 	outcomes := make([]importOutcome, len(entries))
 	bar := newImportProgress(o.IO, len(entries))
-	// Every entry in one task, Window at a time: the engine plans the calls
-	// in flight together and writes each shard a few times per wave, with
-	// memory bounded however many entries there are.
-	errs := t.Each(len(entries), func(i int) error {
-		e := entries[i]
-		defer bar.add()
+	// Every entry in one batch of the task: the engine plans a wave of
+	// calls together, the next wave while the last one's writes are in
+	// flight, and writes each shard about once per wave, with memory
+	// bounded however many entries there are.
+	errs := make([]error, len(entries))
+	var todo []int
+	for i, e := range entries {
 		if e.Err != nil {
-			return e.Err
+			errs[i] = e.Err
+			bar.add()
+			continue
 		}
-		if o.DryRun {
-			old, err := t.Get(ctx, e.Path)
-			switch {
+		todo = append(todo, i)
+	}
+	paths := make([]string, len(todo))
+	for k, i := range todo {
+		paths[k] = entries[i].Path
+	}
+	if o.DryRun {
+		vals, gerrs := t.GetAll(ctx, paths)
+		for k, i := range todo {
+			switch err := gerrs[k]; {
 			case err == nil:
-				outcomes[i] = decideImport(old, e.Value, o.Overwrite)
+				outcomes[i] = decideImport(vals[k], entries[i].Value, o.Overwrite)
 			case errors.Is(err, vault.ErrNotFound):
 				outcomes[i] = outcomeAdded
 			default:
-				return err
+				errs[i] = err
 			}
-			return nil
+			bar.add()
 		}
-		var outcome importOutcome
-		err := t.Update(ctx, e.Path, func(old json.RawMessage) (json.RawMessage, error) {
-			// This may run again after a conflict; the last run is what
-			// happened.
-			outcome = decideImport(old, e.Value, o.Overwrite)
-			if outcome == outcomeSkipped {
-				return old, nil
+	} else {
+		decided := make([]importOutcome, len(todo))
+		t.UpdateEach(ctx, paths, func(k int) vault.UpdateFunc {
+			e := entries[todo[k]]
+			return func(old json.RawMessage) (json.RawMessage, error) {
+				// This may run again after a conflict; the last run is
+				// what happened.
+				decided[k] = decideImport(old, e.Value, o.Overwrite)
+				if decided[k] == outcomeSkipped {
+					return old, nil
+				}
+				return e.Value, nil
 			}
-			return e.Value, nil
+		}, func(k int, err error) {
+			i := todo[k]
+			if errs[i] = err; err == nil {
+				outcomes[i] = decided[k]
+			}
+			bar.add()
 		})
-		if err == nil {
-			outcomes[i] = outcome
-		}
-		return err
-	})
+	}
 	bar.finish()
 	if ctx.Err() != nil {
 		return ctx.Err()
