@@ -184,7 +184,9 @@ func TestBatchStopsWhenCancelled(t *testing.T) {
 		var cancelled atomic.Bool
 		var late atomic.Int64
 		go func() {
-			time.Sleep(3 * slow)
+			// Between two requests' ends, when every call is waiting:
+			// at a request's end a wave may start at the same instant.
+			time.Sleep(3*slow + slow/2)
 			cancelled.Store(true)
 			cancel()
 		}()
