@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,30 +159,97 @@ func TestBatchWavesOverlap(t *testing.T) {
 	}
 }
 
+// A batch whose caller gives up (Ctrl-C cancels the command's context)
+// starts no more calls: the old code ran every later wave's update
+// functions and plans after the cancellation, and the last call of each
+// wave to plan sent its links before it was abandoned, leaving names
+// listed with no document behind them. Every call is still reported to
+// UpdateEach's done, the ones never started too.
+func TestBatchStopsWhenCancelled(t *testing.T) {
+	const shards, n = 4, 40
+	m := memory.New()
+	newStore(t, m, shards)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%5, i)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		// Waves of one, with latency on every request: the cancellation
+		// comes while the first waves' writes are in flight.
+		s, err := Open(context.Background(), latency.New(m, latency.Options{Delay: slow}), []byte("pass phrase"), Options{BatchWindow: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(context.Background())
+		var cancelled atomic.Bool
+		var late atomic.Int64
+		go func() {
+			// Between two requests' ends, when every call is waiting:
+			// at a request's end a wave may start at the same instant.
+			time.Sleep(3*slow + slow/2)
+			cancelled.Store(true)
+			cancel()
+		}()
+		done, checkEnds := endsReported(t, paths)
+		errs := s.NewTask(context.Background()).UpdateEach(cctx, paths, func(i int) UpdateFunc {
+			return func(json.RawMessage) (json.RawMessage, error) {
+				if cancelled.Load() {
+					late.Add(1)
+				}
+				return json.RawMessage(fmt.Sprint(i)), nil
+			}
+		}, done)
+		checkEnds(errs)
+		if !errors.Is(errs[n-1], context.Canceled) {
+			t.Errorf("the last call of a cancelled batch: %v, want context.Canceled", errs[n-1])
+		}
+		if k := late.Load(); k > 0 {
+			t.Errorf("%d update functions ran after the batch's context was cancelled", k)
+		}
+		time.Sleep(10 * slow) // writes in flight at the cancellation land
+	})
+	if err := decodeMem(t, m).Invariant(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // UpdateEach reports every update's end once, with the error UpdateAll
 // returns for it, also for a path it refuses before starting.
 func TestUpdateEachReportsEveryEnd(t *testing.T) {
 	s := newStore(t, memory.New(), 4)
 	paths := []string{"/p/a", "/p/b", "bad//path", "/p/c"}
-	var mu sync.Mutex
-	seen := map[int]error{}
+	done, checkEnds := endsReported(t, paths)
 	errs := s.NewTask(ctx).UpdateEach(ctx, paths, func(i int) UpdateFunc {
 		return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil }
-	}, func(i int, err error) {
+	}, done)
+	checkEnds(errs)
+	if errs[2] == nil || errs[0] != nil {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+// endsReported returns a done function for UpdateEach that records each
+// end, and a check that every path was reported once, with the error
+// UpdateEach returned for it.
+func endsReported(t *testing.T, paths []string) (done func(int, error), check func([]error)) {
+	var mu sync.Mutex
+	seen := map[int]error{}
+	done = func(i int, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if _, twice := seen[i]; twice {
 			t.Errorf("%s reported twice", paths[i])
 		}
 		seen[i] = err
-	})
-	for i := range paths {
-		got, ok := seen[i]
-		if !ok || got != errs[i] {
-			t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
+	}
+	check = func(errs []error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range paths {
+			if got, ok := seen[i]; !ok || got != errs[i] {
+				t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
+			}
 		}
 	}
-	if errs[2] == nil || errs[0] != nil {
-		t.Errorf("errors %v", errs)
-	}
+	return done, check
 }

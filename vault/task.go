@@ -207,6 +207,7 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op,
 			mu.Unlock()
 			for _, i := range wave {
 				errs[i] = err
+				done(i, err)
 			}
 			continue
 		}
