@@ -12,6 +12,8 @@ import (
 	"github.com/vaultdb/vaultdb/adapters"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage/rstest"
+	"github.com/vaultdb/vaultdb/adapters/retry"
+	"github.com/vaultdb/vaultdb/adapters/stack"
 	"github.com/vaultdb/vaultdb/adapters/wire"
 	"github.com/vaultdb/vaultdb/adapters/wire/nethttp"
 	"github.com/vaultdb/vaultdb/vault"
@@ -101,7 +103,9 @@ func benchRemoteStorage(ctx context.Context, quick bool) *RSReport {
 		if err != nil {
 			fatalf("%v", err)
 		}
-		return a
+		// The adapter makes one attempt per call; retries are the stack's,
+		// as on the command line.
+		return stack.Build(a, stack.Options{Retry: &retry.Options{}})
 	}
 	// The store of get and set: 200 documents in 4 shards.
 	progress("building a %d-document store on armadietto", docs)

@@ -190,8 +190,7 @@ func TestBatchStopsWhenCancelled(t *testing.T) {
 			cancelled.Store(true)
 			cancel()
 		}()
-		var mu sync.Mutex
-		reported := map[int]error{}
+		done, checkEnds := endsReported(t, paths)
 		errs := s.NewTask(context.Background()).UpdateEach(cctx, paths, func(i int) UpdateFunc {
 			return func(json.RawMessage) (json.RawMessage, error) {
 				if cancelled.Load() {
@@ -199,19 +198,8 @@ func TestBatchStopsWhenCancelled(t *testing.T) {
 				}
 				return json.RawMessage(fmt.Sprint(i)), nil
 			}
-		}, func(i int, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if _, twice := reported[i]; twice {
-				t.Errorf("%s reported twice", paths[i])
-			}
-			reported[i] = err
-		})
-		for i := range paths {
-			if got, ok := reported[i]; !ok || got != errs[i] {
-				t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
-			}
-		}
+		}, done)
+		checkEnds(errs)
 		if !errors.Is(errs[n-1], context.Canceled) {
 			t.Errorf("the last call of a cancelled batch: %v, want context.Canceled", errs[n-1])
 		}
@@ -230,25 +218,38 @@ func TestBatchStopsWhenCancelled(t *testing.T) {
 func TestUpdateEachReportsEveryEnd(t *testing.T) {
 	s := newStore(t, memory.New(), 4)
 	paths := []string{"/p/a", "/p/b", "bad//path", "/p/c"}
-	var mu sync.Mutex
-	seen := map[int]error{}
+	done, checkEnds := endsReported(t, paths)
 	errs := s.NewTask(ctx).UpdateEach(ctx, paths, func(i int) UpdateFunc {
 		return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil }
-	}, func(i int, err error) {
+	}, done)
+	checkEnds(errs)
+	if errs[2] == nil || errs[0] != nil {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+// endsReported returns a done function for UpdateEach that records each
+// end, and a check that every path was reported once, with the error
+// UpdateEach returned for it.
+func endsReported(t *testing.T, paths []string) (done func(int, error), check func([]error)) {
+	var mu sync.Mutex
+	seen := map[int]error{}
+	done = func(i int, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if _, twice := seen[i]; twice {
 			t.Errorf("%s reported twice", paths[i])
 		}
 		seen[i] = err
-	})
-	for i := range paths {
-		got, ok := seen[i]
-		if !ok || got != errs[i] {
-			t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
+	}
+	check = func(errs []error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range paths {
+			if got, ok := seen[i]; !ok || got != errs[i] {
+				t.Errorf("%s: reported %v (%v), returned %v", paths[i], got, ok, errs[i])
+			}
 		}
 	}
-	if errs[2] == nil || errs[0] != nil {
-		t.Errorf("errors %v", errs)
-	}
+	return done, check
 }

@@ -215,7 +215,8 @@ func TestBrowser(t *testing.T) {
 // suite of the browser adapters (IndexedDB, localStorage, memory), and of
 // the remoteStorage and Dropbox adapters over fetch, against armadietto
 // and the fake Dropbox on 127.0.0.1, as the page uses them, and the
-// page's own (web/wasm: lock wiping the keys).
+// page's own (internal/jsfetch's streamed bodies, web/wasm's lock wiping
+// the keys).
 func TestBrowserGoTests(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -241,6 +242,7 @@ func TestBrowserGoTests(t *testing.T) {
 		{"memory.test.wasm", "../adapters/memory", ""},
 		{"dropbox.test.wasm", "../adapters/dropbox", "^TestBrowserContract$"},
 		{"remotestorage.test.wasm", "../adapters/remotestorage", "^TestBrowserContract$"},
+		{"jsfetch.test.wasm", "../internal/jsfetch", ""},
 		{"page.test.wasm", "./wasm", ""},
 	}
 	for _, bin := range bins {
@@ -292,6 +294,7 @@ func TestBrowserLocalStorage(t *testing.T) {
 		SecondTab     string
 		AfterLock     []string
 		FirstTabAgain string
+		SameTabAgain  string
 	}
 	b.run(t, &r, "localstorage.mjs", map[string]string{"passphrase": "one tab at a time"}, serveSite(t), artifactDir(t, "localstorage-*.png"))
 	if len(r.PageErrors) > 0 {
@@ -299,6 +302,9 @@ func TestBrowserLocalStorage(t *testing.T) {
 	}
 	if r.Where != "ls:solo" {
 		t.Errorf("the first tab opened %q", r.Where)
+	}
+	if r.SameTabAgain != "unlocked" {
+		t.Errorf("unlocking again the store this tab has open: %q, want it unlocked", r.SameTabAgain)
 	}
 	const elsewhere = "This store is open in another tab or window"
 	if !strings.HasPrefix(r.SecondTab, elsewhere) {

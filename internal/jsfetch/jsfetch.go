@@ -7,12 +7,13 @@
 package jsfetch
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"strconv"
+	"sync"
 	"syscall/js"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -20,8 +21,10 @@ import (
 	"github.com/vaultdb/vaultdb/internal/jsutil"
 )
 
-// MaxResponse bounds a response body: a blob of adapters.MaxBlobSize and
-// the few bytes of JSON around it in a listing are far less.
+// MaxResponse bounds a response body by default: a blob of adapters.MaxBlobSize and
+// the few bytes of JSON around it in a listing are far less. (The adapters
+// bound what they read far tighter; this bounds what a response can make
+// the page hold when one announces more.)
 const MaxResponse = adapters.MaxBlobSize + 1<<20
 
 // Doer sends requests with fetch: redirect "error" (a redirect is never
@@ -31,14 +34,25 @@ const MaxResponse = adapters.MaxBlobSize + 1<<20
 // request's NoCache needs nothing more: a Cache-Control request header
 // would make fetch ask for a CORS preflight that servers refuse
 // (armadietto's does).
-type Doer struct{}
+type Doer struct {
+	// MaxResponse bounds a response body; 0 means the default,
+	// MaxResponse.
+	MaxResponse int64
+}
 
 var _ wire.Doer = Doer{}
 
-// Do implements wire.Doer. The response body is read whole (fetch gives
-// it at once as an ArrayBuffer), after a Content-Length above MaxResponse
-// was refused.
-func (Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
+// Do implements wire.Doer. The response body is read as the caller reads
+// it, chunk by chunk from fetch's stream, so a caller's bound on what it
+// reads bounds what the page holds; a Content-Length above MaxResponse is
+// refused at once (so is a body that grows past it). The body's ContentLength is unknown (-1): fetch
+// decompresses a compressed body, whose Content-Length is the compressed
+// size. Until the body is closed, the end of ctx aborts the request.
+func (d Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
+	limit := d.MaxResponse
+	if limit <= 0 {
+		limit = MaxResponse
+	}
 	opts := js.Global().Get("Object").New()
 	opts.Set("method", req.Method)
 	opts.Set("redirect", "error")
@@ -55,7 +69,8 @@ func (Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
 	ctrl := js.Global().Get("AbortController").New()
 	opts.Set("signal", ctrl.Get("signal"))
 	done := make(chan struct{})
-	defer close(done)
+	var once sync.Once
+	finish := func() { once.Do(func() { close(done) }) }
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -67,6 +82,7 @@ func (Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
 	what := req.Method + " " + redacted(req.URL)
 	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", req.URL, opts))
 	if err != nil {
+		finish()
 		return nil, fmt.Errorf("fetch %s: %w", what, err)
 	}
 	h := wire.Header{}
@@ -76,24 +92,70 @@ func (Doer) Do(ctx context.Context, req *wire.Request) (*wire.Response, error) {
 	})
 	resp.Get("headers").Call("forEach", each)
 	each.Release()
-	if cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && cl > MaxResponse {
-		return nil, fmt.Errorf("%s: the response of %d bytes is larger than the %d-byte limit", what, cl, MaxResponse)
+	b := &body{ctx: ctx, what: what, limit: limit, finish: finish}
+	if stream := resp.Get("body"); stream.Truthy() {
+		b.reader = stream.Call("getReader")
+	} else {
+		b.err = io.EOF // a response without a body (204, HEAD)
 	}
-	buf, err := jsutil.Await(ctx, resp.Call("arrayBuffer"))
-	if err != nil {
-		return nil, fmt.Errorf("reading the response to %s: %w", what, err)
+	if cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && cl > limit {
+		b.Close()
+		return nil, fmt.Errorf("%s: the response of %d bytes is larger than the %d-byte limit", what, cl, limit)
 	}
-	if n := buf.Get("byteLength").Int(); n > MaxResponse {
-		return nil, fmt.Errorf("%s: the response of %d bytes is larger than the %d-byte limit", what, n, MaxResponse)
-	}
-	body := jsutil.GoBytes(buf)
-	return &wire.Response{
-		Status:        resp.Get("status").Int(),
-		Header:        h,
-		ContentLength: int64(len(body)),
-		Body:          io.NopCloser(bytes.NewReader(body)),
-	}, nil
+	return &wire.Response{Status: resp.Get("status").Int(), Header: h, ContentLength: -1, Body: b}, nil
 }
+
+// body reads a fetch response's stream.
+type body struct {
+	ctx    context.Context
+	what   string
+	limit  int64
+	reader js.Value // a ReadableStreamDefaultReader; undefined without a body
+	finish func()   // ends the abort watcher
+	buf    []byte   // the rest of the last chunk
+	n      int64    // bytes read so far
+	err    error    // what Read returns once buf is empty
+}
+
+var errClosed = errors.New("read of a closed response body")
+
+// Read implements io.Reader.
+func (b *body) Read(p []byte) (int, error) {
+	for len(b.buf) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		r, err := jsutil.Await(b.ctx, b.reader.Call("read"))
+		switch {
+		case err != nil:
+			b.err = fmt.Errorf("reading the response to %s: %w", b.what, err)
+		case r.Get("done").Bool():
+			b.err = io.EOF
+		default:
+			b.buf = jsutil.GoBytes(r.Get("value"))
+			if b.n += int64(len(b.buf)); b.n > b.limit {
+				b.buf, b.err = nil, fmt.Errorf("%s: the response is larger than the %d-byte limit", b.what, b.limit)
+			}
+		}
+	}
+	n := copy(p, b.buf)
+	b.buf = b.buf[n:]
+	return n, nil
+}
+
+// Close implements io.Closer: the rest of the stream is cancelled.
+func (b *body) Close() error {
+	if b.err != io.EOF && b.reader.Truthy() {
+		// cancel returns a promise; a rejection is of no interest.
+		b.reader.Call("cancel").Call("catch", ignore)
+	}
+	b.buf, b.err = nil, errClosed
+	b.finish()
+	return nil
+}
+
+// ignore is a promise handler that does nothing; never released.
+var ignore = js.FuncOf(func(js.Value, []js.Value) any { return nil })
 
 // redacted is u without its query (which may hold a code or token) for
 // error messages.

@@ -23,6 +23,8 @@ export default async function ({ browser, args: [url, artifacts], input: c }) {
     await tab1.waitForSelector("#open:not([hidden])");
     out.where = await tab1.textContent("#where");
     await tab1.evaluate(() => vaultdb.setText("/note", "first tab"));
+    // Unlocking the store this tab has open again is not "open elsewhere".
+    out.sameTabAgain = await tab1.evaluate((p) => vaultdb.unlock("ls:solo", p).then(() => "unlocked", (e) => e.code || String(e)), c.passphrase);
 
     const tab2 = await ctx.newPage();
     errors(tab2);

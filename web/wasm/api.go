@@ -152,8 +152,9 @@ func knownLocations() string {
 //	ls:NAME    the browser's localStorage, one tab at a time
 //	mem:NAME   memory, gone on reload (tests)
 //
-// and those of objectLocations.
-func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, string, error) {
+// and those of objectLocations. reopen is set by create and unlock, which
+// replace the open store.
+func (a *api) adapter(ctx context.Context, loc js.Value, reopen bool) (adapters.Adapter, string, error) {
 	if loc.Type() == js.TypeObject {
 		t := loc.Get("type")
 		if t.Type() == js.TypeString {
@@ -176,6 +177,17 @@ func (a *api) adapter(ctx context.Context, loc js.Value) (adapters.Adapter, stri
 		ad, err := indexeddb.Open(ctx, name)
 		return ad, "idb:" + name, err
 	case "ls", "localstorage":
+		if reopen {
+			// This tab holds the store's Web Lock while it has it open, so
+			// opening it again (create, unlock) must close it first, or
+			// it would be told the store is open elsewhere.
+			a.mu.Lock()
+			same := a.loc == "ls:"+name
+			a.mu.Unlock()
+			if same {
+				a.lock()
+			}
+		}
 		ad, err := localstorage.Open(ctx, name)
 		if err != nil {
 			return nil, "", err
@@ -201,7 +213,7 @@ func (a *api) locate(args []js.Value) (any, error) {
 		return nil, errors.New("locate(location)")
 	}
 	ctx := context.Background()
-	ad, _, err := a.adapter(ctx, args[0])
+	ad, _, err := a.adapter(ctx, args[0], false)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +249,7 @@ func (a *api) create(args []js.Value) (any, error) {
 		}
 	}
 	ctx := context.Background()
-	ad, name, err := a.adapter(ctx, args[0])
+	ad, name, err := a.adapter(ctx, args[0], true)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +275,7 @@ func (a *api) unlock(args []js.Value) (any, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	ad, name, err := a.adapter(ctx, args[0])
+	ad, name, err := a.adapter(ctx, args[0], true)
 	if err != nil {
 		return nil, err
 	}
@@ -384,8 +396,9 @@ func (a *api) task(f func(ctx context.Context, t *vault.Task) (any, error)) (any
 	return f(ctx, s.NewTask(ctx))
 }
 
-// get(path) returns the document's JSON text.
-func (a *api) get(args []js.Value) (any, error) {
+// withValue runs f on the value of the document args[0] names (as given,
+// for messages), in a task on the open store.
+func (a *api) withValue(args []js.Value, f func(p string, v []byte) (any, error)) (any, error) {
 	p, err := str(args, 0, "the path")
 	if err != nil {
 		return nil, err
@@ -395,26 +408,23 @@ func (a *api) get(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return string(v), nil
+		return f(p, v)
 	})
+}
+
+// get(path) returns the document's JSON text.
+func (a *api) get(args []js.Value) (any, error) {
+	return a.withValue(args, func(_ string, v []byte) (any, error) { return string(v), nil })
 }
 
 // text(path[, field]) returns what "vaultdb get PATH [--field F]" prints:
 // a string as its text, anything else as indented JSON.
 func (a *api) text(args []js.Value) (any, error) {
-	p, err := str(args, 0, "the path")
-	if err != nil {
-		return nil, err
-	}
 	field := ""
 	if len(args) > 1 && args[1].Type() == js.TypeString {
 		field = args[1].String()
 	}
-	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
-		v, err := t.Get(ctx, docPath(p))
-		if err != nil {
-			return nil, err
-		}
+	return a.withValue(args, func(p string, v []byte) (any, error) {
 		if field != "" {
 			f, ok, err := entry.GetField(v, field)
 			if err != nil {
@@ -439,15 +449,7 @@ func (a *api) text(args []js.Value) (any, error) {
 // instead, for the page to offer the fields (and, for a TOTP entry, its
 // code), as the command line's message does.
 func (a *api) copyText(args []js.Value) (any, error) {
-	p, err := str(args, 0, "the path")
-	if err != nil {
-		return nil, err
-	}
-	return a.task(func(ctx context.Context, t *vault.Task) (any, error) {
-		v, err := t.Get(ctx, docPath(p))
-		if err != nil {
-			return nil, err
-		}
+	return a.withValue(args, func(p string, v []byte) (any, error) {
 		cv, field, err := entry.CopyValue(v)
 		if errors.Is(err, entry.ErrNoPassword) {
 			names := entry.Fields(v)
