@@ -139,7 +139,8 @@ func (t *Task) GetAll(ctx context.Context, paths []string) ([]json.RawMessage, [
 
 // UpdateAll updates many documents in one batch: fn(i) is the update of
 // paths[i], and the i-th error is its outcome. Writes of calls in flight
-// together are planned together (see Window).
+// together are planned together (see Window). fn and the functions it
+// returns must not call the task: the batch's writes wait for them.
 func (t *Task) UpdateAll(ctx context.Context, paths []string, fn func(i int) UpdateFunc) []error {
 	return t.UpdateEach(ctx, paths, fn, nil)
 }
