@@ -130,7 +130,7 @@ func TestBatchWavesOverlap(t *testing.T) {
 	// In a bubble with latency on every request, as a real store has:
 	// planning takes no time on the bubble's clock and a write does.
 	synctest.Test(t, func(t *testing.T) {
-		s, err := Open(ctx, latency.New(m, latency.Options{Delay: slow}), []byte("pass phrase"), Options{BatchWindow: window})
+		s, err := Open(ctx, latency.New(m, latency.Options{Delay: slow}), []byte("pass phrase"), Options{BatchWindow: window, BatchWaves: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,4 +252,30 @@ func endsReported(t *testing.T, paths []string) (done func(int, error), check fu
 		}
 	}
 	return done, check
+}
+
+// On a store of few shards a batch has one wave in flight at a time by
+// default; two from OverlapShards shards on.
+func TestBatchWavesDefault(t *testing.T) {
+	for _, tc := range []struct{ shards, wantPeak int }{{4, 8}, {OverlapShards, 16}} {
+		m := memory.New()
+		newStore(t, m, tc.shards)
+		s, err := Open(ctx, m, []byte("pass phrase"), Options{BatchWindow: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := make([]string, 80)
+		for i := range paths {
+			paths[i] = fmt.Sprintf("/w/d%d/e%d", i%3, i)
+		}
+		var live, peak atomic.Int64
+		s.NewTask(ctx).UpdateEach(ctx, paths, func(i int) UpdateFunc {
+			for n, p := live.Add(1), peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil }
+		}, func(int, error) { live.Add(-1) })
+		if p := peak.Load(); p > int64(tc.wantPeak) {
+			t.Errorf("%d shards: %d calls in flight at once, want at most %d", tc.shards, p, tc.wantPeak)
+		}
+	}
 }

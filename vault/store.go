@@ -48,7 +48,20 @@ type Options struct {
 	// wave (see Task.batch). Default Window; the model checker makes waves
 	// of two to reach their overlap in a few steps.
 	BatchWindow int
+	// BatchWaves is how many waves of a batch may be in flight at once:
+	// 2 plans the next wave while the last one's writes are in flight, 1
+	// waits for them. Default 2 on stores of OverlapShards shards or more,
+	// else 1: with many shards a wave of its own writes nearly every shard
+	// once per level (hundreds of requests), with few shards it is a few
+	// writes, and a second wave of calls in memory costs more (an import of
+	// 100,000 entries into 4 shards peaked at 261-330 MB with two waves,
+	// 200 MB with one).
+	BatchWaves int
 }
+
+// OverlapShards is the shard count from which batches overlap their waves
+// by default (see Options.BatchWaves).
+const OverlapShards = 64
 
 func (o Options) withDefaults() Options {
 	if o.Rand == nil {

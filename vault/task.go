@@ -170,14 +170,21 @@ func (t *Task) RemoveAll(ctx context.Context, paths []string) []error {
 // instead of starting rounds of their own. Waiting for each wave to finish
 // cost every shard about one write per level per wave: 30,000 new entries
 // three levels deep into 256 shards were 8 waves of 3 rounds, 6,117 writes.
-// At most two waves are in flight. Calls on one path run one at a time, in
-// no set order.
+// At most two waves are in flight, and only on stores of many shards (see
+// Options.BatchWaves). Calls on one path run one at a time, in no set
+// order.
 func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op, done func(i int, err error)) []error {
 	errs := make([]error, len(paths))
 	if done == nil {
 		done = func(int, error) {}
 	}
-	window := t.s.opts.BatchWindow
+	window, waves := t.s.opts.BatchWindow, t.s.opts.BatchWaves
+	if waves <= 0 {
+		waves = 1
+		if t.s.router.N() >= OverlapShards {
+			waves = 2
+		}
+	}
 	var (
 		all      sync.WaitGroup
 		mu       sync.Mutex
@@ -197,7 +204,7 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op,
 		// Room first, then the count: a counted call that cannot start
 		// would keep the scheduler from finishing the calls that make room.
 		mu.Lock()
-		for inFlight > 0 && inFlight+len(wave) > 2*window {
+		for inFlight > 0 && inFlight+len(wave) > waves*window {
 			room.Wait()
 		}
 		// A caller that gave up starts no more calls: each would still

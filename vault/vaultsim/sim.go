@@ -324,7 +324,7 @@ func runBubble(t *testing.T, sc *Scenario, seed uint64, choose Chooser, out *Out
 		// Opening reads the config straight from the store: the schedule
 		// starts with every client open.
 		a := &adapter{w: w, c: i, free: true}
-		c.opts = vault.Options{Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1, BatchWindow: sc.Window}
+		c.opts = vault.Options{Rand: newRand(seed + uint64(i) + 1), MaxConflicts: sc.maxConflicts(), Backoff: -1, BatchWindow: sc.Window, BatchWaves: 2}
 		s, err := vault.Open(ctx, a, []byte(passphrase), c.opts)
 		if err != nil {
 			out.Problems = append(out.Problems, err.Error())
