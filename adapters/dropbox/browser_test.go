@@ -4,7 +4,6 @@ package dropbox_test
 
 import (
 	"fmt"
-	"syscall/js"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/dropbox"
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
+	"github.com/vaultdb/vaultdb/internal/jsutil/jstest"
 )
 
 // TestBrowserContract runs the adapter contract suite in a browser, over
@@ -20,10 +20,7 @@ import (
 // web/browser_test.go starts on 127.0.0.1 and names in
 // globalThis.vaultdbTest.dropbox: {url, accessToken, refreshToken}.
 func TestBrowserContract(t *testing.T) {
-	d := js.Global().Get("vaultdbTest").Get("dropbox")
-	if d.Type() != js.TypeObject {
-		t.Fatal("globalThis.vaultdbTest.dropbox is not set: this test is run by web/browser_test.go, in Chromium")
-	}
+	d := jstest.Server(t, "dropbox")
 	url := d.Get("url").String()
 	tok := &dropbox.Token{AccessToken: d.Get("accessToken").String(), RefreshToken: d.Get("refreshToken").String()}
 	n := 0

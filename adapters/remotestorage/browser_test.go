@@ -4,7 +4,6 @@ package remotestorage_test
 
 import (
 	"fmt"
-	"syscall/js"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/adaptertest"
 	"github.com/vaultdb/vaultdb/adapters/remotestorage"
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
+	"github.com/vaultdb/vaultdb/internal/jsutil/jstest"
 )
 
 // TestBrowserContract runs the adapter contract suite in a browser, over
@@ -19,10 +19,7 @@ import (
 // web/browser_test.go starts on 127.0.0.1 and whose folder and token it
 // names in globalThis.vaultdbTest.remoteStorage: {root, token}.
 func TestBrowserContract(t *testing.T) {
-	r := js.Global().Get("vaultdbTest").Get("remoteStorage")
-	if r.Type() != js.TypeObject {
-		t.Fatal("globalThis.vaultdbTest.remoteStorage is not set: this test is run by web/browser_test.go, in Chromium")
-	}
+	r := jstest.Server(t, "remoteStorage")
 	root, token := r.Get("root").String(), r.Get("token").String()
 	n := 0
 	adaptertest.Run(t, func(t *testing.T) adapters.Adapter {

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"syscall/js"
 	"testing"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters/wire"
 	"github.com/vaultdb/vaultdb/internal/jsfetch"
+	"github.com/vaultdb/vaultdb/internal/jsutil/jstest"
 )
 
 // TestDoer: requests and streamed responses over fetch, against the
@@ -22,10 +22,7 @@ import (
 // pieces is whole, a body closed half-read leaves the next request
 // working, and a response announcing more than the bound is refused.
 func TestDoer(t *testing.T) {
-	r := js.Global().Get("vaultdbTest").Get("remoteStorage")
-	if r.Type() != js.TypeObject {
-		t.Fatal("globalThis.vaultdbTest.remoteStorage is not set: this test is run by web/browser_test.go, in Chromium")
-	}
+	r := jstest.Server(t, "remoteStorage")
 	root, token := r.Get("root").String(), r.Get("token").String()
 	ctx := context.Background()
 	url := fmt.Sprintf("%s/jsfetch-%d", root, time.Now().UnixNano())
