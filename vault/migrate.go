@@ -859,6 +859,62 @@ func parallel(ctx context.Context, n int, fn func(i int) error) error {
 	return first
 }
 
+// LayoutGoneError reports a shard missing from the layout a client routes
+// by while the config names another one: the store moved since the client
+// opened it, and the sealed file the move left there was deleted. It
+// matches ErrMoved.
+type LayoutGoneError struct {
+	Blob        string
+	Opened, Now int // shard counts: the client's, the config's
+}
+
+func (e *LayoutGoneError) Error() string {
+	if e.Opened == e.Now {
+		return fmt.Sprintf("shard %s is missing, and the store was moved since this client opened it (and moved back to %d shards): nothing was written; open the store again", e.Blob, e.Now)
+	}
+	return fmt.Sprintf("shard %s is missing, and the store was moved from %d to %d shards since this client opened it (the sealed file the move left was deleted): nothing was written; open the store again", e.Blob, e.Opened, e.Now)
+}
+
+func (e *LayoutGoneError) Is(target error) bool { return target == ErrMoved }
+
+// missingShard decides what a missing shard file means, before a task
+// takes it for empty and writes a new one there.
+//
+// A move seals every file of the layout it leaves, so that a client still
+// routing by it (one that opened the store before the move: a web page
+// left open, the agent) fails instead of writing where nobody reads. If
+// those sealed files are deleted (they look like leftovers), such a client
+// finds no shard at all and would create a fresh one, acknowledged and
+// lost (red team finding 4). So a missing shard is empty only while the
+// config still names the era the client opened: the same shard count, and
+// the same list of retired layouts (every move appends to it). Otherwise
+// the task fails with a *LayoutGoneError, having written nothing.
+//
+// It costs one read of the config, only when a shard is missing: stores
+// this program makes have every file of their layout (Create writes them,
+// and a move writes every file of the new one), so only a store made by
+// the reference, which writes a shard on first use, pays it, once per
+// shard and task until the shard exists. A store opened with keys alone
+// (the agent's) compares the shard count only. The reference cannot be
+// protected this way: it never reads the config again.
+func (s *Store) missingShard(ctx context.Context, blob string) error {
+	data, _, err := s.readBlob(ctx, ConfigBlob)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		return ErrNoStore
+	}
+	cfg, err := format.ParseConfig(data)
+	if err != nil {
+		return err
+	}
+	if cfg.Shards() == s.Shards() && (s.cfg == nil || slices.Equal(cfg.Retired(), s.cfg.Retired())) {
+		return nil
+	}
+	return &LayoutGoneError{Blob: blob, Opened: s.Shards(), Now: cfg.Shards()}
+}
+
 // Reopen opens the store at the same location again, for a caller that
 // migrated it: a Store keeps routing by the layout it was opened with.
 func (s *Store) Reopen(ctx context.Context, passphrase []byte) (*Store, error) {
