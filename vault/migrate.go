@@ -412,11 +412,9 @@ func (m *migration) sealMissing(ctx context.Context, cur []blobState) error {
 	}
 	return parallel(ctx, len(missing), func(j int) error {
 		id := m.newIDs[missing[j]]
-		seal, err := format.NewSeal(m.s.opts.Rand, m.from, time.Now())
-		if err != nil {
-			return err
-		}
-		seal.ID = retiredBy // an emptied seal of the move that left the layout, as fsck --repair writes
+		// An emptied seal of the move that left the layout, as fsck
+		// --repair writes it.
+		seal := format.Seal{ID: retiredBy, To: m.from, At: m.seal.At}
 		blob, err := format.EncodeSeal(m.s.opts.Rand, seal, nil)
 		if err != nil {
 			return err
@@ -639,7 +637,7 @@ func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard, st bl
 		seal, _, err := format.ParseSealed(id, data)
 		switch {
 		case err != nil:
-			return fmt.Errorf("%w; the new layout's file %s holds something else: move it away and resume", err, id)
+			return fmt.Errorf("%w; the new layout's file %s holds something else: move it out of the store's folder, keeping it, and resume", err, id)
 		case data != nil && seal == nil:
 			// Live before the switch: this migration's own write of it,
 			// with what clients of the new layout wrote on top since
