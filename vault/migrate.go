@@ -298,14 +298,7 @@ var ErrOvertaken = errors.New("the store was moved by another run meanwhile")
 // run started in: the compare-and-swap then proves that the blob has not
 // changed since a moment the era was still the same.
 func (m *migration) era(ctx context.Context) (switched bool, err error) {
-	data, _, err := m.s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return false, err
-	}
-	if data == nil {
-		return false, ErrNoStore
-	}
-	cfg, err := format.ParseConfig(data)
+	cfg, err := m.s.readConfig(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -896,14 +889,7 @@ func (e *LayoutGoneError) Is(target error) bool { return target == ErrMoved }
 // (the agent's) compares the shard count only. The reference cannot be
 // protected this way: it never reads the config again.
 func (s *Store) missingShard(ctx context.Context, blob string) error {
-	data, _, err := s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return err
-	}
-	if data == nil {
-		return ErrNoStore
-	}
-	cfg, err := format.ParseConfig(data)
+	cfg, err := s.readConfig(ctx)
 	if err != nil {
 		return err
 	}
