@@ -298,14 +298,7 @@ var ErrOvertaken = errors.New("the store was moved by another run meanwhile")
 // run started in: the compare-and-swap then proves that the blob has not
 // changed since a moment the era was still the same.
 func (m *migration) era(ctx context.Context) (switched bool, err error) {
-	data, _, err := m.s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return false, err
-	}
-	if data == nil {
-		return false, ErrNoStore
-	}
-	cfg, err := format.ParseConfig(data)
+	cfg, err := m.s.readConfig(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -412,11 +405,9 @@ func (m *migration) sealMissing(ctx context.Context, cur []blobState) error {
 	}
 	return parallel(ctx, len(missing), func(j int) error {
 		id := m.newIDs[missing[j]]
-		seal, err := format.NewSeal(m.s.opts.Rand, m.from, time.Now())
-		if err != nil {
-			return err
-		}
-		seal.ID = retiredBy // an emptied seal of the move that left the layout, as fsck --repair writes
+		// An emptied seal of the move that left the layout, as fsck
+		// --repair writes it.
+		seal := format.Seal{ID: retiredBy, To: m.from, At: m.seal.At}
 		blob, err := format.EncodeSeal(m.s.opts.Rand, seal, nil)
 		if err != nil {
 			return err
@@ -639,7 +630,7 @@ func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard, st bl
 		seal, _, err := format.ParseSealed(id, data)
 		switch {
 		case err != nil:
-			return fmt.Errorf("%w; the new layout's file %s holds something else: move it away and resume", err, id)
+			return fmt.Errorf("%w; the new layout's file %s holds something else: move it out of the store's folder, keeping it, and resume", err, id)
 		case data != nil && seal == nil:
 			// Live before the switch: this migration's own write of it,
 			// with what clients of the new layout wrote on top since
@@ -898,14 +889,7 @@ func (e *LayoutGoneError) Is(target error) bool { return target == ErrMoved }
 // (the agent's) compares the shard count only. The reference cannot be
 // protected this way: it never reads the config again.
 func (s *Store) missingShard(ctx context.Context, blob string) error {
-	data, _, err := s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return err
-	}
-	if data == nil {
-		return ErrNoStore
-	}
-	cfg, err := format.ParseConfig(data)
+	cfg, err := s.readConfig(ctx)
 	if err != nil {
 		return err
 	}

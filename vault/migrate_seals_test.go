@@ -132,3 +132,27 @@ func TestMissingShardOfTheCurrentLayout(t *testing.T) {
 	}
 	checkContent(t, m, map[string]string{"/a/b": `"v"`}, 4)
 }
+
+// TestDeletedSealsKeysOnly: a store opened with keys alone (the agent's,
+// which keeps the keys and the shard count across commands) is refused the
+// same way: the config it reads then names another shard count.
+func TestDeletedSealsKeysOnly(t *testing.T) {
+	t.Parallel()
+	m := memory.New()
+	s := newStore(t, m, 4)
+	want := fill(t, s, 20)
+	old, err := OpenKeys(m, s.Keys(), 4, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx, MigrateOptions{Shards: 7}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range format.NewRouter(nil, 4).BlobIDs() {
+		m.Delete(id)
+	}
+	if err := old.NewTask(ctx).Set(ctx, "/late/doc", str("lost")); !errors.Is(err, ErrMoved) || !strings.Contains(fmt.Sprint(err), "from 4 to 7 shards") {
+		t.Fatalf("the keys-only client's write: %v, want ErrMoved saying the store moved from 4 to 7 shards", err)
+	}
+	checkContent(t, m, want, 7)
+}

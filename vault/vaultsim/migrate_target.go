@@ -17,5 +17,10 @@ func MigratingTarget() []*Scenario {
 			Clients: [][]Call{{mig(3), reopen(), mig(2)}, {upd("/a/z", `1`)}}},
 		{Name: "migrate: back to the layout of a stale remover, crash", Shards: 2, Setup: two, Crashes: 1,
 			Clients: [][]Call{{mig(3), reopen(), mig(2)}, {rm("/b/c/y")}}},
+		// Opening again at any moment: in the first era it routes by the
+		// target layout, in the second by the layout the move back seals,
+		// in the third by the current one.
+		{Name: "migrate: back to the layout of a reopening writer, crash", Shards: 2, Setup: two, Crashes: 1,
+			Clients: [][]Call{{mig(3), reopen(), mig(2)}, {reopen(), upd("/a/z", `1`), reopen(), rm("/b/c/y")}}},
 	}
 }
