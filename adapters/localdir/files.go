@@ -84,6 +84,17 @@ func (b *blob) current(path string) (rev adapters.Rev, known bool) {
 	return b.lastRev, true
 }
 
+// stampsTell reports whether blob.current may be used on d's filesystem.
+// Its proof needs a status-change time that the kernel sets on every
+// change: on vfat and exfat st_ctime is the creation time, and on FUSE,
+// network and other filesystems it is whatever the server or driver says,
+// so an in-place rewrite of the same size within one mtime tick would go
+// unseen there. Those writes read and hash the blob as before.
+func (d *Dir) stampsTell() bool {
+	d.stampsOnce.Do(func() { d.stampsTrusted = ctimeIsChangeTimeAt(d.dir) })
+	return d.stampsTrusted
+}
+
 // files is what a Dir keeps open, and the state of each blob it wrote.
 type files struct {
 	mu    sync.Mutex

@@ -188,6 +188,10 @@ type Dir struct {
 	now         func() time.Time
 
 	dirChecked sync.Once
+	// stampsTrusted says whether a file's status-change time is one on the
+	// store's filesystem (see stampsTell); set once, on the first write.
+	stampsOnce    sync.Once
+	stampsTrusted bool
 
 	files *files  // per-blob state, and the files kept open
 	dsync dirSync // the directory fsyncs of concurrent writes, shared
@@ -279,7 +283,10 @@ func (d *Dir) Write(ctx context.Context, id string, data []byte, rev adapters.Re
 		}
 	}()
 
-	cur, known := b.current(d.blobPath(id))
+	cur, known := adapters.NoRev, false
+	if d.stampsTell() {
+		cur, known = b.current(d.blobPath(id))
+	}
 	if !known {
 		d.files.forget(b)
 		cur, err = revOfFile(d.blobPath(id))
