@@ -531,6 +531,9 @@ func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (*blob, f
 				return fail(mapError("write", id, d.dir, fmt.Errorf("failed to open lock file: %w", err)))
 			}
 			d.files.keepLock(b, f, fileID(&st))
+			if afterOpenLock != nil {
+				afterOpenLock()
+			}
 		}
 		err := unix.Flock(int(b.lockFile.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
@@ -539,8 +542,17 @@ func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (*blob, f
 				break
 			}
 			// Replaced or removed since it was opened: lock the file
-			// that has the name now.
+			// that has the name now, within the same deadline (a program
+			// that keeps replacing it would otherwise hold this write for
+			// ever).
 			d.files.dropLock(b)
+			if !time.Now().Before(deadline) {
+				return fail(adapters.NewError("write", id, adapters.ErrTransient,
+					fmt.Errorf("the lock file %s was replaced or removed each time this process locked it, for %s: another program is replacing or deleting it; stop that program (vaultdb's lock files must stay in place while vaultdb runs) and try again", path, d.lockTimeout)))
+			}
+			if err := ctx.Err(); err != nil {
+				return fail(adapters.NewError("write", id, nil, err))
+			}
 			continue
 		}
 		if errors.Is(err, unix.EINTR) {
@@ -565,6 +577,10 @@ func (d *Dir) lock(ctx context.Context, id string, deadline time.Time) (*blob, f
 		release()
 	}, nil
 }
+
+// afterOpenLock, if set (by tests), runs each time lock has opened the
+// lock file, before it locks it.
+var afterOpenLock func()
 
 // LockedError is the cause of a write that gave up waiting for another
 // program's lock file <id>.lock (the reference implementation's lock).
