@@ -128,7 +128,7 @@ test:
 # The full model check: every scenario, every shard placement, exhaustive up
 # to equivalent schedules; the counts go to docs/reliability.md.
 check-model:
-	VAULTSIM_FULL=1 $(GO) test -count=1 -timeout 120m -v -run 'TestModel|TestRandomLarger|TestRandomMigrations|TestRandomFaults' ./vault/vaultsim | grep -E '^(model:|---|ok|FAIL|PASS)'
+	VAULTSIM_FULL=1 $(GO) test -count=1 -timeout 120m -v -run 'TestModel|TestRandomLarger|TestRandomMigrations|TestPriorityMigrations|TestRandomFaults' ./vault/vaultsim | grep -E '^(model:|---|ok|FAIL|PASS)'
 
 # The harness prints the workload table and writes bench/results.json (see
 # docs/performance.md); the micro-benchmarks of the hot paths (routing, shard

@@ -212,7 +212,9 @@ func (t *Task) read(i int, sl *slot) {
 	var st *format.Shard
 	switch {
 	case errors.Is(err, adapters.ErrNotFound):
-		st, rev, err = format.EmptyShard(), adapters.NoRev, nil
+		// Empty, unless the store moved and the sealed file was deleted
+		// (Store.missingShard: one config read, only for a missing shard).
+		st, rev, err = format.EmptyShard(), adapters.NoRev, t.s.missingShard(t.ctx, sl.blob)
 	case err == nil:
 		st, err = format.ParseShard(sl.blob, data, t.s.keys.Cipher)
 	default:

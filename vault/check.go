@@ -261,7 +261,18 @@ func (s *Store) frozenSeals(ctx context.Context) ([]Finding, error) {
 	}
 	var out []Finding
 	live := s.BlobIDs() // sorted
+	// A migration under way back to a retired layout writes its files
+	// live before its switch: they are its own, with what clients of that
+	// layout wrote on top, which its resume keeps (see descends). Sealing
+	// them again (--repair) would make the resume write over them.
+	pending, err := s.pendingMigration(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range s.cfg.Retired() {
+		if pending != nil && pending.To == r.N {
+			continue
+		}
 		for _, blob := range format.NewRouter(nil, r.N).BlobIDs() {
 			if _, found := slices.BinarySearch(live, blob); found {
 				continue

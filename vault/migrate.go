@@ -160,7 +160,11 @@ func (s *Store) Migrate(ctx context.Context, mo MigrateOptions) (*MigrateResult,
 	if err != nil {
 		return nil, err
 	}
-	if err := m.checkNewFree(ctx); err != nil {
+	cur, err := m.checkNewFree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.sealMissing(ctx, cur); err != nil {
 		return nil, err
 	}
 	return m.run(ctx, first)
@@ -294,14 +298,7 @@ var ErrOvertaken = errors.New("the store was moved by another run meanwhile")
 // run started in: the compare-and-swap then proves that the blob has not
 // changed since a moment the era was still the same.
 func (m *migration) era(ctx context.Context) (switched bool, err error) {
-	data, _, err := m.s.readBlob(ctx, ConfigBlob)
-	if err != nil {
-		return false, err
-	}
-	if data == nil {
-		return false, ErrNoStore
-	}
-	cfg, err := format.ParseConfig(data)
+	cfg, err := m.s.readConfig(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -364,21 +361,62 @@ func (m *migration) readOld(ctx context.Context) ([]blobState, error) {
 // checkNewFree checks, before anything is sealed, that no file where the
 // new layout goes holds data: step 3 would stop there with every shard
 // sealed, a store no command can use until someone moves the file away.
-func (m *migration) checkNewFree(ctx context.Context) error {
+// It returns the files as read.
+func (m *migration) checkNewFree(ctx context.Context) ([]blobState, error) {
 	cur, err := m.readAll(ctx, m.newIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, st := range cur {
 		seal, _, err := format.ParseSealed(m.newIDs[i], st.data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(st.data) > 0 && seal == nil {
-			return fmt.Errorf("the file %s, where the store's new layout goes, holds data (left from another store, or written by a client of a layout the store left after its sealed file was deleted: fsck reports it): move it away first", m.newIDs[i])
+			return nil, fmt.Errorf("the file %s, where the store's new layout goes, holds data: left from another store, or written by a client of a layout the store left after its sealed file was deleted, and then not in the store (fsck reports it): move it out of the store's folder, keeping it, then run the reshard again", m.newIDs[i])
 		}
 	}
-	return nil
+	return cur, nil
+}
+
+// sealMissing seals again the missing files of the new layout when the
+// store had that layout before (a move back): the move away sealed every
+// one of them, so a missing one was deleted (they look like leftovers),
+// and a client still routing by that layout (a web page left open: the
+// reference never reads the config again) would create it, live, while
+// this migration runs, with none of this migration's items. Sealed, it
+// refuses that client; descends relies on it. Done before the claim is
+// sealed, after a read of the config that finds this run's era, and only
+// where the file is still absent: it changes nothing a client reads.
+func (m *migration) sealMissing(ctx context.Context, cur []blobState) error {
+	var missing []int
+	for i, st := range cur {
+		if st.data == nil {
+			missing = append(missing, i)
+		}
+	}
+	i := slices.IndexFunc(m.retired, func(r format.Retired) bool { return r.N == m.seal.To })
+	if i < 0 || len(missing) == 0 {
+		return nil
+	}
+	retiredBy := m.retired[i].ID
+	if err := m.unswitched(ctx); err != nil {
+		return err
+	}
+	return parallel(ctx, len(missing), func(j int) error {
+		id := m.newIDs[missing[j]]
+		// An emptied seal of the move that left the layout, as fsck
+		// --repair writes it.
+		seal := format.Seal{ID: retiredBy, To: m.from, At: m.seal.At}
+		blob, err := format.EncodeSeal(m.s.opts.Rand, seal, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := m.s.a.Write(ctx, id, blob, adapters.NoRev); err != nil {
+			return fmt.Errorf("sealing again the missing file %s of the layout of %d shards (nothing else was written; run the reshard again): %w", id, m.seal.To, blobError("write", id, err))
+		}
+		return nil
+	})
 }
 
 // frozenShard parses a live shard of the old layout; a seal is a
@@ -592,21 +630,20 @@ func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard, st bl
 		seal, _, err := format.ParseSealed(id, data)
 		switch {
 		case err != nil:
-			return fmt.Errorf("%w; the new layout's file %s holds something else: move it away and resume", err, id)
-		case data == nil && sh.Len() == 0:
-			return nil // absent is empty
+			return fmt.Errorf("%w; the new layout's file %s holds something else: move it out of the store's folder, keeping it, and resume", err, id)
 		case data != nil && seal == nil:
-			// Live before the switch: written by another run of this
-			// migration.
-			if err := m.sameItems(id, data, sh); err != nil {
-				return err
-			}
-			return nil
+			// Live before the switch: this migration's own write of it,
+			// with what clients of the new layout wrote on top since
+			// (see descends). Keep it as it is.
+			return m.descends(id, data)
 		case seal != nil && seal.ID == m.seal.ID:
 			return &format.CorruptError{Blob: id, Err: errors.New("a file of the new layout carries this migration's seal")}
 		}
 		// Absent, or a tombstone of an older migration away from this
-		// layout: write over it.
+		// layout: write over it. An empty shard is written too, so that
+		// every file of the layout exists once it is switched to: a
+		// missing one then means a file deleted (see Task.read), and the
+		// proof in descends holds for a later move back here.
 		_, err = m.s.a.Write(ctx, id, blob, rev)
 		if err == nil {
 			return nil
@@ -617,14 +654,40 @@ func (m *migration) writeNew(ctx context.Context, i int, sh *format.Shard, st bl
 	}
 }
 
-// sameItems checks that a live new shard holds exactly the paths this
-// migration would write there: another run of it wrote the file.
-func (m *migration) sameItems(id string, data []byte, want *format.Shard) error {
-	got, err := format.ParseShard(id, data, m.newKeys.Cipher)
-	if err == nil && slices.Equal(got.Paths(), want.Paths()) {
-		return nil
+// descends accepts a live file of the new layout found before the switch.
+//
+// It can only descend from this migration's own write of it (any run of
+// it: they all write the same items). When the migration sealed its
+// claim, every file of the new layout was sealed, or absent in a layout
+// no config ever named: a fresh migration refuses live files
+// (checkNewFree) and seals again the missing files of a layout the store
+// left before (sealMissing). From then until the switch:
+//   - no client writes over a sealed file: the engine fails with ErrMoved,
+//     the reference cannot decrypt it; and no client routes by a layout no
+//     config named;
+//   - no other migration writes the layout: one of this era would need
+//     this era's claim, which this one holds; a stalled run of an earlier
+//     era writes only a blob unchanged since its era (see era), and the
+//     migration that ended that era wrote every file of its new layout
+//     before switching (writeNew writes empty files too), and the move
+//     away from it sealed them again;
+//   - fsck --repair seals no file of the layout a migration under way is
+//     writing (frozenSeals skips it).
+//
+// So the first write that made the file live is this migration's, and
+// every later one is a compare-and-swap on top of it by a client of the
+// new layout (one that opened the store when that layout was current, a
+// web page left open): the file is this migration's content with those
+// clients' acknowledged writes applied. Writing it again would lose them,
+// and so would moving it away (what this said before: red team item B).
+// What it cannot cover is a file deleted or copied in by hand while the
+// migration runs; one the new keys do not open is not this migration's,
+// and stops it, kept.
+func (m *migration) descends(id string, data []byte) error {
+	if _, err := format.ParseShard(id, data, m.newKeys.Cipher); err != nil {
+		return fmt.Errorf("the new layout's file %s holds data this migration did not write (the store's keys do not open it: %w): move it out of the store's folder, keeping it, and resume", id, err)
 	}
-	return fmt.Errorf("the new layout's file %s exists and is not part of this reshard: move it away and resume", id)
+	return nil
 }
 
 func (m *migration) isSwitched(cfg *format.Config) bool {
@@ -785,6 +848,55 @@ func parallel(ctx context.Context, n int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// LayoutGoneError reports a shard missing from the layout a client routes
+// by while the config names another one: the store moved since the client
+// opened it, and the sealed file the move left there was deleted. It
+// matches ErrMoved.
+type LayoutGoneError struct {
+	Blob        string
+	Opened, Now int // shard counts: the client's, the config's
+}
+
+func (e *LayoutGoneError) Error() string {
+	if e.Opened == e.Now {
+		return fmt.Sprintf("shard %s is missing, and the store was moved since this client opened it (and moved back to %d shards): nothing was written; open the store again", e.Blob, e.Now)
+	}
+	return fmt.Sprintf("shard %s is missing, and the store was moved from %d to %d shards since this client opened it (the sealed file the move left was deleted): nothing was written; open the store again", e.Blob, e.Opened, e.Now)
+}
+
+func (e *LayoutGoneError) Is(target error) bool { return target == ErrMoved }
+
+// missingShard decides what a missing shard file means, before a task
+// takes it for empty and writes a new one there.
+//
+// A move seals every file of the layout it leaves, so that a client still
+// routing by it (one that opened the store before the move: a web page
+// left open, the agent) fails instead of writing where nobody reads. If
+// those sealed files are deleted (they look like leftovers), such a client
+// finds no shard at all and would create a fresh one, acknowledged and
+// lost (red team finding 4). So a missing shard is empty only while the
+// config still names the era the client opened: the same shard count, and
+// the same list of retired layouts (every move appends to it). Otherwise
+// the task fails with a *LayoutGoneError, having written nothing.
+//
+// It costs one read of the config, only when a shard is missing: stores
+// this program makes have every file of their layout (Create writes them,
+// and a move writes every file of the new one), so only a store made by
+// the reference, which writes a shard on first use, pays it, once per
+// shard and task until the shard exists. A store opened with keys alone
+// (the agent's) compares the shard count only. The reference cannot be
+// protected this way: it never reads the config again.
+func (s *Store) missingShard(ctx context.Context, blob string) error {
+	cfg, err := s.readConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.Shards() == s.Shards() && (s.cfg == nil || slices.Equal(cfg.Retired(), s.cfg.Retired())) {
+		return nil
+	}
+	return &LayoutGoneError{Blob: blob, Opened: s.Shards(), Now: cfg.Shards()}
 }
 
 // Reopen opens the store at the same location again, for a caller that

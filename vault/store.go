@@ -138,8 +138,30 @@ func Create(ctx context.Context, a adapters.Adapter, passphrase []byte, co Creat
 	if err != nil {
 		return nil, fmt.Errorf("failed to write config: %w", err)
 	}
-	return &Store{a: a, opts: opts, cfg: cfg, cfgRev: rev, keys: keys,
-		router: format.NewRouter(keys.Router, cfg.Shards())}, nil
+	s := &Store{a: a, opts: opts, cfg: cfg, cfgRev: rev, keys: keys,
+		router: format.NewRouter(keys.Router, cfg.Shards())}
+	s.writeEmptyShards(ctx)
+	return s, nil
+}
+
+// writeEmptyShards writes every shard file of a new store, empty, after
+// its config: a missing shard then means a deleted file, which a task
+// checks against the config before taking it for empty (missingShard), and
+// a store this program makes never pays that read. Failures are left
+// alone: a shard not written is a missing shard, which works (the
+// reference's new stores have none), at one config read more on its first
+// use. A file there already (left from another store) is not written over:
+// init's stray-shard check reports it.
+func (s *Store) writeEmptyShards(ctx context.Context) {
+	ids := s.BlobIDs()
+	_ = parallel(ctx, len(ids), func(i int) error {
+		empty, err := format.EmptyShard().Encode(s.opts.Rand, s.keys.Cipher)
+		if err != nil {
+			return err
+		}
+		_, err = s.a.Write(ctx, ids[i], empty, adapters.NoRev)
+		return err
+	})
 }
 
 // Open reads the store's config and unlocks its keys with passphrase:

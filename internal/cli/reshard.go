@@ -174,6 +174,10 @@ func (f *Factory) moveHint(err error) string {
 	if errors.Is(err, vault.ErrOvertaken) {
 		return "while this run was stopped another run finished the move and the store was moved again since; this run wrote nothing after that: see where the store is with \"vaultdb reshard\""
 	}
+	var gone *vault.LayoutGoneError
+	if errors.As(err, &gone) {
+		return "the store was moved while this command ran, and the sealed files the move left were deleted; run the command again, and \"vaultdb fsck --repair\" to seal those files again: clients that opened the store before the move (a web page left open) then fail instead of writing where nobody reads"
+	}
 	var moved *format.MovedError
 	if !errors.As(err, &moved) || f.loc == nil {
 		return ""

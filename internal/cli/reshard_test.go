@@ -59,3 +59,14 @@ func TestReshardHints(t *testing.T) {
 	}
 	expect(t, e.run(false, "", "reshard", "--resume"), 0, "", "Nothing to resume")
 }
+
+// TestMoveHintLayoutGone: a command whose store moved meanwhile, with the
+// old layout's sealed files deleted, is told to run again and how to seal
+// them again.
+func TestMoveHintLayoutGone(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("failed to update /a: %w", &vault.LayoutGoneError{Blob: "shard-0000-3fff", Opened: 4, Now: 7})
+	if h := (&Factory{}).moveHint(err); !strings.Contains(h, "run the command again") || !strings.Contains(h, `"vaultdb fsck --repair"`) {
+		t.Fatalf("hint %q", h)
+	}
+}

@@ -175,7 +175,7 @@ func Migrating() []*Scenario {
 // All is every scenario, each with the paths whose placement matters.
 func All() []*Scenario {
 	var all []*Scenario
-	for _, group := range [][]*Scenario{TwoClient(), ThreeClient(), SameTask(), Crashing(), Migrating()} {
+	for _, group := range [][]*Scenario{TwoClient(), ThreeClient(), SameTask(), Crashing(), Migrating(), MigratingTarget()} {
 		for _, sc := range group {
 			sc.Paths = relevantPaths(sc)
 			all = append(all, sc)
