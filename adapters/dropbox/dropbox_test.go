@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -19,6 +20,7 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/dropbox/dropboxtest"
 	"github.com/vaultdb/vaultdb/adapters/retry"
 	"github.com/vaultdb/vaultdb/adapters/stack"
+	"github.com/vaultdb/vaultdb/adapters/wire/nethttp"
 )
 
 var ctx = context.Background()
@@ -477,30 +479,46 @@ func TestDroppedUploadResponse(t *testing.T) {
 	}
 }
 
+// TestSlowResponseTimesOut runs in a synctest bubble, with the fake served
+// in process, so the per-request timeout is on the bubble's clock: only the
+// response held by the Slow fault reaches it, never a request the fake
+// answers at once. On the machine's clock a loaded machine could hold an
+// ordinary request past a 100 ms timeout too (measured: 141 ms at load
+// ~50), which made a third download.
 func TestSlowResponseTimesOut(t *testing.T) {
-	e := newEnvRetry(t, dropboxtest.NewServer(t), "/v", func(o *retry.Options) { o.RequestTimeout = 100 * time.Millisecond })
-	e.srv.Put("/v/blob", []byte("x"))
-	e.srv.Inject(dropboxtest.Fault{Kind: dropboxtest.Slow, Delay: time.Minute})
-	start := time.Now()
-	data, _, err := e.a.Read(ctx, "blob")
-	if err != nil || string(data) != "x" {
-		t.Fatalf("read after a slow response: %q %v", data, err)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("took %v", d)
-	}
-	if n := e.srv.Stats().Requests[dropboxtest.Download]; n != 2 {
-		t.Fatalf("%d downloads, want 2", n)
-	}
-
-	// Always slow: a transient error after the attempts.
-	for range 6 {
+	srv := dropboxtest.NewServer(t) // outside the bubble: it listens on a socket
+	const timeout = 100 * time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnvRetry(t, srv, "/v", func(o *retry.Options) { o.RequestTimeout = timeout },
+			func(o *dropbox.Options) { o.Doer = nethttp.New(srv.InProcessClient()) })
+		e.srv.Put("/v/blob", []byte("x"))
 		e.srv.Inject(dropboxtest.Fault{Kind: dropboxtest.Slow, Delay: time.Minute})
-	}
-	_, _, err = e.a.Read(ctx, "blob")
-	if !errors.Is(err, adapters.ErrTransient) || !strings.Contains(err.Error(), "timed out") {
-		t.Fatalf("always slow: %v", err)
-	}
+		start := time.Now()
+		data, _, err := e.a.Read(ctx, "blob")
+		if err != nil || string(data) != "x" {
+			t.Fatalf("read after a slow response: %q %v", data, err)
+		}
+		// The slow attempt was given up at its timeout; the retry's wait is
+		// on the env's fake clock, and the second attempt takes no time.
+		if d := time.Since(start); d != timeout {
+			t.Fatalf("took %v, want one request timeout (%v)", d, timeout)
+		}
+		if n := e.srv.Stats().Requests[dropboxtest.Download]; n != 2 {
+			t.Fatalf("%d downloads, want 2", n)
+		}
+
+		// Always slow: a transient error after the attempts.
+		for range 6 {
+			e.srv.Inject(dropboxtest.Fault{Kind: dropboxtest.Slow, Delay: time.Minute})
+		}
+		_, _, err = e.a.Read(ctx, "blob")
+		if !errors.Is(err, adapters.ErrTransient) || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("always slow: %v", err)
+		}
+		if n := e.srv.Stats().Requests[dropboxtest.Download]; n != 2+6 {
+			t.Fatalf("%d downloads, want 2 + 6 attempts", n)
+		}
+	})
 }
 
 func TestNetworkError(t *testing.T) {

@@ -278,6 +278,41 @@ func NewServer(t TB) *Server {
 	return s
 }
 
+// InProcessClient returns an http.Client whose requests the fake serves
+// in this process, with no socket between them: for tests in a
+// testing/synctest bubble (create the Server outside it), where a goroutine
+// waiting on a socket would keep the bubble's clock from advancing. There
+// a test of a timeout counts events on the bubble's clock instead of
+// racing the machine's: a request the fake answers at once takes no time,
+// however loaded the machine. A request ends when its context does, which
+// the handler sees as the client going away. A Drop fault needs a
+// connection to cut and is not supported this way.
+func (s *Server) InProcessClient() *http.Client {
+	return &http.Client{Transport: inProcess{s.Config.Handler}}
+}
+
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	sr := r.Clone(r.Context()) // a RoundTripper must not change r
+	sr.RequestURI = r.URL.RequestURI()
+	if sr.Body == nil {
+		sr.Body = http.NoBody
+	}
+	done := make(chan *http.Response, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		p.h.ServeHTTP(rec, sr)
+		done <- rec.Result()
+	}()
+	select {
+	case resp := <-done:
+		return resp, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
+
 // TokenURL returns the URL of the token endpoint.
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/token" }
 
