@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vaultdb/vaultdb/adapters"
@@ -13,9 +14,11 @@ import (
 	"github.com/vaultdb/vaultdb/vault/format"
 )
 
-// listShards lists the shard files of the store behind a, where the store
-// can list its blobs (a local directory, a remoteStorage or Dropbox
-// folder); ok is false elsewhere.
+// listShards lists the shard files of the store behind a, sorted, where
+// the store can list its blobs (a local directory, a remoteStorage or
+// Dropbox folder); ok is false elsewhere. A store lists in its own order
+// (a directory's, which differs between copies of one store), and the
+// messages naming these files should not.
 func listShards(ctx context.Context, loc location.Location, a adapters.Adapter) (ids []string, ok bool, err error) {
 	all, ok, err := adapters.List(ctx, a)
 	if err != nil {
@@ -26,6 +29,7 @@ func listShards(ctx context.Context, loc location.Location, a adapters.Adapter) 
 			ids = append(ids, id)
 		}
 	}
+	slices.Sort(ids)
 	return ids, ok, nil
 }
 
