@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,34 +56,60 @@ func TestNoCoreDumpNoPtrace(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(base) })
 	os.Chmod(base, 0o755)
 	nb := binaryIn(t, base)
-	// The hidden clipboard helper waits for a hash on stdin: a vaultdb
-	// process that stays up until the test lets it go.
-	c := exec.Command(nb, "__clear-clipboard", "--after", "1s")
+	// The hidden clipboard helper reads a hash from stdin, closes stdin and
+	// waits: a vaultdb process that has run its own code (Main secures the
+	// process first) and stays up until the test kills it.
+	c := exec.Command(nb, "__clear-clipboard", "--after", "10m")
 	c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + base, "VAULTDB_PASSPHRASE=pw"}
-	stdin, err := c.StdinPipe()
+	stdin, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer stdin.Close()
+	var pipe syscall.Stat_t
+	if err := syscall.Fstat(int(stdin.Fd()), &pipe); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.WriteString(strings.Repeat("00", 32) + "\n")
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stdin = stdin
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	if err := c.Start(); err != nil {
 		t.Skipf("cannot run as another user: %v", err)
 	}
 	defer func() {
-		stdin.Close()
 		c.Process.Kill()
 		c.Wait()
 	}()
 	proc := filepath.Join("/proc", strconv.Itoa(c.Process.Pid))
-	// Wait until the process runs vaultdb's code (past exec).
-	var limits string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(filepath.Join(proc, "limits"))
-		limits = string(b)
-		st, err := os.Stat(filepath.Join(proc, "environ"))
-		if err == nil && st.Sys().(*syscall.Stat_t).Uid == 0 && strings.Contains(limits, "Max core file size") {
+	// Wait until it has closed its stdin (its fd 0 is no longer the pipe;
+	// the runtime may reuse the number). Its /proc files cannot tell by
+	// themselves: between fork and exec the child has already changed
+	// user, which makes it non-dumpable (fs.suid_dumpable 0), so they
+	// belong to root there too, with the test's core limit; a loaded
+	// machine once caught it there. The deadline only bounds a failure.
+	ours := fmt.Sprintf("pipe:[%d]", pipe.Ino)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if l, err := os.Readlink(filepath.Join(proc, "fd", "0")); errors.Is(err, fs.ErrNotExist) || (err == nil && l != ours) {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("vaultdb __clear-clipboard did not read and close its stdin within a minute")
+		}
 	}
+	// An exited process (a zombie) has no fd either, and its /proc files
+	// belong to root whatever it did.
+	if _, running := processCPU(c.Process.Pid); !running {
+		t.Fatal("vaultdb __clear-clipboard exited instead of waiting")
+	}
+	b, err := os.ReadFile(filepath.Join(proc, "limits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := string(b)
 	var core string
 	for _, l := range strings.Split(limits, "\n") {
 		if strings.HasPrefix(l, "Max core file size") {

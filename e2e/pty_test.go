@@ -112,11 +112,9 @@ func (p *ptyRun) expect(want string) {
 		}
 		select {
 		case <-p.done:
-			// The reader may still be catching up with the last output.
-			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-				if strings.Contains(p.output(), want) {
-					return
-				}
+			p.catchUp()
+			if strings.Contains(p.output(), want) {
+				return
 			}
 			p.t.Fatalf("exited (code %d) without showing %q; the terminal shows %q", p.code, want, p.output())
 		default:
@@ -141,12 +139,34 @@ func (p *ptyRun) wait() int {
 	case <-time.After(30 * time.Second):
 		p.t.Fatalf("still running; the terminal shows %q", p.output())
 	}
-	// Let the reader catch up with the last output.
-	for n := -1; n != len(p.output()); {
-		n = len(p.output())
-		time.Sleep(100 * time.Millisecond)
-	}
+	p.catchUp()
 	return p.code
+}
+
+// catchUp waits until the reader has all the program wrote to the
+// terminal. A quiet spell is no proof on a loaded machine (the reader
+// may not have run yet): the test writes a marker to the terminal itself,
+// which comes out after everything written before it, and waits for it.
+func (p *ptyRun) catchUp() {
+	p.t.Helper()
+	marker := fmt.Sprintf("[test output ends %d]", time.Now().UnixNano())
+	if _, err := p.slave.WriteString(marker); err != nil {
+		p.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p.mu.Lock()
+		i := strings.Index(p.out.String(), marker)
+		if i >= 0 {
+			p.out.Truncate(i)
+		}
+		p.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the terminal's output did not arrive within 30s; it shows %q", p.output())
+		}
+	}
 }
 
 // pendingInput is the number of bytes typed on the terminal that nobody
