@@ -41,23 +41,17 @@ type op struct {
 	finished bool
 	err      error
 	wake     chan struct{} // signalled on every state change
-	// held: a batch counted this call as preparing before its goroutine
-	// started, so that the scheduler waits for it (see Task.batch);
-	// planned is then called once the count is given up.
-	held    bool
-	planned func()
+	// bc is set for a call of a batch (batch.go); while it is parked, its
+	// signals go to the batch's dispatcher instead of wake.
+	bc *batchCall
 }
 
-// unholdLocked gives up o's batch count; the caller adjusts preparing.
-func (o *op) unholdLocked() {
-	o.held = false
-	if o.planned != nil {
-		o.planned()
-		o.planned = nil
-	}
-}
-
+// signal says that o's state changed; callers hold the task's mutex.
 func (o *op) signal() {
+	if o.bc != nil && o.bc.parked {
+		o.bc.b.notifyLocked(o)
+		return
+	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -71,43 +65,53 @@ func (t *Task) run(ctx context.Context, o *op) error {
 	t.mu.Lock()
 	t.live[o] = true
 	t.mu.Unlock()
+	return t.runLive(ctx, o)
+}
+
+// runLive is run for a call already counted live.
+func (t *Task) runLive(ctx context.Context, o *op) error {
 	defer func() {
 		t.mu.Lock()
 		delete(t.live, o)
-		t.releaseHoldLocked(o)
 		t.mu.Unlock()
 	}()
 	if o.kind != opPrune {
 		// Calls on one document within a task take turns, so that two
 		// updates of one value compose instead of one overwriting the other.
-		release, err := t.turn(ctx, o)
+		release, err := t.turn(ctx, o.path)
 		if err != nil {
 			return err
 		}
 		defer release()
 	}
+	return t.drive(ctx, o, false)
+}
+
+// drive plans o, waits for its writes and plans it again after conflicts,
+// until it is done or fails. With planned, o has planned already (a batch
+// call that must plan again) and drive starts by waiting.
+func (t *Task) drive(ctx context.Context, o *op, planned bool) error {
 	for {
-		t.mu.Lock()
-		if t.fatal != nil {
-			t.mu.Unlock()
-			return &OpError{o.kind.String(), o.path, t.fatal}
-		}
-		if o.held {
-			o.unholdLocked() // the batch's count becomes this plan's
-		} else {
+		if !planned {
+			t.mu.Lock()
+			if t.fatal != nil {
+				t.mu.Unlock()
+				return &OpError{o.kind.String(), o.path, t.fatal}
+			}
 			t.preparing++
-		}
-		t.mu.Unlock()
+			t.mu.Unlock()
 
-		err := t.prepare(ctx, o)
+			err := t.prepare(ctx, o)
 
-		t.mu.Lock()
-		t.preparing--
-		if err != nil && !o.finished {
-			t.finishLocked(o, err)
+			t.mu.Lock()
+			t.preparing--
+			if err != nil && !o.finished {
+				t.finishLocked(o, err)
+			}
+			t.pumpLocked()
+			t.mu.Unlock()
 		}
-		t.pumpLocked()
-		t.mu.Unlock()
+		planned = false
 
 		if err := t.await(ctx, o); err != nil {
 			return err
@@ -167,34 +171,15 @@ func (t *Task) abandon(o *op, err error) {
 	}
 }
 
-// releaseHoldLocked stops counting a batch's call as preparing before it
-// plans: it waits for another call's turn, or returns without planning.
-func (t *Task) releaseHoldLocked(o *op) {
-	if o.held {
-		o.unholdLocked()
-		t.preparing--
-		t.pumpLocked()
-	}
-}
-
-func (t *Task) turn(ctx context.Context, o *op) (func(), error) {
-	path := o.path
+// turn waits until no other call of the task holds path, and takes it.
+func (t *Task) turn(ctx context.Context, path string) (func(), error) {
 	for {
 		t.mu.Lock()
-		ch, busy := t.turns[path]
-		if !busy {
-			mine := make(chan struct{})
-			t.turns[path] = mine
+		if release, ok := t.tryTurnLocked(path); ok {
 			t.mu.Unlock()
-			return func() {
-				t.mu.Lock()
-				delete(t.turns, path)
-				t.mu.Unlock()
-				close(mine)
-			}, nil
+			return release, nil
 		}
-		// Waiting for a call that may need this batch's writes first.
-		t.releaseHoldLocked(o)
+		ch := t.turns[path]
 		t.mu.Unlock()
 		select {
 		case <-ch:
@@ -202,6 +187,22 @@ func (t *Task) turn(ctx context.Context, o *op) (func(), error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// tryTurnLocked takes path's turn if no call holds it; release gives it
+// back.
+func (t *Task) tryTurnLocked(path string) (release func(), ok bool) {
+	if _, busy := t.turns[path]; busy {
+		return nil, false
+	}
+	mine := make(chan struct{})
+	t.turns[path] = mine
+	return func() {
+		t.mu.Lock()
+		delete(t.turns, path)
+		t.mu.Unlock()
+		close(mine)
+	}, true
 }
 
 func (t *Task) inFlightLocked(o *op) bool {

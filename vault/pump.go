@@ -75,6 +75,11 @@ func (t *Task) pumpLocked() {
 				continue // until a write in flight lands
 			}
 			t.plan.Start(g)
+			for _, sc := range g.Changes {
+				if o := sc.Data.op; o.bc != nil && o.bc.parked {
+					o.bc.b.startedLocked(o, false)
+				}
+			}
 			next, write, err := t.applyLocked(g, sl)
 			if err == nil && write {
 				var (

@@ -45,8 +45,9 @@ type Options struct {
 	// a browser build plugs in WebCrypto.
 	KDF format.KDF
 	// BatchWindow is how many calls of an UpdateAll or RemoveAll form one
-	// wave (see Task.batch). Default Window; the model checker makes waves
-	// of two to reach their overlap in a few steps.
+	// wave (see Task.batch). Default Window, more on stores of more than 64
+	// shards (batchWindow); the model checker makes waves of two to reach
+	// their overlap in a few steps.
 	BatchWindow int
 	// BatchWaves is how many waves of a batch may be in flight at once:
 	// 2 plans the next wave while the last one's writes are in flight, 1
@@ -72,9 +73,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 10 * time.Millisecond
-	}
-	if o.BatchWindow <= 0 {
-		o.BatchWindow = Window
 	}
 	if o.KDF == nil {
 		o.KDF = format.PBKDF2
