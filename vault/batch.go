@@ -15,17 +15,20 @@ import (
 // (after a conflict) or wait for another call's turn on its path gets a
 // goroutine. A goroutine per call cost ~8 KB of stack each and kept the
 // waves small (4,096 calls); a parked call costs ~2 KB, so waves on stores
-// of many shards can be four times larger, and each wave rewrites every
-// shard it touches once per level, whatever its size.
+// can be two to four times larger, and each wave rewrites every shard it
+// touches once per level, whatever its size.
 
 // batchWindow is the number of calls of a wave on a store of n shards when
-// Options.BatchWindow is not set: Window, growing with the shard count (64
-// calls a shard) up to four times Window. With few shards a wave already
-// holds far more calls than shards; with 256 shards a wave of 4,096 was 16
-// calls a shard, and an import of 30,000 entries wrote every shard about
-// three times a wave in 8 waves.
+// Options.BatchWindow is not set: twice Window, 64 calls a shard from 128
+// shards on, at most four times Window. Each wave rewrites every shard it
+// touches, the whole shard: an import of 100,000 entries into 4 shards in
+// waves of 4,096 took 8.2-8.5 s of CPU, in waves of 8,192 6.0-6.2 s with
+// 198-219 MB peak RSS against 195 (16,384: 4.9-5.5 s, 227-240 MB, too near
+// the 250 MB this import is held to). Into 256 shards a wave of 4,096 was 16 calls a
+// shard, and 30,000 entries wrote every shard about three times a wave in
+// 8 waves.
 func batchWindow(n int) int {
-	return min(max(Window, 64*n), 4*Window)
+	return min(max(2*Window, 64*n), 4*Window)
 }
 
 // batchRun is one UpdateAll, UpdateEach or RemoveAll in progress.
@@ -76,14 +79,13 @@ func (b *batchRun) notifyLocked(o *op) {
 }
 
 // batch runs the write calls newOp(i) for paths, a wave at a time. The
-// next wave is planned as soon as this one has, while its writes are in
-// flight: its changes join this wave's later rounds on the same shards
-// instead of starting rounds of their own. Waiting for each wave to finish
-// cost every shard about one write per level per wave: 30,000 new entries
-// three levels deep into 256 shards were 8 waves of 3 rounds, 6,117
-// writes. At most two waves are in flight, and only on stores of many
-// shards (see Options.BatchWaves). Calls on one path run one at a time, in
-// no set order.
+// next wave plans once this one's writes have all started, while the last
+// of them are in flight: its changes join this wave's later rounds on the
+// same shards instead of starting rounds of their own. Waiting for each
+// wave to finish cost every shard about one write per level per wave:
+// 30,000 new entries three levels deep into 256 shards were 8 waves of 3
+// rounds, 6,117 writes. Options.BatchWaves lets more waves be under way.
+// Calls on one path run one at a time, in no set order.
 func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op, done func(i int, err error)) []error {
 	if done == nil {
 		done = func(int, error) {}
@@ -97,9 +99,6 @@ func (t *Task) batch(ctx context.Context, paths []string, newOp func(i int) *op,
 	}
 	if waves <= 0 {
 		waves = 1
-		if t.s.router.N() >= OverlapShards {
-			waves = 2
-		}
 	}
 	stop := make(chan struct{})
 	dispatched := make(chan struct{})

@@ -257,12 +257,12 @@ func endsReported(t *testing.T, paths []string) (done func(int, error), check fu
 	return done, check
 }
 
-// On a store of few shards a batch has one wave under way at a time by
-// default; two from OverlapShards shards on. A wave is under way until its
-// writes have all started, and its calls live until they land: at most
-// two waves more than those under way are alive.
+// A batch has one wave under way at a time by default, on few shards as on
+// many. A wave is under way until its writes have all started, and its
+// calls live until they land: at most two waves more than those under way
+// are alive.
 func TestBatchWavesDefault(t *testing.T) {
-	for _, tc := range []struct{ shards, wantPeak int }{{4, 3 * 8}, {OverlapShards, 4 * 8}} {
+	for _, tc := range []struct{ shards, wantPeak int }{{4, 3 * 8}, {64, 3 * 8}} {
 		m := memory.New()
 		newStore(t, m, tc.shards)
 		s, err := Open(ctx, m, []byte("pass phrase"), Options{BatchWindow: 8})

@@ -96,14 +96,14 @@ func (t *Task) Get(ctx context.Context, path string) (json.RawMessage, error) {
 	return v, nil
 }
 
-// Window is how many calls of one batch (Each, GetAll, UpdateAll,
-// RemoveAll) run at once on a task. Calls in flight together are planned
+// Window is how many calls of one batch run at once on a task: Each and
+// GetAll run Window at a time, UpdateAll and RemoveAll plan waves of
+// twice Window calls or more (batchWindow). Calls in flight together are planned
 // together, so a batch of up to Window documents costs the same rounds as
 // one call; a larger one runs in waves, with memory and goroutines bounded
-// by Window (a few tens of MB) instead of growing with the batch (one
-// goroutine per entry made an import of 100,000 entries peak at 1.2 GB).
-// At 1,024 an import of 2,000 entries took two waves and wrote each shard
-// up to 9 times.
+// instead of growing with the batch (one goroutine per entry made an
+// import of 100,000 entries peak at 1.2 GB). At 1,024 an import of 2,000
+// entries took two waves and wrote each shard up to 9 times.
 const Window = 4096
 
 // Each runs call(i) for every i in [0, n), at most Window at a time, and
