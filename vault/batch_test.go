@@ -123,10 +123,7 @@ func TestBatchWavesOverlap(t *testing.T) {
 	const shards, waves, window = 16, 8, 256
 	m := memory.New()
 	newStore(t, m, shards)
-	paths := make([]string, waves*window)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%20, i)
-	}
+	paths := sitePaths(waves*window, 20)
 	// In a bubble with latency on every request, as a real store has:
 	// planning takes no time on the bubble's clock and a write does.
 	synctest.Test(t, func(t *testing.T) {
@@ -172,10 +169,7 @@ func TestBatchStopsWhenCancelled(t *testing.T) {
 	const shards, n = 4, 40
 	m := memory.New()
 	newStore(t, m, shards)
-	paths := make([]string, n)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%5, i)
-	}
+	paths := sitePaths(n, 5)
 	synctest.Test(t, func(t *testing.T) {
 		// Waves of one, with latency on every request: the cancellation
 		// comes while the first waves' writes are in flight.
@@ -294,10 +288,7 @@ func TestBatchHasNoGoroutinePerCall(t *testing.T) {
 	const shards, n = 16, 3000
 	m := memory.New()
 	newStore(t, m, shards)
-	paths := make([]string, n)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%20, i)
-	}
+	paths := sitePaths(n, 20)
 	s, err := Open(ctx, latency.New(m, latency.Options{Delay: 5 * time.Millisecond}), []byte("pass phrase"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -323,4 +314,13 @@ func TestBatchHasNoGoroutinePerCall(t *testing.T) {
 	if len(d.Docs) != n {
 		t.Fatalf("%d documents, want %d", len(d.Docs), n)
 	}
+}
+
+// sitePaths is n logins spread over groups directories, one site each.
+func sitePaths(n, groups int) []string {
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/g%02d/site%05d/login", i%groups, i)
+	}
+	return paths
 }
