@@ -159,6 +159,17 @@ func (b *batchRun) runWave(paths []string, wave []int, newOp func(i int) *op) {
 	t.mu.Unlock()
 	defer func() {
 		t.mu.Lock()
+		// A caller that gave up mid-wave: the calls planned before it did
+		// must not send their first writes now, in the pump below, before
+		// the dispatcher abandons them (names listed with no document).
+		if err := ctx.Err(); err != nil {
+			for o := range b.parked {
+				if !o.finished {
+					t.cancelLocked(o)
+					t.finishLocked(o, err)
+				}
+			}
+		}
 		t.preparing--
 		t.pumpLocked()
 		t.mu.Unlock()
@@ -178,7 +189,18 @@ func (b *batchRun) runWave(paths []string, wave []int, newOp func(i int) *op) {
 	// A failed read fails each call below through its own load.
 	_ = t.load(ctx, t.shardsOf(need...))
 
-	for _, i := range wave {
+	for k, i := range wave {
+		if err := ctx.Err(); err != nil {
+			// A caller that gave up plans no more calls: each would run
+			// its update function and plan after the cancellation.
+			for _, i := range wave[k:] {
+				b.mu.Lock()
+				b.underWay--
+				b.mu.Unlock()
+				b.end(i, err)
+			}
+			return
+		}
 		o := newOp(i)
 		o.wake = make(chan struct{}, 1)
 		o.bc = &batchCall{b: b, i: i, counted: true}
