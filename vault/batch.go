@@ -274,11 +274,16 @@ func (b *batchRun) dispatch(stop chan struct{}) {
 				continue
 			}
 			if ctxErr != nil {
+				delete(b.parked, o)
+				if o.finished && !t.inFlightLocked(o) {
+					// Ended before the caller gave up: its own outcome.
+					ended, errs = append(ended, o), append(errs, opErr(o))
+					continue
+				}
 				if !o.finished {
 					t.cancelLocked(o)
 					t.finishLocked(o, ctxErr)
 				}
-				delete(b.parked, o)
 				ended, errs = append(ended, o), append(errs, ctxErr)
 				continue
 			}
@@ -289,11 +294,7 @@ func (b *batchRun) dispatch(stop chan struct{}) {
 			}
 			delete(b.parked, o)
 			if o.finished {
-				var err error
-				if o.err != nil {
-					err = &OpError{o.kind.String(), o.path, o.err}
-				}
-				ended, errs = append(ended, o), append(errs, err)
+				ended, errs = append(ended, o), append(errs, opErr(o))
 			} else {
 				o.bc.parked = false
 				resumed = append(resumed, o)
@@ -312,6 +313,14 @@ func (b *batchRun) dispatch(stop chan struct{}) {
 			}()
 		}
 	}
+}
+
+// opErr is the error a finished call returns.
+func opErr(o *op) error {
+	if o.err == nil {
+		return nil
+	}
+	return &OpError{o.kind.String(), o.path, o.err}
 }
 
 // leave ends a call that planned in the batch: it is no longer live, its

@@ -118,11 +118,9 @@ func (t *Task) drive(ctx context.Context, o *op, planned bool) error {
 		}
 		t.mu.Lock()
 		if o.finished {
+			err := opErr(o)
 			t.mu.Unlock()
-			if o.err != nil {
-				return &OpError{o.kind.String(), o.path, o.err}
-			}
-			return nil
+			return err
 		}
 		o.replan = false
 		attempts := o.attempts

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,29 +17,33 @@ import (
 	"github.com/vaultdb/vaultdb/adapters/memory"
 )
 
-// Red-team stress of the parked batch: random batches with repeated paths,
+// A stress of the parked batch (from a red-team pass): random batches with repeated paths,
 // injected faults, another client writing the same shards and a random
 // cancellation. Each update appends its index to the document's list, so
 // updates compose: every call reported successful must be in its
 // document's list, and no index may be there twice. Every index must be
 // reported to done exactly once, with the error returned for it, and the
 // batch must end (a hang fails the test after 10 s).
-func TestRedBatchStress(t *testing.T) {
-	iters := 300
-	if testing.Short() {
-		iters = 50
+func TestBatchStress(t *testing.T) {
+	// 100 batches in make test (about 10 s with -race);
+	// VAULTDB_BATCH_STRESS=N runs N, VAULTDB_BATCH_SEED=S replays one.
+	iters, first := 100, uint64(0)
+	if v, err := strconv.Atoi(os.Getenv("VAULTDB_BATCH_STRESS")); err == nil {
+		iters = v
+	}
+	if v, err := strconv.ParseUint(os.Getenv("VAULTDB_BATCH_SEED"), 10, 64); err == nil {
+		iters, first = 1, v
 	}
 	for it := range iters {
-		redBatchOnce(t, uint64(it)+redSeedBase)
+		seed := first + uint64(it)
+		batchStressOnce(t, seed)
 		if t.Failed() {
-			t.Fatalf("iteration %d failed", it)
+			t.Fatalf("seed %d failed (VAULTDB_BATCH_SEED=%d replays it)", seed, seed)
 		}
 	}
 }
 
-var redSeedBase uint64 = 0
-
-func redBatchOnce(t *testing.T, seed uint64) {
+func batchStressOnce(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	m := memory.New()
 	shards := 1 + r.IntN(4)
@@ -170,7 +176,7 @@ func redBatchOnce(t *testing.T, seed uint64) {
 // 8,192 to 16,384 calls, a Ctrl-C early in an import runs and plans
 // thousands of update functions. TestBatchStopsWhenCancelled only covers
 // waves of one (its check runs at wave boundaries).
-func TestRedBatchStopsMidWave(t *testing.T) {
+func TestBatchStopsMidWave(t *testing.T) {
 	const n = 200
 	m := memory.New()
 	newStore(t, m, 4)
@@ -214,7 +220,7 @@ func TestRedBatchStopsMidWave(t *testing.T) {
 // last, before the dispatcher has abandoned them: a name is then listed
 // with no document behind it (what TestBatchStopsWhenCancelled's comment
 // says the batch must not do). Counted over many runs.
-func TestRedBatchNoWritesAfterMidWaveCancel(t *testing.T) {
+func TestBatchNoWritesAfterMidWaveCancel(t *testing.T) {
 	bad := 0
 	for it := range 200 {
 		m := memory.New()
