@@ -280,9 +280,14 @@ func worker(role, dir string) error {
 			var err error
 			task := st.NewTask(ctx)
 			switch k := rnd.IntN(10); {
-			case k < 6:
+			case k < 5:
 				op, p, v = "update", mixPath(rnd), fmt.Sprintf("go-%d-%d", os.Getpid(), i)
 				err = task.Set(ctx, p, json.RawMessage(strconv.Quote(v)))
+			case k < 6:
+				// A batch (import, mv, rm -r): its calls planned together
+				// and parked until their writes land, a path possibly twice.
+				mixBatch(ctx, task, rnd, i, say)
+				continue
 			case k < 9:
 				op, p = "remove", mixPath(rnd)
 				err = task.Remove(ctx, p)
@@ -303,6 +308,39 @@ func worker(role, dir string) error {
 		return fmt.Errorf("unknown role %q", role)
 	}
 	return nil
+}
+
+// mixBatch is one UpdateAll or RemoveAll of two to five documents, each
+// call reported as the single operations are.
+func mixBatch(ctx context.Context, task *vault.Task, rnd *rand.Rand, i int, say func(string, ...any)) {
+	paths := make([]string, 2+rnd.IntN(4))
+	for j := range paths {
+		paths[j] = mixPath(rnd)
+	}
+	if rnd.IntN(3) == 0 {
+		for j, err := range task.RemoveAll(ctx, paths) {
+			if err != nil {
+				say("err remove %s %v", paths[j], err)
+				continue
+			}
+			say("ok remove %s", paths[j])
+		}
+		return
+	}
+	vals := make([]string, len(paths))
+	for j := range vals {
+		vals[j] = fmt.Sprintf("go-%d-%d-%d", os.Getpid(), i, j)
+	}
+	errs := task.UpdateAll(ctx, paths, func(j int) vault.UpdateFunc {
+		return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(strconv.Quote(vals[j])), nil }
+	})
+	for j, err := range errs {
+		if err != nil {
+			say("err update %s %v", paths[j], err)
+			continue
+		}
+		say("ok update %s %s", paths[j], vals[j])
+	}
 }
 
 // mixPath picks a document of the mixed test; refworker.js has the same.

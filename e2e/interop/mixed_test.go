@@ -10,7 +10,8 @@ import (
 )
 
 // TestMixed: vaultdb and reference processes run a random mix of update,
-// remove and prune on shared directories of one store at once. At the end
+// remove and prune (vaultdb's also batches of updates or removes, as
+// import, mv and rm -r make) on shared directories of one store at once. At the end
 // the independent decoder reads the store and the safety invariant holds
 // (every document reachable through its directories), vaultdb's own full
 // scan finds no damage, both implementations read the same documents, and
