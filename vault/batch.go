@@ -275,6 +275,7 @@ func (b *batchRun) dispatch(stop chan struct{}) {
 			}
 			if ctxErr != nil {
 				delete(b.parked, o)
+				o.bc.parked = false // late signals go to o.wake, unread
 				if o.finished && !t.inFlightLocked(o) {
 					// Ended before the caller gave up: its own outcome.
 					ended, errs = append(ended, o), append(errs, opErr(o))
@@ -293,10 +294,10 @@ func (b *batchRun) dispatch(stop chan struct{}) {
 				continue
 			}
 			delete(b.parked, o)
+			o.bc.parked = false
 			if o.finished {
 				ended, errs = append(ended, o), append(errs, opErr(o))
 			} else {
-				o.bc.parked = false
 				resumed = append(resumed, o)
 			}
 		}
